@@ -1,0 +1,132 @@
+"""The Benchmark interface: one query API over tables, surrogates and live training.
+
+A benchmark answers "what would training this architecture on this dataset have
+given, and what would it have cost?" for a seed policy:
+
+- a stored seed (an ``int``): that run's results;
+- ``"mean"``: the mean over the stored seeds of each metric (NaNs ignored);
+- ``"sample"``: one stored seed drawn with the caller's ``numpy.random.Generator``
+  (deterministic for a given generator state): what a real training run would see.
+
+The cost (``cost_s``) is the simulated training time in seconds: the stored
+training time of the run (for ``"mean"``, the mean over seeds; at an
+intermediate ``epoch``, the time spent up to and including that epoch).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Union
+
+import numpy as np
+import pandas as pd
+
+from nasbench_suite.spaces.base import SearchSpace
+
+SeedPolicy = Union[int, Literal["mean", "sample"]]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """One answer of ``Benchmark.query``.
+
+    Attributes:
+        arch: the stored key of the architecture that answered.
+        dataset: dataset name.
+        seed: the seed whose run answered, or ``"mean"``.
+        epoch: the epoch the metrics are taken at (``None``: end of training).
+        metrics: metric name -> value (NaN where not measured).
+        cost_s: simulated training cost in seconds (NaN if unknown).
+    """
+
+    arch: str
+    dataset: str
+    seed: int | str
+    epoch: int | None
+    metrics: dict[str, float]
+    cost_s: float
+
+    def __getitem__(self, metric: str) -> float:
+        return self.metrics[metric]
+
+
+class Benchmark(ABC):
+    """What every benchmark backend (table, surrogate, live trainer) provides."""
+
+    @property
+    @abstractmethod
+    def space(self) -> SearchSpace:
+        """The search space of the architectures it answers for."""
+
+    @property
+    @abstractmethod
+    def datasets(self) -> list[str]:
+        """Dataset names, sorted."""
+
+    @abstractmethod
+    def seeds(self, dataset: str) -> tuple[int, ...]:
+        """Stored training seeds of ``dataset``."""
+
+    @abstractmethod
+    def epochs(self, dataset: str) -> tuple[int, ...]:
+        """Epochs at which per-epoch results can be queried (empty: final results only)."""
+
+    @abstractmethod
+    def metric_names(self, dataset: str) -> list[str]:
+        """Every metric ``query`` can return for ``dataset``."""
+
+    @abstractmethod
+    def query(
+        self,
+        arch: Any,
+        dataset: str,
+        seed: SeedPolicy = "mean",
+        *,
+        epoch: int | None = None,
+        rng: np.random.Generator | None = None,
+        metrics: Sequence[str] | str | None = None,
+    ) -> QueryResult:
+        """Results of one architecture.
+
+        Args:
+            arch: an architecture of the space or its text form.
+            dataset: dataset name.
+            seed: a stored seed, ``"mean"`` or ``"sample"`` (needs ``rng``).
+            epoch: 1-based epoch for per-epoch results; ``None`` for the end of training.
+            rng: generator for ``seed="sample"``.
+            metrics: names to return; ``None`` for the per-seed training results,
+                ``"all"`` for every metric of the dataset.
+
+        Raises:
+            MalformedArchError, UnknownArchError, UnknownDatasetError,
+            UnknownSeedError, UnknownEpochError, UnknownMetricError.
+        """
+
+    @abstractmethod
+    def query_batch(
+        self,
+        archs: Sequence[Any],
+        dataset: str,
+        seed: SeedPolicy = "mean",
+        *,
+        epoch: int | None = None,
+        rng: np.random.Generator | None = None,
+        metrics: Sequence[str] | str | None = None,
+    ) -> pd.DataFrame:
+        """Vectorised ``query``: one row per architecture, in order.
+
+        Columns: ``arch`` (stored key), ``seed`` (the seed that answered, -1 for
+        ``"mean"``), one column per metric, ``cost_s``. Same arguments and errors
+        as ``query``.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release files or workers held by the backend."""
+
+    def __enter__(self) -> Benchmark:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,147 @@
+"""Named exceptions of nasbench-suite.
+
+Every error caused by bad input derives from :class:`NasbenchError`, carries the
+offending value, and has a one-line message a person can act on. The CLI prints
+that line and exits 2 (1 for ``verify`` finding corruption); it never shows a
+traceback for these.
+
+``UnknownArchError`` and its relatives also derive from ``LookupError`` (and the
+format errors from ``ValueError``) so that generic handlers keep working, but
+code should catch the named class.
+"""
+
+from __future__ import annotations
+
+
+class NasbenchError(Exception):
+    """Base class of every error nasbench-suite raises on bad input."""
+
+
+# --- architectures and spaces -------------------------------------------------
+
+
+class UnknownSpaceError(NasbenchError, LookupError):
+    """No search space is registered under this name."""
+
+    def __init__(self, name: str, known: list[str] | tuple[str, ...] = ()):
+        self.name = name
+        hint = f"; known spaces: {', '.join(sorted(known))}" if known else ""
+        super().__init__(f"unknown search space {name!r}{hint}")
+
+
+class MalformedArchError(NasbenchError, ValueError):
+    """An architecture string or object does not describe an architecture of the space."""
+
+    def __init__(self, space: str, text: object, reason: str):
+        self.space = space
+        self.text = text
+        self.reason = reason
+        shown = text if isinstance(text, str) else repr(text)
+        if len(shown) > 200:
+            shown = shown[:197] + "..."
+        super().__init__(f"malformed {space} architecture {shown!r}: {reason}")
+
+
+class InvalidArchError(MalformedArchError):
+    """Well-formed but violates a constraint of the space (too many edges, no path...)."""
+
+
+# --- tables -------------------------------------------------------------------
+
+
+class TableError(NasbenchError):
+    """Base class of errors about a table file."""
+
+    def __init__(self, path: object, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class TableNotFoundError(TableError, FileNotFoundError):
+    """The table file does not exist."""
+
+    def __init__(self, path: object):
+        super().__init__(path, "no such file")
+
+
+class NotATableError(TableError):
+    """The file exists but is not a nasbench-suite table (not HDF5, or another format)."""
+
+
+class TableSchemaError(TableError):
+    """The file is a nasbench-suite table whose layout breaks the schema; the message names what."""
+
+
+class TableCorruptError(TableError):
+    """Stored bytes do not match their checksum, or HDF5 cannot read them."""
+
+
+class TableLockedError(TableError):
+    """Another process is appending to the table."""
+
+
+# --- queries ------------------------------------------------------------------
+
+
+class QueryError(NasbenchError, LookupError):
+    """Base class of errors raised by ``Benchmark.query`` for something not stored."""
+
+
+class UnknownArchError(QueryError):
+    """The architecture is valid in the space but not stored in the table."""
+
+    def __init__(self, arch: str, where: str = "the table"):
+        self.arch = arch
+        super().__init__(f"architecture {arch!r} is not in {where}")
+
+
+class UnknownDatasetError(QueryError):
+    def __init__(self, dataset: str, known: list[str] | tuple[str, ...]):
+        self.dataset = dataset
+        self.known = tuple(known)
+        super().__init__(f"unknown dataset {dataset!r}; this table has: {', '.join(known)}")
+
+
+class UnknownSeedError(QueryError):
+    def __init__(self, seed: object, known: list[int] | tuple[int, ...], detail: str = ""):
+        self.seed = seed
+        self.known = tuple(known)
+        extra = f" {detail}" if detail else ""
+        super().__init__(
+            f"seed {seed!r} is not stored{extra}; stored seeds: "
+            f"{', '.join(str(s) for s in known)}; or use 'mean' or 'sample'"
+        )
+
+
+class UnknownEpochError(QueryError):
+    def __init__(self, epoch: object, detail: str):
+        self.epoch = epoch
+        super().__init__(f"epoch {epoch!r} is not stored: {detail}")
+
+
+class UnknownMetricError(QueryError):
+    def __init__(self, metric: str, known: list[str] | tuple[str, ...]):
+        self.metric = metric
+        self.known = tuple(known)
+        super().__init__(f"unknown metric {metric!r}; stored metrics: {', '.join(known)}")
+
+
+class MissingValueError(QueryError):
+    """The entry exists but the asked value was not measured (NaN in the table)."""
+
+
+# --- importers ----------------------------------------------------------------
+
+
+class ImportSourceError(NasbenchError, ValueError):
+    """An importer's source folder or file is missing or does not have the expected layout."""
+
+    def __init__(self, source: object, reason: str):
+        self.source = str(source)
+        self.reason = reason
+        super().__init__(f"{self.source}: {reason}")
+
+
+class UnsafePickleError(ImportSourceError):
+    """A pickle referenced a global outside the restricted unpickler's allow-list."""

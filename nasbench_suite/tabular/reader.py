@@ -1,0 +1,351 @@
+"""Reading table files: lazy, checksum-verified, schema-validated.
+
+``Table(path)`` opens the file and parses its manifest (milliseconds); keys and
+metric arrays are read on first use, checked against their checksums, and kept
+in memory, so later lookups cost nothing but indexing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from nasbench_suite.errors import (
+    NotATableError,
+    TableCorruptError,
+    TableNotFoundError,
+    TableSchemaError,
+    UnknownDatasetError,
+    UnknownMetricError,
+)
+from nasbench_suite.tabular import layout
+from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a table stores for one dataset (from the manifest; no array is read)."""
+
+    name: str
+    seeds: tuple[int, ...]
+    epochs: tuple[int, ...]
+    n_runs: int
+    per_seed: dict[str, dict[str, Any]]
+    curves: dict[str, dict[str, Any]]
+    per_arch: dict[str, dict[str, Any]]
+    protocol: dict[str, Any]
+    provenance: dict[str, Any]
+
+    def kind_of(self, metric: str) -> str:
+        for kind in layout.DATASET_KINDS:
+            if metric in getattr(self, kind):
+                return kind
+        raise UnknownMetricError(metric, self.metric_names())
+
+    def metric_names(self) -> list[str]:
+        return sorted({*self.per_seed, *self.curves, *self.per_arch})
+
+
+class Table:
+    """An open table file.
+
+    Raises (on open):
+        TableNotFoundError: no file at ``path``.
+        NotATableError: the file is not HDF5, or not a nasbench-suite table.
+        TableCorruptError: HDF5 cannot read it, or the manifest fails its checksum.
+        TableSchemaError: the manifest or layout breaks the schema (names what).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._file = _open_hdf5(self.path)
+        try:
+            self.manifest = _read_manifest(self._file, self.path)
+            self.datasets = {
+                name: _dataset_info(self.path, name, entry)
+                for name, entry in self.manifest["datasets"].items()
+            }
+        except BaseException:
+            self._file.close()
+            raise
+        self._cache: dict[str, np.ndarray] = {}
+
+    # --- metadata -----------------------------------------------------------
+
+    @property
+    def space(self) -> str:
+        return self.manifest["space"]
+
+    @property
+    def space_config(self) -> dict[str, Any]:
+        return self.manifest["space_config"]
+
+    @property
+    def n_archs(self) -> int:
+        return self.manifest["n_archs"]
+
+    @property
+    def static_metrics(self) -> dict[str, dict[str, Any]]:
+        return self.manifest["static"]
+
+    def dataset(self, name: str) -> DatasetInfo:
+        """Manifest information of dataset ``name``.
+
+        Raises:
+            UnknownDatasetError: naming the stored datasets.
+        """
+        try:
+            return self.datasets[name]
+        except KeyError:
+            raise UnknownDatasetError(name, sorted(self.datasets)) from None
+
+    # --- keys ---------------------------------------------------------------
+
+    @cached_property
+    def keys(self) -> list[str]:
+        """The N stored architecture keys, in row order."""
+        raw = self._read("/archs/key", self.manifest["archs"]["key"], (self.n_archs,))
+        return [b.decode("utf-8") for b in raw.tolist()]
+
+    @cached_property
+    def canonical_keys(self) -> list[str]:
+        raw = self._read("/archs/canonical", self.manifest["archs"]["canonical"], (self.n_archs,))
+        return [b.decode("utf-8") for b in raw.tolist()]
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """Stored key -> row."""
+        return {k: i for i, k in enumerate(self.keys)}
+
+    @cached_property
+    def rows_by_canonical(self) -> dict[str, int]:
+        """Canonical key -> first row of that class."""
+        rows: dict[str, int] = {}
+        for i, c in enumerate(self.canonical_keys):
+            rows.setdefault(c, i)
+        return rows
+
+    # --- arrays -------------------------------------------------------------
+
+    def present(self, dataset: str) -> np.ndarray:
+        """(N, S) bool: which runs exist."""
+        info = self.dataset(dataset)
+        entry = self.manifest["datasets"][dataset]
+        return self._read(f"/datasets/{dataset}/present", entry["present"], (self.n_archs, len(info.seeds)))
+
+    def metric(self, dataset: str, name: str, kind: str | None = None) -> np.ndarray:
+        """The whole array of metric ``name`` of ``dataset``: (N,), (N, S) or (N, S, E).
+
+        ``kind`` ("per_seed", "curves" or "per_arch") picks between a final
+        per-seed value and the per-epoch curve of the same name; by default the
+        first kind that has the name, in that order.
+
+        Raises:
+            UnknownDatasetError, UnknownMetricError: naming what is stored.
+        """
+        info = self.dataset(dataset)
+        if kind is None:
+            kind = info.kind_of(name)
+        elif name not in getattr(info, kind, {}):
+            raise UnknownMetricError(name, sorted(getattr(info, kind, {})))
+        shape = {
+            "per_seed": (self.n_archs, len(info.seeds)),
+            "curves": (self.n_archs, len(info.seeds), len(info.epochs)),
+            "per_arch": (self.n_archs,),
+        }[kind]
+        meta = getattr(info, kind)[name]
+        return self._read(layout.data_path(dataset, kind, name), meta["checksum"], shape)
+
+    def static(self, name: str) -> np.ndarray:
+        """(N,) table-wide metric ``name``."""
+        try:
+            meta = self.manifest["static"][name]
+        except KeyError:
+            raise UnknownMetricError(name, sorted(self.manifest["static"])) from None
+        return self._read(layout.data_path(None, "static", name), meta["checksum"], (self.n_archs,))
+
+    def _read(self, path: str, checksum: str, shape: tuple[int, ...], *, cache: bool = True) -> np.ndarray:
+        cached = self._cache.get(path)
+        if cached is not None:
+            return cached
+        try:
+            dset = self._file[path]
+        except KeyError:
+            raise TableSchemaError(self.path, f"array {path} listed in the manifest is missing") from None
+        if not isinstance(dset, h5py.Dataset) or dset.shape != shape:
+            got = getattr(dset, "shape", type(dset).__name__)
+            raise TableSchemaError(self.path, f"array {path} has shape {got}, expected {shape}")
+        try:
+            values = dset[()]
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise TableCorruptError(self.path, f"cannot read {path}: {exc}") from None
+        if layout.array_checksum(values) != checksum:
+            raise TableCorruptError(self.path, f"{path} does not match its checksum")
+        values.setflags(write=False)
+        if cache:
+            self._cache[path] = values
+        return values
+
+    # --- whole-table access ---------------------------------------------------
+
+    def to_data(self) -> TableData:
+        """Everything in memory as a TableData (for merging and rewriting)."""
+        data = TableData(
+            space=self.space,
+            keys=list(self.keys),
+            space_config=dict(self.space_config),
+            static={name: self.static(name).copy() for name in self.manifest["static"]},
+            static_metrics={name: _info(m) for name, m in self.manifest["static"].items()},
+            static_provenance=dict(self.manifest["static_provenance"]),
+            description=self.manifest["description"],
+        )
+        for name, info in self.datasets.items():
+            ds = DatasetData(
+                seeds=np.array(info.seeds, dtype=np.int64),
+                present=self.present(name).copy(),
+                epochs=np.array(info.epochs, dtype=np.int64),
+                protocol=dict(info.protocol),
+                provenance=dict(info.provenance),
+            )
+            for kind in layout.DATASET_KINDS:
+                for metric, meta in getattr(info, kind).items():
+                    getattr(ds, kind)[metric] = self.metric(name, metric, kind).copy()
+                    ds.metrics[metric] = _info(meta)
+            data.datasets[name] = ds
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Table({str(self.path)!r}, space={self.space!r}, n_archs={self.n_archs})"
+
+
+def read_table(path: str | Path) -> TableData:
+    """Read the whole table at ``path`` into memory."""
+    with Table(path) as table:
+        return table.to_data()
+
+
+def _info(meta: dict[str, Any]) -> MetricInfo:
+    return MetricInfo(unit=meta["unit"], description=meta.get("description", ""))
+
+
+def _open_hdf5(path: Path) -> h5py.File:
+    if not path.exists():
+        raise TableNotFoundError(path)
+    if path.is_dir():
+        raise NotATableError(path, "is a directory, not a table file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(layout.HDF5_SIGNATURE))
+    except OSError as exc:
+        raise NotATableError(path, f"cannot be read: {exc.strerror}") from None
+    if head != layout.HDF5_SIGNATURE:
+        raise NotATableError(path, "not an HDF5 file, so not a nasbench-suite table")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise TableCorruptError(path, f"HDF5 cannot open it (truncated or damaged): {_short(exc)}") from None
+
+
+def _read_manifest(f: h5py.File, path: Path) -> dict[str, Any]:
+    try:
+        fmt = f.attrs.get("format")
+        version = f.attrs.get("format_version")
+        text = f.attrs.get("manifest")
+        stored_checksum = f.attrs.get("manifest_checksum")
+    except (OSError, RuntimeError, KeyError) as exc:
+        raise TableCorruptError(path, f"cannot read the file attributes: {_short(exc)}") from None
+    if fmt is None:
+        raise NotATableError(path, "an HDF5 file without the nasbench-suite 'format' attribute")
+    if _as_str(fmt) != layout.FORMAT_NAME:
+        raise NotATableError(path, f"format is {_as_str(fmt)!r}, not {layout.FORMAT_NAME!r}")
+    if version is None or int(version) > layout.FORMAT_VERSION:
+        raise TableSchemaError(
+            path,
+            f"format version {version} is newer than this nasbench-suite reads ({layout.FORMAT_VERSION});"
+            " upgrade nasbench-suite",
+        )
+    if text is None or stored_checksum is None:
+        raise TableSchemaError(path, "the 'manifest' or 'manifest_checksum' attribute is missing")
+    try:
+        manifest = json.loads(_as_str(text))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise TableCorruptError(path, "the manifest is not valid JSON") from None
+    if not isinstance(manifest, dict) or layout.json_checksum(manifest) != _as_str(stored_checksum):
+        raise TableCorruptError(path, "the manifest does not match its checksum")
+    _check_manifest(path, manifest)
+    return manifest
+
+
+_MANIFEST_FIELDS = {
+    "format": str, "format_version": int, "space": str, "space_config": dict, "description": str,
+    "n_archs": int, "n_canonical": int, "archs": dict, "static": dict, "static_provenance": dict,
+    "datasets": dict,
+}
+_DATASET_FIELDS = {
+    "seeds": list, "epochs": list, "n_runs": int, "present": str, "protocol": dict, "provenance": dict,
+    "per_seed": dict, "curves": dict, "per_arch": dict, "checksum": str,
+}
+_METRIC_FIELDS = {"unit": str, "description": str, "checksum": str, "missing_checksum": str, "n_missing": int}
+
+
+def _check_fields(path: Path, where: str, obj: Any, fields: dict[str, type]) -> None:
+    if not isinstance(obj, dict):
+        raise TableSchemaError(path, f"{where} must be an object")
+    for name, typ in fields.items():
+        if name not in obj:
+            raise TableSchemaError(path, f"{where} lacks the field {name!r}")
+        if not isinstance(obj[name], typ):
+            raise TableSchemaError(path, f"{where}.{name} must be of type {typ.__name__}")
+
+
+def _check_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    _check_fields(path, "manifest", manifest, _MANIFEST_FIELDS)
+    for name, meta in manifest["static"].items():
+        _check_fields(path, f"static metric {name!r}", meta, _METRIC_FIELDS)
+    for ds_name, entry in manifest["datasets"].items():
+        where = f"dataset {ds_name!r}"
+        _check_fields(path, where, entry, _DATASET_FIELDS)
+        if layout.dataset_checksum(entry) != entry["checksum"]:
+            raise TableCorruptError(path, f"{where}: manifest entry does not match its checksum")
+        for kind in layout.DATASET_KINDS:
+            for name, meta in entry[kind].items():
+                _check_fields(path, f"{where} {kind} metric {name!r}", meta, _METRIC_FIELDS)
+        if entry["curves"] and not entry["epochs"]:
+            raise TableSchemaError(path, f"{where} has per-epoch curves but no epochs")
+
+
+def _dataset_info(path: Path, name: str, entry: dict[str, Any]) -> DatasetInfo:
+    return DatasetInfo(
+        name=name,
+        seeds=tuple(int(s) for s in entry["seeds"]),
+        epochs=tuple(int(e) for e in entry["epochs"]),
+        n_runs=entry["n_runs"],
+        per_seed=entry["per_seed"],
+        curves=entry["curves"],
+        per_arch=entry["per_arch"],
+        protocol=entry["protocol"],
+        provenance=entry["provenance"],
+    )
+
+
+def _as_str(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
