@@ -63,7 +63,9 @@ class ToyChainSpace(SearchSpace):
 
     def neighbours(self, arch: object) -> list[tuple[int, ...]]:
         a = self.validate(arch)
-        return [a[:i] + (c,) + a[i + 1:] for i in range(self.length) for c in range(self.choices) if c != a[i]]
+        return [
+            a[:i] + (c,) + a[i + 1 :] for i in range(self.length) for c in range(self.choices) if c != a[i]
+        ]
 
     def enumerate(self) -> Iterator[tuple[int, ...]]:
         return iter(itertools.product(range(self.choices), repeat=self.length))

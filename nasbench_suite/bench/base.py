@@ -18,14 +18,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from nasbench_suite.spaces.base import SearchSpace
 
-SeedPolicy = Union[int, Literal["mean", "sample"]]
+SeedPolicy = int | Literal["mean", "sample"]
 
 
 @dataclass(frozen=True, slots=True)

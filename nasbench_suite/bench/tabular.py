@@ -103,14 +103,22 @@ class TabularBenchmark(Benchmark):
                 raise UnknownSeedError("mean", self.seeds(dataset), f"(no run of {self.table.keys[row]!r})")
             values = view.per_seed_mean[row].tolist() + view.per_arch[row].tolist()
             return QueryResult(
-                self.table.keys[row], dataset, "mean", epoch, dict(zip(view.names, values)),
+                self.table.keys[row],
+                dataset,
+                "mean",
+                epoch,
+                dict(zip(view.names, values)),
                 float(view.cost_mean[row]),
             )
         col = self._seed_column(view, row, dataset, seed, rng)
         values = view.per_seed[row, col].tolist() + view.per_arch[row].tolist()
         return QueryResult(
-            self.table.keys[row], dataset, self.table.dataset(dataset).seeds[col], epoch,
-            dict(zip(view.names, values)), float(view.cost[row, col]),
+            self.table.keys[row],
+            dataset,
+            self.table.dataset(dataset).seeds[col],
+            epoch,
+            dict(zip(view.names, values)),
+            float(view.cost[row, col]),
         )
 
     def query_batch(
@@ -241,7 +249,11 @@ class TabularBenchmark(Benchmark):
     # --- views ------------------------------------------------------------------
 
     def _view(self, dataset: str, epoch: int | None, metrics: Sequence[str] | str | None) -> _View:
-        cache_key = (dataset, epoch, metrics if metrics is None or isinstance(metrics, str) else tuple(metrics))
+        cache_key = (
+            dataset,
+            epoch,
+            metrics if metrics is None or isinstance(metrics, str) else tuple(metrics),
+        )
         view = self._views.get(cache_key)
         if view is None:
             view = self._build_view(self.table.dataset(dataset), epoch, metrics)
@@ -282,7 +294,9 @@ class TabularBenchmark(Benchmark):
             per_seed[:, :, j] = seed_column(name)
         per_arch = np.empty((n, len(arch_names)))
         for j, name in enumerate(arch_names):
-            per_arch[:, j] = t.metric(info.name, name, "per_arch") if name in info.per_arch else t.static(name)
+            per_arch[:, j] = (
+                t.metric(info.name, name, "per_arch") if name in info.per_arch else t.static(name)
+            )
         present = t.present(info.name)
         cost = self._cost(info, epoch_index)
         return _View(

@@ -32,7 +32,7 @@ def merge_tables(old: TableData, new: TableData) -> TableData:
         )
     index = {k: i for i, k in enumerate(old.keys)}
     keys = list(old.keys) + [k for k in new.keys if k not in index]
-    for k in keys[len(old.keys):]:
+    for k in keys[len(old.keys) :]:
         index[k] = len(index)
     rows = np.array([index[k] for k in new.keys], dtype=np.int64)
     n = len(keys)
@@ -40,7 +40,9 @@ def merge_tables(old: TableData, new: TableData) -> TableData:
     static = {name: _grow(arr, n) for name, arr in old.static.items()}
     static_metrics = dict(old.static_metrics)
     for name, values in new.static.items():
-        static_metrics[name] = _same_info(static_metrics.get(name), new.static_metrics[name], f"static/{name}")
+        static_metrics[name] = _same_info(
+            static_metrics.get(name), new.static_metrics[name], f"static/{name}"
+        )
         target = static.setdefault(name, np.full(n, np.nan))
         _fill(target, rows, values, f"static metric {name!r}", new.keys)
 
@@ -166,7 +168,7 @@ def _fill(target: np.ndarray, rows: np.ndarray, values: np.ndarray, what: str, k
     if conflict.any():
         i = int(np.flatnonzero(conflict)[0])
         raise TableMergeError(
-            f"{what} of {keys[i]!r}: stored {current[i]!r}, new {values[i]!r}"
+            f"{what} of {keys[i]!r}: stored {float(current[i])!r}, new {float(values[i])!r}"
         )
     target[rows] = np.where(np.isnan(values), current, values)
 

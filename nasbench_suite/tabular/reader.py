@@ -292,13 +292,29 @@ def _read_manifest(f: h5py.File, path: Path) -> dict[str, Any]:
 
 
 _MANIFEST_FIELDS = {
-    "format": str, "format_version": int, "space": str, "space_config": dict, "description": str,
-    "n_archs": int, "n_canonical": int, "archs": dict, "static": dict, "static_provenance": dict,
+    "format": str,
+    "format_version": int,
+    "space": str,
+    "space_config": dict,
+    "description": str,
+    "n_archs": int,
+    "n_canonical": int,
+    "archs": dict,
+    "static": dict,
+    "static_provenance": dict,
     "datasets": dict,
 }
 _DATASET_FIELDS = {
-    "seeds": list, "epochs": list, "n_runs": int, "present": str, "protocol": dict, "provenance": dict,
-    "per_seed": dict, "curves": dict, "per_arch": dict, "checksum": str,
+    "seeds": list,
+    "epochs": list,
+    "n_runs": int,
+    "present": str,
+    "protocol": dict,
+    "provenance": dict,
+    "per_seed": dict,
+    "curves": dict,
+    "per_arch": dict,
+    "checksum": str,
 }
 _METRIC_FIELDS = {"unit": str, "description": str, "checksum": str, "missing_checksum": str, "n_missing": int}
 

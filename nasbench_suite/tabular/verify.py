@@ -76,12 +76,19 @@ def _verify_dataset(table: Table, name: str) -> None:
 
 
 def _verify_metric(
-    table: Table, dataset: str | None, kind: str, metric: str, meta: dict, shape: tuple[int, ...] | None = None
+    table: Table,
+    dataset: str | None,
+    kind: str,
+    metric: str,
+    meta: dict,
+    shape: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     shape = shape or (table.n_archs,)
     path = layout.data_path(dataset, kind, metric)
     values = table._read(path, meta["checksum"], shape, cache=False)
-    missing = table._read(layout.missing_path(dataset, kind, metric), meta["missing_checksum"], shape, cache=False)
+    missing = table._read(
+        layout.missing_path(dataset, kind, metric), meta["missing_checksum"], shape, cache=False
+    )
     if missing.dtype != np.bool_ or not np.array_equal(missing, np.isnan(values)):
         raise TableError(table.path, f"{path}: missing mask disagrees with the NaNs of the array")
     if int(missing.sum()) != meta["n_missing"]:

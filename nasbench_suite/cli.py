@@ -1,0 +1,265 @@
+"""The ``nasbench`` command. Thin: parse arguments, call the library, print.
+
+Bad input of any kind prints one line on stderr and exits 2 (``verify`` exits 1
+when the table is corrupt); no traceback is shown for errors a person can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_CORRUPT, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line arguments detected after parsing."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, like every other bad input
+        self.exit(
+            EXIT_BAD_INPUT, f"nasbench: error: {message} (see nasbench {self.prog.split()[-1]} --help)\n"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nasbench_suite import __version__, importers
+
+    parser = _Parser(prog="nasbench", description="NAS benchmarks: tables, queries, imports.")
+    parser.add_argument("--version", action="version", version=f"nasbench-suite {__version__}")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress bars (default: when stderr is a terminal)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("import", help="import a published benchmark or a user table into a table file")
+    p.add_argument("importer", choices=importers.available(), help="source format")
+    p.add_argument("source", type=Path, help="source folder or file")
+    p.add_argument("-o", "--output", type=Path, required=True, help="table file to write (.h5)")
+    p.add_argument("--space", help="search space of a csv/parquet source (default: its 'space' column)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(run=cmd_import)
+
+    p = sub.add_parser("info", help="describe a table: space, archs, datasets, seeds, metrics, missing")
+    p.add_argument("table", type=Path)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_info)
+
+    p = sub.add_parser("query", help="results of one architecture")
+    p.add_argument("table", type=Path)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--arch", required=True, help="architecture in the space's text form")
+    p.add_argument("--seed", default="mean", help="a stored seed, 'mean' (default) or 'sample'")
+    p.add_argument("--rng-seed", type=int, default=0, help="generator seed for --seed sample")
+    p.add_argument("--epoch", type=int, help="epoch for per-epoch results (default: end of training)")
+    p.add_argument("--metrics", help="comma-separated metric names, or 'all' (default: per-seed results)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_query)
+
+    p = sub.add_parser("verify", help="check every array of a table against its checksum (exit 1 if corrupt)")
+    p.add_argument("table", type=Path)
+    p.set_defaults(run=cmd_verify)
+    return parser
+
+
+# --- commands -------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from nasbench_suite import importers
+    from nasbench_suite.tabular import write_table
+
+    if args.output.exists() and not args.force:
+        raise UsageError(f"{args.output} exists; pass --force to overwrite it")
+    options: dict[str, Any] = {}
+    if args.space:
+        if args.importer != "csv":
+            raise UsageError("--space applies to the csv importer only")
+        options["space"] = args.space
+    data = importers.import_table(args.importer, args.source, **options)
+    write_table(args.output, data, overwrite=args.force)
+    runs = sum(int(ds.present.sum()) for ds in data.datasets.values())
+    print(f"wrote {args.output}: {data.n_archs} archs, {len(data.datasets)} datasets, {runs} runs")
+    return EXIT_OK
+
+
+def table_summary(path: Path) -> dict[str, Any]:
+    """What ``info`` shows, as a JSON-able dict."""
+    from nasbench_suite.tabular import Table
+
+    with Table(path) as table:
+        m = table.manifest
+        return {
+            "path": str(path),
+            "format": f"{m['format']} v{m['format_version']}",
+            "space": m["space"],
+            "space_config": m["space_config"],
+            "description": m["description"],
+            "n_archs": m["n_archs"],
+            "n_canonical": m["n_canonical"],
+            "static_metrics": {k: _metric_summary(v) for k, v in sorted(m["static"].items())},
+            "datasets": {
+                name: {
+                    "seeds": entry["seeds"],
+                    "epochs": _epoch_range(entry["epochs"]),
+                    "n_runs": entry["n_runs"],
+                    "protocol": entry["protocol"],
+                    "provenance": entry["provenance"],
+                    **{
+                        kind: {k: _metric_summary(v) for k, v in sorted(entry[kind].items())}
+                        for kind in ("per_seed", "curves", "per_arch")
+                    },
+                }
+                for name, entry in sorted(m["datasets"].items())
+            },
+        }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    summary = table_summary(args.table)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    console = Console()
+    console.print(f"[bold]{summary['path']}[/bold]  ({summary['format']})")
+    if summary["description"]:
+        console.print(summary["description"])
+    console.print(
+        f"space [bold]{summary['space']}[/bold]: {summary['n_archs']:,} archs, "
+        f"{summary['n_canonical']:,} canonical classes"
+    )
+    for name, ds in summary["datasets"].items():
+        grid = RichTable(
+            title=f"{name}: seeds {ds['seeds']}, {ds['n_runs']:,} runs, epochs {ds['epochs']}",
+            title_justify="left",
+        )
+        for col in ("metric", "kind", "unit", "missing"):
+            grid.add_column(col)
+        for kind in ("per_seed", "curves", "per_arch"):
+            for metric, meta in ds[kind].items():
+                grid.add_row(metric, kind, meta["unit"], f"{meta['n_missing']:,}")
+        console.print(grid)
+    if summary["static_metrics"]:
+        grid = RichTable(title="table-wide metrics", title_justify="left")
+        for col in ("metric", "unit", "missing"):
+            grid.add_column(col)
+        for metric, meta in summary["static_metrics"].items():
+            grid.add_row(metric, meta["unit"], f"{meta['n_missing']:,}")
+        console.print(grid)
+    return EXIT_OK
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from nasbench_suite import open_benchmark
+
+    seed: int | str = args.seed
+    if seed not in ("mean", "sample"):
+        try:
+            seed = int(seed)
+        except ValueError:
+            raise UsageError(f"--seed must be an integer, 'mean' or 'sample', not {args.seed!r}") from None
+    metrics: Any = None
+    if args.metrics:
+        metrics = (
+            "all" if args.metrics == "all" else [m.strip() for m in args.metrics.split(",") if m.strip()]
+        )
+    with open_benchmark(args.table) as bench:
+        result = bench.query(
+            args.arch,
+            dataset=args.dataset,
+            seed=seed,
+            epoch=args.epoch,
+            rng=np.random.default_rng(args.rng_seed),
+            metrics=metrics,
+        )
+    record = {
+        "arch": result.arch,
+        "dataset": result.dataset,
+        "seed": result.seed,
+        "epoch": result.epoch,
+        "metrics": {k: _json_float(v) for k, v in result.metrics.items()},
+        "cost_s": _json_float(result.cost_s),
+    }
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return EXIT_OK
+    print(f"arch     {result.arch}\ndataset  {result.dataset}\nseed     {result.seed}")
+    if result.epoch is not None:
+        print(f"epoch    {result.epoch}")
+    width = max((len(k) for k in result.metrics), default=0)
+    for k, v in result.metrics.items():
+        print(f"{k:<{width}}  {v:.6g}")
+    print(f"{'cost_s':<{width}}  {result.cost_s:.6g}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from nasbench_suite.tabular import verify_table
+
+    problems = verify_table(args.table)
+    if problems:
+        for p in problems:
+            print(f"nasbench: corrupt: {args.table}: {p}", file=sys.stderr)
+        return EXIT_CORRUPT
+    print(f"{args.table}: sound")
+    return EXIT_OK
+
+
+# --- plumbing -------------------------------------------------------------------
+
+
+def _metric_summary(meta: dict[str, Any]) -> dict[str, Any]:
+    return {"unit": meta["unit"], "description": meta["description"], "n_missing": meta["n_missing"]}
+
+
+def _epoch_range(epochs: list[int]) -> str:
+    if not epochs:
+        return "final only"
+    return f"{epochs[0]}..{epochs[-1]}" if epochs == list(range(epochs[0], epochs[-1] + 1)) else str(epochs)
+
+
+def _json_float(v: float) -> float | None:
+    return None if math.isnan(v) else v
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from nasbench_suite import _progress
+    from nasbench_suite.errors import NasbenchError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _progress.enable(args.progress)
+    try:
+        return args.run(args)
+    except (NasbenchError, UsageError) as exc:
+        print(f"nasbench: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"nasbench: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("nasbench: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+if __name__ == "__main__":
+    sys.exit(main())
