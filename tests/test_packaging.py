@@ -1,0 +1,89 @@
+"""House rules that concern the package as a whole."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+
+from tests.support import REPO
+
+PACKAGE = REPO / "nasbench_suite"
+ALLOWED_CORE = {"numpy", "pandas", "h5py", "scipy", "scikit-learn", "xgboost", "matplotlib", "rich", "pyarrow"}
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    test_command = next(line for block in blocks for line in block.splitlines() if "pytest" in line)
+    ci_lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    assert test_command.strip() in ci_lines
+
+
+def test_core_dependencies_are_light():
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=\[ ]", dep)[0] for dep in meta["dependencies"]}
+    assert names <= ALLOWED_CORE, names - ALLOWED_CORE
+    assert "torch" in str(meta["optional-dependencies"]["torch"])
+    assert meta["scripts"]["nasbench"] == "nasbench_suite.cli:main"
+
+
+def test_import_never_loads_torch_or_ray():
+    code = (
+        "import sys, nasbench_suite, nasbench_suite.tabular, nasbench_suite.bench, nasbench_suite.cli, "
+        "nasbench_suite.importers, nasbench_suite.spaces; nasbench_suite.spaces.get('nb201'); "
+        "nasbench_suite.spaces.get('nb101'); "
+        "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def _python_files():
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+ALLOWED_NP_RANDOM = {"default_rng", "Generator", "SeedSequence", "PCG64", "BitGenerator"}
+
+
+def test_no_global_random_state():
+    """Randomness only through explicit numpy Generators: no np.random.<fn>, no `random` module."""
+    offences = []
+    for path in _python_files():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import) and any(a.name == "random" for a in node.names):
+                offences.append(f"{path.name}:{node.lineno} imports random")
+            if isinstance(node, ast.ImportFrom) and node.module == "random":
+                offences.append(f"{path.name}:{node.lineno} imports from random")
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "random"
+                and isinstance(node.value.value, ast.Name)
+                and node.value.value.id in ("np", "numpy")
+                and node.attr not in ALLOWED_NP_RANDOM
+            ):
+                offences.append(f"{path.name}:{node.lineno} uses np.random.{node.attr}")
+    assert offences == []
+
+
+def test_no_pickle_load_outside_the_restricted_unpickler():
+    offences = []
+    for path in _python_files():
+        if path.name == "_safe_pickle.py":
+            continue
+        text = path.read_text()
+        if re.search(r"\bpickle\.(load|loads|Unpickler)\b", text) or "torch.load(" in text:
+            offences.append(path.name)
+    assert offences == []
+
+
+def test_no_assert_on_input_in_the_package():
+    offences = []
+    for path in _python_files():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        offences += [f"{path.name}:{n.lineno}" for n in ast.walk(tree) if isinstance(n, ast.Assert)]
+    assert offences == []
