@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="show progress bars (default: when stderr is a terminal)",
     )
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first (e.g. one that registers a search space); repeatable")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("import", help="import a published benchmark or a user table into a table file")
@@ -244,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _progress.enable(args.progress)
     try:
+        for module in args.plugin:
+            _import_plugin(module)
         return args.run(args)
     except (NasbenchError, UsageError) as exc:
         print(f"nasbench: error: {_one_line(exc)}", file=sys.stderr)
@@ -254,6 +258,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nasbench: interrupted", file=sys.stderr)
         return 130
+
+
+def _import_plugin(module: str) -> None:
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise UsageError(f"--plugin {module}: cannot import it ({exc})") from None
 
 
 def _one_line(exc: BaseException) -> str:

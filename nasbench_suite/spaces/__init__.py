@@ -2,6 +2,9 @@
 
 ``get("nb201")`` returns a space by name; ``register`` adds a user space so that
 tables, importers and the CLI can find it by the name stored in a table file.
+Installed packages can also declare spaces under the entry-point group
+``nasbench_suite.spaces``; the CLI's ``--plugin MODULE`` imports a module that
+calls ``register``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ def get(name: str, **config: Any) -> SearchSpace:
         UnknownSpaceError: if no space has that name.
     """
     factory = _FACTORIES.get(name)
+    if factory is None and name not in _BUILTINS:
+        _load_entry_points()
+        factory = _FACTORIES.get(name)
     if factory is None and name in _BUILTINS:
         module_name, class_name = _BUILTINS[name]
         factory = getattr(importlib.import_module(module_name), class_name)
@@ -41,6 +47,16 @@ def get(name: str, **config: Any) -> SearchSpace:
     if factory is None:
         raise UnknownSpaceError(name, available())
     return factory(**config)
+
+
+def _load_entry_points() -> None:
+    """Register the spaces that installed packages declare under the entry-point group
+    ``nasbench_suite.spaces`` (``name = "package.module:SpaceClass"``)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="nasbench_suite.spaces"):
+        if ep.name not in _FACTORIES:
+            _FACTORIES[ep.name] = ep.load()
 
 
 def available() -> list[str]:
