@@ -18,12 +18,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from nasbench_suite.spaces.base import SearchSpace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SeedPolicy = int | Literal["mean", "sample"]
 

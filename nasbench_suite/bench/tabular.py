@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from nasbench_suite import spaces
 from nasbench_suite.bench.base import Benchmark, QueryResult, SeedPolicy
@@ -28,6 +27,9 @@ from nasbench_suite.errors import (
 )
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.tabular.reader import DatasetInfo, Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COST_METRIC = "train_time_s"
 EPOCH_COST_METRIC = "epoch_train_time_s"
@@ -131,6 +133,8 @@ class TabularBenchmark(Benchmark):
         rng: np.random.Generator | None = None,
         metrics: Sequence[str] | str | None = None,
     ) -> pd.DataFrame:
+        import pandas as pd  # imported here: single queries should not pay for pandas
+
         view = self._view(dataset, epoch, metrics)
         rows = self._rows(archs)
         seeds = np.asarray(self.table.dataset(dataset).seeds, dtype=np.int64)
@@ -172,6 +176,8 @@ class TabularBenchmark(Benchmark):
     def _rows(self, archs: Sequence[Any]) -> np.ndarray:
         if isinstance(archs, (str, bytes)):
             raise MalformedArchError(self.table.space, archs, "query_batch takes a sequence of architectures")
+        import pandas as pd
+
         texts = [a if isinstance(a, str) else None for a in archs]
         rows = self._key_index.get_indexer(pd.Index(texts, dtype=object)) if texts else np.zeros(0, int)
         rows = np.asarray(rows, dtype=np.int64)
@@ -181,6 +187,8 @@ class TabularBenchmark(Benchmark):
 
     @cached_property
     def _key_index(self) -> pd.Index:
+        import pandas as pd
+
         return pd.Index(self.table.keys, dtype=object)
 
     def _unknown(self, arch: Any, key: str) -> UnknownArchError:

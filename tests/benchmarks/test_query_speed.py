@@ -161,21 +161,25 @@ def test_query_batch_pickle(benchmark, pickled_records, archs):
 
 RSS_SCRIPT = textwrap.dedent(
     """
-    import json, pickle, resource, sys
+    import json, pickle, sys
     sys.path.insert(0, {repo!r})
     mode, path, dataset = sys.argv[1:4]
-    if mode == "table":
-        import numpy as np
+    if mode.startswith("table"):
         import nasbench_suite
         bench = nasbench_suite.open_benchmark(path)
         keys = bench.table.keys
         bench.query(keys[0], dataset=dataset, seed=777)
-        for ds in bench.datasets:
-            bench.query_batch(keys, dataset=ds, seed="mean", metrics="all")
+        if mode == "table-everything":
+            for ds in bench.datasets:
+                bench.query_batch(keys, dataset=ds, seed="mean", metrics="all")
     else:
         with open(path, "rb") as fh:
             records = pickle.load(fh)
-    print(json.dumps({{"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+    # VmHWM, not ru_maxrss: ru_maxrss also counts the forked copy of the (large)
+    # parent before exec, VmHWM only this program's own peak.
+    with open("/proc/self/status") as fh:
+        hwm_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    print(json.dumps({{"peak_rss_mb": hwm_kb / 1024}}))
     """
 )
 
@@ -189,10 +193,18 @@ def _peak_rss_mb(mode: str, path) -> float:
 
 
 def test_peak_rss(nb201_table, pickled_records, record_property):
-    """Peak RSS of a process that opens the table and queries every metric of every dataset."""
-    table_mb = _peak_rss_mb("table", nb201_table)
+    """Peak RSS: open + one query; and a batch of every metric of every dataset (with pandas)."""
+    first_query_mb = _peak_rss_mb("table-first-query", nb201_table)
+    everything_mb = _peak_rss_mb("table-everything", nb201_table)
     pickle_mb = _peak_rss_mb("pickle", pickled_records)
-    record_property("peak_rss_mb_table", table_mb)
-    record_property("peak_rss_mb_pickle", pickle_mb)
-    print(f"peak RSS: table {table_mb:.0f} MB, pickled dict {pickle_mb:.0f} MB")
-    assert table_mb < 250
+    for name, value in (
+        ("table_first_query", first_query_mb),
+        ("table_everything", everything_mb),
+        ("pickle_load", pickle_mb),
+    ):
+        record_property(f"peak_rss_mb_{name}", value)
+    print(
+        f"peak RSS: table open + first query {first_query_mb:.0f} MB, table every metric of every"
+        f" dataset via query_batch {everything_mb:.0f} MB, pickled dict load {pickle_mb:.0f} MB"
+    )
+    assert everything_mb < 250
