@@ -31,7 +31,9 @@ def test_custom_space_from_the_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(tmp_path))
     csv = namespace["workdir"] / "chain_results.csv"
     table = tmp_path / "chain.h5"
-    assert main(["--plugin", "my_spaces", "import", "csv", str(csv), "--space", "chain", "-o", str(table)]) == 0
+    assert (
+        main(["--plugin", "my_spaces", "import", "csv", str(csv), "--space", "chain", "-o", str(table)]) == 0
+    )
     arch = sorted(namespace["archs"])[0]
     assert main(["--plugin", "my_spaces", "query", str(table), "--dataset", "cifar10", "--arch", arch]) == 0
     assert "valid_acc" in capsys.readouterr().out
