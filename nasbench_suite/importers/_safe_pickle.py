@@ -1,0 +1,115 @@
+"""A restricted unpickler for the official NATS-Bench files.
+
+Plain ``pickle.load`` runs whatever a file asks for: any global a pickle names is
+imported and may be called. The NATS-Bench "simple" files only need ordered
+dicts and numpy scalars, so :class:`SafeUnpickler` admits exactly those globals
+and refuses everything else *before* anything is called (``find_class`` runs
+when the global is looked up, ahead of the ``REDUCE`` that would call it).
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+from nasbench_suite.errors import ImportSourceError, UnsafePickleError
+
+# (module, name) pairs a NATS-Bench pickle may reference. numpy 2 renamed
+# numpy.core to numpy._core; files written by either version name one of them.
+ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("collections", "OrderedDict"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+    }
+)
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """``pickle.Unpickler`` that resolves only the globals in :data:`ALLOWED_GLOBALS`.
+
+    Args:
+        file: a binary file object holding one pickle.
+        source: path or label shown in error messages.
+    """
+
+    def __init__(self, file: io.BufferedIOBase | io.BytesIO, source: object = "<pickle>"):
+        super().__init__(file)
+        self._source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise UnsafePickleError(
+                self._source,
+                f"pickle references the global {module}.{name}, which the restricted unpickler "
+                "does not admit (only OrderedDict and numpy scalars/dtypes); refusing to load it",
+            )
+        if module == "collections":
+            from collections import OrderedDict
+
+            return OrderedDict
+        import numpy as np
+
+        if name == "dtype":
+            return np.dtype
+        # Resolve whichever of numpy.core / numpy._core this numpy provides,
+        # without importing the deprecated alias (it warns under numpy 2).
+        try:
+            from numpy._core.multiarray import scalar  # type: ignore[attr-defined]
+        except ImportError:  # numpy < 2
+            from numpy.core.multiarray import scalar  # type: ignore[attr-defined,no-redef]
+        return scalar
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError(self._source, "pickle uses persistent ids, which are not admitted")
+
+
+def loads(data: bytes, source: object = "<pickle>") -> Any:
+    """Unpickle ``data`` with :class:`SafeUnpickler`.
+
+    Raises:
+        UnsafePickleError: the pickle names a global outside the allow-list.
+        ImportSourceError: the bytes are not a valid pickle.
+    """
+    try:
+        return SafeUnpickler(io.BytesIO(data), source).load()
+    except UnsafePickleError:
+        raise
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        MemoryError,
+    ) as exc:
+        raise ImportSourceError(source, f"not a valid pickle ({type(exc).__name__}: {exc})") from None
+
+
+def load_pbz2(path: Path) -> Any:
+    """Read a bz2-compressed pickle (``*.pickle.pbz2``) with the restricted unpickler.
+
+    Args:
+        path: the ``.pbz2`` file.
+
+    Raises:
+        ImportSourceError: the file is missing, not bz2, or not a valid pickle.
+        UnsafePickleError: the pickle names a global outside the allow-list.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ImportSourceError(path, "no such file") from None
+    except OSError as exc:
+        raise ImportSourceError(path, f"cannot read file ({exc.strerror or exc})") from None
+    try:
+        data = bz2.decompress(raw)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ImportSourceError(path, f"not a bz2-compressed pickle ({exc})") from None
+    return loads(data, path)
