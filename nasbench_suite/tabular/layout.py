@@ -45,7 +45,8 @@ def array_checksum(arr: np.ndarray) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(arr.dtype.str.encode())
     h.update(repr(arr.shape).encode())
-    h.update(memoryview(arr).cast("B"))
+    if arr.size:
+        h.update(memoryview(arr.reshape(-1)).cast("B"))
     return h.hexdigest()
 
 
