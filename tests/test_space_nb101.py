@@ -287,7 +287,7 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.fixed_dictionaries({"adjacency": _JSON, "ops": _JSON}) | _JSON)
 def test_fuzz_parse_json(obj: object) -> None:
     _parse_or_malformed(json.dumps(obj))
