@@ -6,12 +6,23 @@ import ast
 import re
 import subprocess
 import sys
+
 import tomllib
 
 from tests.support import REPO
 
 PACKAGE = REPO / "nasbench_suite"
-ALLOWED_CORE = {"numpy", "pandas", "h5py", "scipy", "scikit-learn", "xgboost", "matplotlib", "rich", "pyarrow"}
+ALLOWED_CORE = {
+    "numpy",
+    "pandas",
+    "h5py",
+    "scipy",
+    "scikit-learn",
+    "xgboost",
+    "matplotlib",
+    "rich",
+    "pyarrow",
+}
 
 
 def test_ci_runs_exactly_the_readme_test_command():

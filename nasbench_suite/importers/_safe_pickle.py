@@ -12,6 +12,7 @@ from __future__ import annotations
 import bz2
 import io
 import pickle
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,9 @@ def loads(data: bytes, source: object = "<pickle>") -> Any:
         IndexError,
         KeyError,
         MemoryError,
+        RecursionError,
+        OverflowError,
+        struct.error,
     ) as exc:
         raise ImportSourceError(source, f"not a valid pickle ({type(exc).__name__}: {exc})") from None
 
