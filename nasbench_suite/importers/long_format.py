@@ -26,7 +26,7 @@ import pandas as pd
 
 from nasbench_suite import spaces
 from nasbench_suite.errors import ImportSourceError, MalformedArchError
-from nasbench_suite.importers._common import default_unit
+from nasbench_suite.importers._common import default_unit, float_column
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
 
 _ID_COLUMNS = ("arch", "dataset", "seed", "epoch", "space")
@@ -65,7 +65,7 @@ def import_table(
     if not metrics:
         raise ImportSourceError(source, "no metric columns (every column besides arch, dataset, seed, epoch)")
     for m in metrics:
-        frame[m] = _numeric(source, frame, m)
+        frame[m] = float_column(frame, m, source)
     frame["seed"] = _integer(source, frame, "seed")
     has_epoch = "epoch" in frame.columns
     if has_epoch:
@@ -118,19 +118,8 @@ def _space_name(source: Path, frame: pd.DataFrame, space: str | None) -> str:
     raise ImportSourceError(source, "no space given: pass space=... (CLI: --space) or add a 'space' column")
 
 
-def _numeric(source: Path, frame: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna() & frame[column].notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ImportSourceError(
-            source, f"data row {row + 1}: {column!r} is not a number ({frame[column].iloc[row]!r})"
-        )
-    return values.to_numpy(dtype=np.float64)
-
-
 def _integer(source: Path, frame: pd.DataFrame, column: str, allow_missing: bool = False) -> pd.Series:
-    values = _numeric(source, frame, column)
+    values = float_column(frame, column, source)
     bad = (np.isnan(values) & ~allow_missing) | (~np.isnan(values) & (values != np.round(values)))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
