@@ -150,8 +150,7 @@ class TabularBenchmark(Benchmark):
             seed_values = view.per_seed[rows, cols]
             cost = view.cost[rows, cols]
             seed_column = seeds[cols]
-        keys = np.asarray(self.table.keys, dtype=object)
-        columns: dict[str, Any] = {"arch": keys[rows], "seed": seed_column}
+        columns: dict[str, Any] = {"arch": self._keys_array[rows], "seed": seed_column}
         for j, name in enumerate(view.seed_names):
             columns[name] = seed_values[:, j]
         arch_values = view.per_arch[rows]
@@ -184,6 +183,10 @@ class TabularBenchmark(Benchmark):
         for i in np.flatnonzero(rows < 0):
             rows[i] = self._row(archs[i])
         return rows
+
+    @cached_property
+    def _keys_array(self) -> np.ndarray:
+        return np.asarray(self.table.keys, dtype=object)
 
     @cached_property
     def _key_index(self) -> pd.Index:

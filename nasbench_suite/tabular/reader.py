@@ -68,8 +68,7 @@ class Table:
         try:
             self.manifest = _read_manifest(self._file, self.path)
             self.datasets = {
-                name: _dataset_info(self.path, name, entry)
-                for name, entry in self.manifest["datasets"].items()
+                name: _dataset_info(name, entry) for name, entry in self.manifest["datasets"].items()
             }
         except BaseException:
             self._file.close()
@@ -133,18 +132,20 @@ class Table:
 
     # --- arrays -------------------------------------------------------------
 
-    def present(self, dataset: str) -> np.ndarray:
+    def present(self, dataset: str, *, cache: bool = True) -> np.ndarray:
         """(N, S) bool: which runs exist."""
         info = self.dataset(dataset)
         entry = self.manifest["datasets"][dataset]
-        return self._read(f"/datasets/{dataset}/present", entry["present"], (self.n_archs, len(info.seeds)))
+        shape = (self.n_archs, len(info.seeds))
+        return self._read(f"/datasets/{dataset}/present", entry["present"], shape, cache=cache)
 
-    def metric(self, dataset: str, name: str, kind: str | None = None) -> np.ndarray:
+    def metric(self, dataset: str, name: str, kind: str | None = None, *, cache: bool = True) -> np.ndarray:
         """The whole array of metric ``name`` of ``dataset``: (N,), (N, S) or (N, S, E).
 
         ``kind`` ("per_seed", "curves" or "per_arch") picks between a final
         per-seed value and the per-epoch curve of the same name; by default the
-        first kind that has the name, in that order.
+        first kind that has the name, in that order. ``cache=False`` reads the
+        array afresh and does not keep it (whole-table reads, verification).
 
         Raises:
             UnknownDatasetError, UnknownMetricError: naming what is stored.
@@ -154,24 +155,42 @@ class Table:
             kind = info.kind_of(name)
         elif name not in getattr(info, kind, {}):
             raise UnknownMetricError(name, sorted(getattr(info, kind, {})))
-        shape = {
+        meta = getattr(info, kind)[name]
+        shape = self._metric_shape(info, kind)
+        return self._read(layout.data_path(dataset, kind, name), meta["checksum"], shape, cache=cache)
+
+    def static(self, name: str, *, cache: bool = True) -> np.ndarray:
+        """(N,) table-wide metric ``name``."""
+        meta = self._static_meta(name)
+        return self._read(
+            layout.data_path(None, "static", name), meta["checksum"], (self.n_archs,), cache=cache
+        )
+
+    def missing_mask(self, dataset: str | None, kind: str, name: str) -> np.ndarray:
+        """A metric's stored missing mask, uncached (``dataset=None, kind="static"``: table-wide)."""
+        if dataset is None:
+            meta, shape = self._static_meta(name), (self.n_archs,)
+        else:
+            info = self.dataset(dataset)
+            meta, shape = getattr(info, kind)[name], self._metric_shape(info, kind)
+        path = layout.missing_path(dataset, kind, name)
+        return self._read(path, meta["missing_checksum"], shape, cache=False)
+
+    def _static_meta(self, name: str) -> dict[str, Any]:
+        try:
+            return self.manifest["static"][name]
+        except KeyError:
+            raise UnknownMetricError(name, sorted(self.manifest["static"])) from None
+
+    def _metric_shape(self, info: DatasetInfo, kind: str) -> tuple[int, ...]:
+        return {
             "per_seed": (self.n_archs, len(info.seeds)),
             "curves": (self.n_archs, len(info.seeds), len(info.epochs)),
             "per_arch": (self.n_archs,),
         }[kind]
-        meta = getattr(info, kind)[name]
-        return self._read(layout.data_path(dataset, kind, name), meta["checksum"], shape)
-
-    def static(self, name: str) -> np.ndarray:
-        """(N,) table-wide metric ``name``."""
-        try:
-            meta = self.manifest["static"][name]
-        except KeyError:
-            raise UnknownMetricError(name, sorted(self.manifest["static"])) from None
-        return self._read(layout.data_path(None, "static", name), meta["checksum"], (self.n_archs,))
 
     def _read(self, path: str, checksum: str, shape: tuple[int, ...], *, cache: bool = True) -> np.ndarray:
-        cached = self._cache.get(path)
+        cached = self._cache.get(path) if cache else None
         if cached is not None:
             return cached
         try:
@@ -187,20 +206,23 @@ class Table:
             raise TableCorruptError(self.path, f"cannot read {path}: {exc}") from None
         if layout.array_checksum(values) != checksum:
             raise TableCorruptError(self.path, f"{path} does not match its checksum")
-        values.setflags(write=False)
         if cache:
+            values.setflags(write=False)  # shared by every later query
             self._cache[path] = values
         return values
 
     # --- whole-table access ---------------------------------------------------
 
     def to_data(self) -> TableData:
-        """Everything in memory as a TableData (for merging and rewriting)."""
+        """Everything in memory as a TableData (for merging and rewriting).
+
+        Arrays are read uncached, so they are not held twice; the result owns them.
+        """
         data = TableData(
             space=self.space,
             keys=list(self.keys),
             space_config=dict(self.space_config),
-            static={name: self.static(name).copy() for name in self.manifest["static"]},
+            static={name: self.static(name, cache=False) for name in self.manifest["static"]},
             static_metrics={name: _info(m) for name, m in self.manifest["static"].items()},
             static_provenance=dict(self.manifest["static_provenance"]),
             description=self.manifest["description"],
@@ -208,14 +230,14 @@ class Table:
         for name, info in self.datasets.items():
             ds = DatasetData(
                 seeds=np.array(info.seeds, dtype=np.int64),
-                present=self.present(name).copy(),
+                present=self.present(name, cache=False),
                 epochs=np.array(info.epochs, dtype=np.int64),
                 protocol=dict(info.protocol),
                 provenance=dict(info.provenance),
             )
             for kind in layout.DATASET_KINDS:
                 for metric, meta in getattr(info, kind).items():
-                    getattr(ds, kind)[metric] = self.metric(name, metric, kind).copy()
+                    getattr(ds, kind)[metric] = self.metric(name, metric, kind, cache=False)
                     ds.metrics[metric] = _info(meta)
             data.datasets[name] = ds
         return data
@@ -345,7 +367,7 @@ def _check_manifest(path: Path, manifest: dict[str, Any]) -> None:
             raise TableSchemaError(path, f"{where} has per-epoch curves but no epochs")
 
 
-def _dataset_info(path: Path, name: str, entry: dict[str, Any]) -> DatasetInfo:
+def _dataset_info(name: str, entry: dict[str, Any]) -> DatasetInfo:
     return DatasetInfo(
         name=name,
         seeds=tuple(int(s) for s in entry["seeds"]),

@@ -31,7 +31,12 @@ def verify_table(path: str | Path) -> list[str]:
     with table:
         _check(problems, lambda: _verify_archs(table))
         for name, meta in sorted(table.manifest["static"].items()):
-            _check(problems, lambda name=name, meta=meta: _verify_metric(table, None, "static", name, meta))
+            _check(
+                problems,
+                lambda name=name, meta=meta: _verify_mask(
+                    table, None, "static", name, meta, table.static(name, cache=False)
+                ),
+            )
         for ds_name in sorted(table.datasets):
             _check(problems, lambda ds_name=ds_name: _verify_dataset(table, ds_name))
     return problems
@@ -45,55 +50,41 @@ def _check(problems: list[str], fn) -> None:  # type: ignore[no-untyped-def]
 
 
 def _verify_archs(table: Table) -> None:
-    canonical = table._read(
-        "/archs/canonical", table.manifest["archs"]["canonical"], (table.n_archs,), cache=False
-    )
-    if len(set(canonical.tolist())) != table.manifest["n_canonical"]:
+    # Reading the cached properties checks both arrays against their checksums.
+    if len(set(table.canonical_keys)) != table.manifest["n_canonical"]:
         raise TableError(table.path, "number of canonical classes differs from the manifest")
-    keys = table._read("/archs/key", table.manifest["archs"]["key"], (table.n_archs,), cache=False)
-    if len(set(keys.tolist())) != table.n_archs:
+    if len(set(table.keys)) != table.n_archs:
         raise TableError(table.path, "architecture keys are not unique")
 
 
 def _verify_dataset(table: Table, name: str) -> None:
     info = table.dataset(name)
-    entry = table.manifest["datasets"][name]
-    n, s, e = table.n_archs, len(info.seeds), len(info.epochs)
     seeds = _raw(table, f"/datasets/{name}/seeds")
     epochs = _raw(table, f"/datasets/{name}/epochs")
     if seeds.tolist() != list(info.seeds) or epochs.tolist() != list(info.epochs):
         raise TableError(table.path, f"dataset {name!r}: seeds or epochs differ from the manifest")
-    present = table._read(f"/datasets/{name}/present", entry["present"], (n, s), cache=False)
+    present = table.present(name, cache=False)
     if int(present.sum()) != info.n_runs:
         raise TableError(table.path, f"dataset {name!r}: number of runs differs from the manifest")
-    for kind, shape in (("per_seed", (n, s)), ("curves", (n, s, e)), ("per_arch", (n,))):
+    for kind in layout.DATASET_KINDS:
         for metric, meta in sorted(getattr(info, kind).items()):
-            values = _verify_metric(table, name, kind, metric, meta, shape)
+            values = table.metric(name, metric, kind, cache=False)
+            _verify_mask(table, name, kind, metric, meta, values)
             if kind != "per_arch":
                 absent = ~present if kind == "per_seed" else ~present[:, :, None]
                 if not np.all(np.isnan(values[np.broadcast_to(absent, values.shape)])):
                     raise TableError(table.path, f"{name}/{kind}/{metric} holds values for runs not present")
 
 
-def _verify_metric(
-    table: Table,
-    dataset: str | None,
-    kind: str,
-    metric: str,
-    meta: dict,
-    shape: tuple[int, ...] | None = None,
-) -> np.ndarray:
-    shape = shape or (table.n_archs,)
+def _verify_mask(
+    table: Table, dataset: str | None, kind: str, metric: str, meta: dict, values: np.ndarray
+) -> None:
     path = layout.data_path(dataset, kind, metric)
-    values = table._read(path, meta["checksum"], shape, cache=False)
-    missing = table._read(
-        layout.missing_path(dataset, kind, metric), meta["missing_checksum"], shape, cache=False
-    )
+    missing = table.missing_mask(dataset, kind, metric)
     if missing.dtype != np.bool_ or not np.array_equal(missing, np.isnan(values)):
         raise TableError(table.path, f"{path}: missing mask disagrees with the NaNs of the array")
     if int(missing.sum()) != meta["n_missing"]:
         raise TableError(table.path, f"{path}: missing count differs from the manifest")
-    return values
 
 
 def _raw(table: Table, path: str) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from nasbench_suite.errors import TableError, TableLockedError
 from nasbench_suite.tabular import layout
 from nasbench_suite.tabular.merge import merge_tables
 from nasbench_suite.tabular.model import MetricInfo, TableData
+from nasbench_suite.tabular.reader import Table
 
 
 def write_table(path: str | Path, data: TableData, *, overwrite: bool = False) -> Path:
@@ -41,10 +43,10 @@ def write_table(path: str | Path, data: TableData, *, overwrite: bool = False) -
     """
     path = Path(path)
     data.check()
-    if path.exists() and not overwrite:
-        raise TableError(path, "file exists; pass overwrite=True (CLI: --force) to replace it")
     canonical = _canonical_keys(data)
     with _table_lock(path):
+        if path.exists() and not overwrite:  # checked under the lock: no two creators both win
+            raise TableError(path, "file exists; pass overwrite=True (CLI: --force) to replace it")
         _atomic_write(path, data, canonical)
     return path
 
@@ -60,14 +62,15 @@ def append_table(path: str | Path, new: TableData) -> Path:
         TableMergeError: on a duplicate run, a conflicting value or protocol.
         TableLockedError: if another process holds the append lock too long.
     """
-    from nasbench_suite.tabular.reader import read_table
-
     path = Path(path)
     new.check()
     with _table_lock(path):
-        merged = merge_tables(read_table(path), new)
+        with Table(path) as table:
+            old = table.to_data()
+            stored = dict(zip(table.keys, table.canonical_keys))
+        merged = merge_tables(old, new)
         merged.check()
-        _atomic_write(path, merged, _canonical_keys(merged))
+        _atomic_write(path, merged, _canonical_keys(merged, stored))
     return path
 
 
@@ -86,8 +89,6 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
 
 @contextlib.contextmanager
 def _table_lock(path: Path, timeout_s: float = 600.0) -> Iterator[None]:
-    import time
-
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
     with open(lock_path, "a+") as fh:
@@ -107,9 +108,15 @@ def _table_lock(path: Path, timeout_s: float = 600.0) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _canonical_keys(data: TableData) -> list[str]:
-    space = spaces.get(data.space, **data.space_config)
-    return [space.canonical_key(k) for k in data.keys]
+def _canonical_keys(data: TableData, stored: dict[str, str] | None = None) -> list[str]:
+    """Canonical key of every arch; ``stored`` ones are reused, so an append only
+    asks the space about new architectures (and needs no space if there are none)."""
+    stored = stored or {}
+    new = [k for k in data.keys if k not in stored]
+    if new:
+        space = spaces.get(data.space, **data.space_config)
+        stored = {**stored, **{k: space.canonical_key(k) for k in new}}
+    return [stored[k] for k in data.keys]
 
 
 def _atomic_write(path: Path, data: TableData, canonical: list[str]) -> None:
