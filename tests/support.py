@@ -11,7 +11,7 @@ import pytest
 
 from nasbench_suite import spaces
 from nasbench_suite.errors import MalformedArchError
-from nasbench_suite.spaces.base import SearchSpace
+from nasbench_suite.spaces.base import Decision, SearchSpace
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +60,15 @@ class ToyChainSpace(SearchSpace):
         i = int(rng.integers(self.length))
         a[i] = (a[i] + 1 + int(rng.integers(self.choices - 1))) % self.choices
         return tuple(a)
+
+    def decisions(self) -> tuple[Decision, ...]:
+        return tuple(Decision(f"layer {i}", tuple(map(str, range(self.choices)))) for i in range(self.length))
+
+    def to_codes(self, arch: object) -> tuple[int, ...]:
+        return self.validate(arch)
+
+    def from_codes(self, codes: object) -> tuple[int, ...]:
+        return self.validate(tuple(int(c) for c in codes))  # type: ignore[attr-defined]
 
     def neighbours(self, arch: object) -> list[tuple[int, ...]]:
         a = self.validate(arch)

@@ -11,7 +11,7 @@ import pytest
 
 from nasbench_suite import importers, spaces
 from nasbench_suite.errors import ImportSourceError, MalformedArchError
-from nasbench_suite.spaces.base import SearchSpace
+from nasbench_suite.spaces.base import Decision, SearchSpace
 from tests.importer_support import assert_same_table, round_trip
 
 OPS = ("conv", "pool", "skip")
@@ -58,6 +58,15 @@ class LayerChain(SearchSpace):
 
     def enumerate(self) -> Iterator[tuple[str, ...]]:
         return itertools.product(OPS, repeat=self.length)
+
+    def decisions(self) -> tuple[Decision, ...]:
+        return tuple(Decision(f"layer {i}", OPS) for i in range(self.length))
+
+    def to_codes(self, arch) -> tuple[int, ...]:
+        return tuple(OPS.index(op) for op in self.validate(arch))
+
+    def from_codes(self, codes) -> tuple[str, ...]:
+        return tuple(OPS[int(c)] for c in codes)
 
     def config(self) -> dict:
         return {"length": self.length}

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nasbench_suite.errors import UnknownSpaceError
-from nasbench_suite.spaces.base import Arch, SearchSpace
+from nasbench_suite.spaces.base import Arch, CellGraph, Decision, SearchSpace
 
 _FACTORIES: dict[str, Callable[..., SearchSpace]] = {}
 
@@ -71,4 +71,4 @@ _BUILTINS: dict[str, tuple[str, str]] = {
 }
 
 
-__all__ = ["Arch", "SearchSpace", "available", "get", "register"]
+__all__ = ["Arch", "CellGraph", "Decision", "SearchSpace", "available", "get", "register"]

@@ -13,12 +13,41 @@ method that takes an architecture also accepts its text form.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 Arch = Hashable
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One categorical choice that, with the others, spells an architecture.
+
+    Attributes:
+        name: what is chosen, e.g. ``"edge 0->1"``.
+        options: the names of the choices; a code is an index into it.
+    """
+
+    name: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CellGraph:
+    """An architecture as a DAG with labelled nodes (what graph encodings and GNNs read).
+
+    Attributes:
+        adjacency: ``(n, n)`` 0/1 array, upper triangular; node 0 is the input,
+            node ``n - 1`` the output.
+        ops: ``n`` node labels; ``"input"`` and ``"output"`` at the two ends, the
+            others taken from :meth:`SearchSpace.graph_ops`.
+    """
+
+    adjacency: np.ndarray
+    ops: tuple[str, ...]
 
 
 class SearchSpace(ABC):
@@ -91,6 +120,49 @@ class SearchSpace(ABC):
             NotImplementedError: for spaces too large to enumerate.
         """
         raise NotImplementedError(f"space {self.name!r} cannot be enumerated")
+
+    # --- decisions: the architecture as a vector of categorical codes ----------
+    #
+    # Strategies that learn a distribution over choices (REINFORCE, genetic
+    # crossover, Optuna samplers) and the one-hot encoding work on this view.
+
+    @abstractmethod
+    def decisions(self) -> tuple[Decision, ...]:
+        """The categorical choices that spell an architecture, in a fixed order."""
+
+    @abstractmethod
+    def to_codes(self, arch: Arch | str) -> tuple[int, ...]:
+        """``arch`` as one option index per decision."""
+
+    @abstractmethod
+    def from_codes(self, codes: Sequence[int]) -> Arch:
+        """The architecture spelt by ``codes`` (one option index per decision).
+
+        Raises:
+            MalformedArchError: wrong length or an index out of range.
+            InvalidArchError: the codes spell no valid architecture (e.g. an NB101
+                cell with no path or too many edges); strategies redraw then.
+        """
+
+    def live_decisions(self, arch: Arch | str) -> tuple[bool, ...]:
+        """Per decision, whether it affects what ``arch`` computes (False for an op on a
+        dead edge). Default: every decision is live."""
+        return (True,) * len(self.decisions())
+
+    # --- graph view ----------------------------------------------------------
+
+    def graph_ops(self) -> tuple[str, ...]:
+        """Vocabulary of interior node labels in :meth:`to_graph` (default: every option
+        name of every decision, in first-seen order)."""
+        return tuple(dict.fromkeys(opt for d in self.decisions() for opt in d.options))
+
+    def to_graph(self, arch: Arch | str) -> CellGraph:
+        """``arch`` as a labelled DAG. Default: a chain input -> one node per decision,
+        labelled with its chosen option -> output. Cell spaces override it."""
+        labels = [d.options[c] for d, c in zip(self.decisions(), self.to_codes(arch), strict=True)]
+        n = len(labels) + 2
+        adjacency = np.eye(n, k=1, dtype=np.uint8)
+        return CellGraph(adjacency, ("input", *labels, "output"))
 
     def config(self) -> dict[str, Any]:
         """JSON-able settings that, with ``name``, rebuild this space (stored in tables)."""

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite.errors import InvalidArchError, MalformedArchError
-from nasbench_suite.spaces.base import SearchSpace
+from nasbench_suite.spaces.base import Decision, SearchSpace
 
 INPUT = "input"
 OUTPUT = "output"
@@ -266,6 +266,23 @@ def _cell_from_mapping(obj: Mapping[Any, Any], shown: object) -> NB101Cell:
 # --- the space ---------------------------------------------------------------------------
 
 
+_EDGE_SLOTS = tuple((i, j) for i in range(MAX_NODES) for j in range(i + 1, MAX_NODES))
+_DECISIONS = (
+    *(Decision(f"edge {i}->{j}", ("0", "1")) for i, j in _EDGE_SLOTS),
+    *(Decision(f"node {k} op", INTERIOR_OPS) for k in range(1, MAX_NODES - 1)),
+)
+
+
+def _padded(cell: NB101Cell, pad_ops: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``cell`` grown to 7 nodes by unconnected interior nodes (ops ``pad_ops``) inserted
+    before its output node; returns the 7x7 matrix and the 7 ops."""
+    base = np.zeros((MAX_NODES, MAX_NODES), dtype=np.int64)
+    inner = np.asarray(cell.matrix, dtype=np.int64)
+    base[: cell.n_nodes - 1, : cell.n_nodes - 1] = inner[:-1, :-1]
+    base[: cell.n_nodes - 1, -1] = inner[:-1, -1]
+    return base, (*cell.ops[:-1], *pad_ops, OUTPUT)
+
+
 class NB101Space(SearchSpace):
     """The NAS-Bench-101 cell space (423,624 unique graphs; not enumerated)."""
 
@@ -336,11 +353,7 @@ class NB101Space(SearchSpace):
         own = _pruned_hash(_checked(cell, arch))
         n_pad = MAX_NODES - cell.n_nodes
         pad_ops = tuple(INTERIOR_OPS[i] for i in rng.integers(0, len(INTERIOR_OPS), size=n_pad))
-        base = np.zeros((MAX_NODES, MAX_NODES), dtype=np.int64)
-        inner = np.asarray(cell.matrix, dtype=np.int64)
-        base[: cell.n_nodes - 1, : cell.n_nodes - 1] = inner[:-1, :-1]
-        base[: cell.n_nodes - 1, -1] = inner[:-1, -1]
-        base_ops = (*cell.ops[:-1], *pad_ops, OUTPUT)
+        base, base_ops = _padded(cell, pad_ops)
         n = MAX_NODES
         while True:
             flips = np.triu(rng.random((n, n)) < 1.0 / n, 1)
@@ -386,6 +399,45 @@ class NB101Space(SearchSpace):
                 seen.add(h)
                 out.append(pruned)
         return out
+
+    def decisions(self) -> tuple[Decision, ...]:
+        """The 21 upper-triangular edge bits of a 7-node matrix (``"edge i->j"``, options
+        ``"0"``/``"1"``, row-major), then the op of each of the 5 interior nodes."""
+        return _DECISIONS
+
+    def to_codes(self, arch: NB101Cell | str) -> tuple[int, ...]:
+        """The codes of the pruned ``arch``. A cell of fewer than 7 nodes is padded with
+        unconnected ``conv3x3-bn-relu`` nodes before its output."""
+        cell = self.prune(arch)
+        matrix, ops = _padded(cell, (CONV3X3,) * (MAX_NODES - cell.n_nodes))
+        bits = [int(matrix[i][j]) for i, j in _EDGE_SLOTS]
+        return (*bits, *(INTERIOR_OPS.index(op) for op in ops[1:-1]))
+
+    def from_codes(self, codes: Sequence[int]) -> NB101Cell:
+        """The pruned cell spelt by 21 edge bits and 5 op codes.
+
+        Raises:
+            MalformedArchError: wrong length or a code out of range.
+            InvalidArchError: no input-output path or more than 9 edges after pruning.
+        """
+        try:
+            values = tuple(int(c) for c in codes)
+        except (TypeError, ValueError):
+            raise MalformedArchError(_SPACE, codes, "expected a sequence of integer codes") from None
+        if len(values) != len(_DECISIONS):
+            raise MalformedArchError(_SPACE, codes, f"expected {len(_DECISIONS)} codes, got {len(values)}")
+        for i, (c, d) in enumerate(zip(values, _DECISIONS, strict=True)):
+            if not 0 <= c < len(d.options):
+                raise MalformedArchError(
+                    _SPACE,
+                    codes,
+                    f"code {c} of decision {d.name!r} (#{i}) is outside 0..{len(d.options) - 1}",
+                )
+        matrix = [[0] * MAX_NODES for _ in range(MAX_NODES)]
+        for (i, j), bit in zip(_EDGE_SLOTS, values, strict=False):
+            matrix[i][j] = bit
+        ops = (INPUT, *(INTERIOR_OPS[c] for c in values[len(_EDGE_SLOTS) :]), OUTPUT)
+        return _checked(NB101Cell(tuple(map(tuple, matrix)), ops), codes)
 
     def config(self) -> dict[str, Any]:
         """No settings: the limits (7 nodes, 9 edges) are those of the benchmark."""

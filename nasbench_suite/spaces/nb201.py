@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite.errors import MalformedArchError
-from nasbench_suite.spaces.base import SearchSpace
+from nasbench_suite.spaces.base import Decision, SearchSpace
 
 #: Op names in the official order (the index of an op here is its op id).
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -207,6 +207,22 @@ def functional_key(arch: Sequence[str] | str) -> str:
 
 # --- the space -----------------------------------------------------------------------
 
+_DECISIONS = tuple(Decision(f"edge {s}->{d}", OPS) for s, d in EDGES)
+
+
+def _checked_codes(codes: Any, n_options: Sequence[int]) -> tuple[int, ...]:
+    """``codes`` as a tuple of ints, one per decision, each in range."""
+    try:
+        values = tuple(int(c) for c in codes)
+    except (TypeError, ValueError):
+        raise MalformedArchError(_SPACE, codes, "expected a sequence of integer codes") from None
+    if len(values) != len(n_options):
+        raise MalformedArchError(_SPACE, codes, f"expected {len(n_options)} codes, got {len(values)}")
+    for i, (c, n) in enumerate(zip(values, n_options, strict=True)):
+        if not 0 <= c < n:
+            raise MalformedArchError(_SPACE, codes, f"code {c} of decision {i} is outside 0..{n - 1}")
+    return values
+
 
 class NB201Space(SearchSpace):
     """The NAS-Bench-201 topology space: 5 ops on 6 edges, 15,625 architectures."""
@@ -256,6 +272,35 @@ class NB201Space(SearchSpace):
                 if op != ops[edge]:
                     out.append(ops[:edge] + (op,) + ops[edge + 1 :])  # type: ignore[arg-type]
         return out
+
+    def decisions(self) -> tuple[Decision, ...]:
+        """One decision per edge, ``"edge i->j"``, with the options :data:`OPS`."""
+        return _DECISIONS
+
+    def to_codes(self, arch: NB201Arch | str) -> tuple[int, ...]:
+        """The op ids of ``arch`` edge by edge."""
+        return op_indices(self.validate(arch))
+
+    def from_codes(self, codes: Sequence[int]) -> NB201Arch:
+        """The architecture with op ``OPS[codes[e]]`` on edge ``e``."""
+        codes = _checked_codes(codes, [len(OPS)] * len(EDGES))
+        return tuple(OPS[c] for c in codes)  # type: ignore[return-value]
+
+    def live_decisions(self, arch: NB201Arch | str) -> tuple[bool, ...]:
+        """An edge is live when its op is not ``none`` and it lies on a path of non-``none``
+        edges from the input (node 0) to the output (node 3)."""
+        ops = self.validate(arch)
+        real = [(s, d) for (s, d), op in zip(EDGES, ops, strict=True) if op != "none"]
+        from_input, to_output = {0}, {N_NODES - 1}
+        for s, d in real:  # EDGES list every edge into a node before any edge out of it
+            if s in from_input:
+                from_input.add(d)
+        for s, d in reversed(real):
+            if d in to_output:
+                to_output.add(s)
+        return tuple(
+            op != "none" and s in from_input and d in to_output for (s, d), op in zip(EDGES, ops, strict=True)
+        )
 
     def enumerate(self) -> Iterator[NB201Arch]:
         """All 15,625 architectures in ``itertools.product(OPS, repeat=6)`` order.

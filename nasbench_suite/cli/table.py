@@ -1,8 +1,4 @@
-"""The ``nasbench`` command. Thin: parse arguments, call the library, print.
-
-Bad input of any kind prints one line on stderr and exits 2 (``verify`` exits 1
-when the table is corrupt); no traceback is shown for errors a person can fix.
-"""
+"""Table commands: ``import``, ``info``, ``query``, ``verify``."""
 
 from __future__ import annotations
 
@@ -10,38 +6,15 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_CORRUPT, EXIT_BAD_INPUT = 0, 1, 2
+from nasbench_suite.cli import EXIT_CORRUPT, EXIT_OK, UsageError
 
 
-class UsageError(Exception):
-    """Bad command-line arguments detected after parsing."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, like every other bad input
-        self.exit(
-            EXIT_BAD_INPUT, f"nasbench: error: {message} (see nasbench {self.prog.split()[-1]} --help)\n"
-        )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from nasbench_suite import __version__, importers
-
-    parser = _Parser(prog="nasbench", description="NAS benchmarks: tables, queries, imports.")
-    parser.add_argument("--version", action="version", version=f"nasbench-suite {__version__}")
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show progress bars (default: when stderr is a terminal)",
-    )
-    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                        help="import MODULE first (e.g. one that registers a search space); repeatable")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add the table subcommands to the ``nasbench`` parser."""
+    from nasbench_suite import importers
 
     p = sub.add_parser("import", help="import a published benchmark or a user table into a table file")
     p.add_argument("importer", choices=importers.available(), help="source format")
@@ -70,10 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check every array of a table against its checksum (exit 1 if corrupt)")
     p.add_argument("table", type=Path)
     p.set_defaults(run=cmd_verify)
-    return parser
-
-
-# --- commands -------------------------------------------------------------------
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -221,9 +190,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- plumbing -------------------------------------------------------------------
-
-
 def _metric_summary(meta: dict[str, Any]) -> dict[str, Any]:
     return {"unit": meta["unit"], "description": meta["description"], "n_missing": meta["n_missing"]}
 
@@ -236,43 +202,3 @@ def _epoch_range(epochs: list[int]) -> str:
 
 def _json_float(v: float) -> float | None:
     return None if math.isnan(v) else v
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from nasbench_suite import _progress
-    from nasbench_suite.errors import NasbenchError
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _progress.enable(args.progress)
-    try:
-        for module in args.plugin:
-            _import_plugin(module)
-        return args.run(args)
-    except (NasbenchError, UsageError) as exc:
-        print(f"nasbench: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:
-        print(f"nasbench: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("nasbench: interrupted", file=sys.stderr)
-        return 130
-
-
-def _import_plugin(module: str) -> None:
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        raise UsageError(f"--plugin {module}: cannot import it ({exc})") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).replace("\n", " ")
-    return text if len(text) <= 500 else text[:497] + "..."
-
-
-if __name__ == "__main__":
-    sys.exit(main())

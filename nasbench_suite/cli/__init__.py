@@ -1,0 +1,97 @@
+"""The ``nasbench`` command. Thin: parse arguments, call the library, print.
+
+Each group of subcommands lives in its own module (``table``: import, info,
+query, verify; one module per further group, listed in ``COMMAND_GROUPS``).
+
+Bad input of any kind prints one line on stderr and exits 2 (``verify`` exits 1
+when the table is corrupt); no traceback is shown for errors a person can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_CORRUPT, EXIT_BAD_INPUT = 0, 1, 2
+
+#: Modules of this package that add subcommands: each has ``add_commands(subparsers)``.
+COMMAND_GROUPS: tuple[str, ...] = ("table",)
+
+
+class UsageError(Exception):
+    """Bad command-line arguments detected after parsing."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """Argument parser whose errors are one line and exit 2 (the `parser_class` of nested subparsers)."""
+
+    def error(self, message: str) -> None:  # one line and exit 2, like every other bad input
+        self.exit(
+            EXIT_BAD_INPUT, f"nasbench: error: {message} (see nasbench {self.prog.split()[-1]} --help)\n"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nasbench_suite import __version__
+
+    parser = CommandParser(
+        prog="nasbench",
+        description="NAS benchmarks: tables, surrogates, search strategies, leaderboards, training.",
+    )
+    parser.add_argument("--version", action="version", version=f"nasbench-suite {__version__}")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress bars (default: when stderr is a terminal)",
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (e.g. one that registers a search space); repeatable",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
+
+    for group in COMMAND_GROUPS:
+        importlib.import_module(f"nasbench_suite.cli.{group}").add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from nasbench_suite import _progress
+    from nasbench_suite.errors import NasbenchError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _progress.enable(args.progress)
+    try:
+        for module in args.plugin:
+            _import_plugin(module)
+        return args.run(args)
+    except (NasbenchError, UsageError) as exc:
+        print(f"nasbench: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"nasbench: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("nasbench: interrupted", file=sys.stderr)
+        return 130
+
+
+def _import_plugin(module: str) -> None:
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise UsageError(f"--plugin {module}: cannot import it ({exc})") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= 500 else text[:497] + "..."
