@@ -1,0 +1,178 @@
+"""The ask/tell interface every search strategy implements.
+
+A strategy proposes architectures (``ask``) and learns from what the runner
+tells it (``tell``). It never sees a benchmark or a table: only the space, the
+context the runner describes (which fidelities exist, how many objectives),
+and the observations it is told. That is what makes comparisons fair.
+
+Conventions (shared by every strategy and checked by the conformance tests):
+
+- ``__init__`` stores settings and derives its generators from ``seed`` with
+  ``numpy.random.SeedSequence``; no global random state, no wall-clock time.
+- ``ask`` may be called several times before the matching ``tell`` (W
+  asynchronous workers); ``tell`` may arrive in any order. Each ``Proposal``
+  carries a ``trial_id`` that its ``tell`` repeats.
+- ``observed`` is to be *maximised* (validation accuracy). A NaN observation is
+  a failed trial: the strategy must carry on (treat it as the worst value).
+- The optional second objective (``objectives[1:]``) is to be *minimised*
+  (parameters, FLOPs, latency); only multi-objective strategies read it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasbench_suite.spaces.base import Arch, SearchSpace
+
+
+class StrategyError(ValueError):
+    """A strategy cannot run in the given context (e.g. multi-fidelity on a table without curves)."""
+
+
+@dataclass(frozen=True)
+class SearchContext:
+    """What the runner tells a strategy about the problem before it starts.
+
+    Attributes:
+        epochs: epochs at which results can be asked for (empty: final results only).
+            Multi-fidelity strategies refuse to run without them.
+        max_epoch: the full training length (the epoch of a final result), or None.
+        n_objectives: 1, or 2 when a second objective (minimised) is reported.
+        budget_evals: the evaluation budget when the run has one (a hint; the
+            runner enforces budgets, strategies never need to).
+    """
+
+    epochs: tuple[int, ...] = ()
+    max_epoch: int | None = None
+    n_objectives: int = 1
+    budget_evals: int | None = None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One evaluation a strategy asks for.
+
+    Attributes:
+        trial_id: unique per strategy instance, repeated by the matching ``tell``.
+        arch: the architecture (a value of the space).
+        epoch: train up to this epoch (multi-fidelity); None for the full budget.
+    """
+
+    trial_id: int
+    arch: Arch
+    epoch: int | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the runner tells a strategy about one finished evaluation.
+
+    Attributes:
+        proposal: the proposal it answers.
+        observed: observed validation accuracy (maximised); NaN for a failed run.
+        cost_s: simulated training seconds it cost.
+        objectives: ``(observed, second, ...)`` for multi-objective runs; the
+            objectives after the first are minimised.
+    """
+
+    proposal: Proposal
+    observed: float
+    cost_s: float
+    objectives: tuple[float, ...] = field(default=())
+
+
+class Strategy(ABC):
+    """Base of every search strategy.
+
+    Subclasses set ``name`` (the registry name), ``defaults`` (their published
+    default settings, documented in ``docs/strategies.md``) and implement
+    ``_ask`` and ``_tell``. ``ask`` and ``tell`` are the public entry points;
+    they keep the trial bookkeeping so subclasses do not.
+    """
+
+    name: ClassVar[str] = ""
+    #: Published defaults; ``__init__`` accepts these names as keyword options.
+    defaults: ClassVar[dict[str, Any]] = {}
+    #: True for strategies that ask for intermediate epochs (need ``context.epochs``).
+    multi_fidelity: ClassVar[bool] = False
+    #: True for strategies that use the second objective.
+    multi_objective: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int | np.random.SeedSequence = 0,
+        context: SearchContext | None = None,
+        **options: Any,
+    ):
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            known = ", ".join(sorted(self.defaults)) or "none"
+            raise StrategyError(f"strategy {self.name!r}: unknown option(s) {unknown}; options are {known}")
+        self.space = space
+        self.context = context or SearchContext()
+        self.options: dict[str, Any] = {**self.defaults, **options}
+        self.seed_sequence = (
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
+        self.rng = np.random.default_rng(self.seed_sequence)
+        self.history: list[Observation] = []
+        self._pending: dict[int, Proposal] = {}
+        self._next_trial = 0
+        if self.multi_fidelity and not self.context.epochs:
+            raise StrategyError(
+                f"strategy {self.name!r} needs per-epoch results (learning curves) and this "
+                "benchmark stores final results only"
+            )
+        if self.multi_objective and self.context.n_objectives < 2:
+            raise StrategyError(f"strategy {self.name!r} is multi-objective: give a second objective")
+
+    # --- public entry points ---------------------------------------------------
+
+    def ask(self) -> Proposal:
+        """The next evaluation to run."""
+        arch, epoch = self._ask()
+        proposal = Proposal(self._next_trial, arch, epoch)
+        self._next_trial += 1
+        self._pending[proposal.trial_id] = proposal
+        return proposal
+
+    def tell(
+        self,
+        proposal: Proposal,
+        observed: float,
+        cost_s: float,
+        objectives: Sequence[float] = (),
+    ) -> None:
+        """Report the result of ``proposal``.
+
+        Raises:
+            StrategyError: for a proposal this strategy did not make or already told.
+        """
+        if self._pending.pop(proposal.trial_id, None) is None:
+            raise StrategyError(f"trial {proposal.trial_id} was not asked for or was already told")
+        observation = Observation(proposal, float(observed), float(cost_s), tuple(map(float, objectives)))
+        self.history.append(observation)
+        self._tell(observation)
+
+    @property
+    def pending(self) -> list[Proposal]:
+        """Proposals asked for and not told yet (in flight on workers)."""
+        return list(self._pending.values())
+
+    # --- what subclasses implement -------------------------------------------------
+
+    @abstractmethod
+    def _ask(self) -> tuple[Arch, int | None]:
+        """The next architecture and epoch (None: full training)."""
+
+    def _tell(self, observation: Observation) -> None:  # noqa: B027 - optional hook
+        """Learn from one observation (already appended to ``self.history``)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(space={self.space.name!r}, options={self.options})"
