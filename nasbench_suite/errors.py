@@ -145,3 +145,16 @@ class ImportSourceError(NasbenchError, ValueError):
 
 class UnsafePickleError(ImportSourceError):
     """A pickle referenced a global outside the restricted unpickler's allow-list."""
+
+
+# --- surrogates -----------------------------------------------------------------
+
+
+class SurrogateArtefactError(NasbenchError, ValueError):
+    """A surrogate artefact directory is missing, incomplete, tampered with, or does not match
+    what its manifest (or the caller) expects; the message names the path and what differs."""
+
+    def __init__(self, path: object, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")

@@ -1,4 +1,4 @@
-"""Benchmarks: one query interface over tables (and, later, surrogates and live training)."""
+"""Benchmarks: one query interface over tables and surrogates (and, later, live training)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,30 @@ def open_benchmark(source: str | Path | Benchmark, **options: Any) -> Benchmark:
     """Open a benchmark.
 
     Args:
-        source: path of a table file (``.h5``), or an already open Benchmark
-            (returned as is).
+        source: path of a table file (``.h5``); a surrogate artefact directory (one
+            holding a ``manifest.json``); the short name of a shipped surrogate
+            (``"nb201"``: ``surrogates/nb201`` of the checkout, all three NB201
+            datasets) when no file of that name exists; or an already open
+            Benchmark (returned as is).
 
     Raises:
-        TableNotFoundError, NotATableError, TableCorruptError, TableSchemaError.
+        TableNotFoundError, NotATableError, TableCorruptError, TableSchemaError,
+        SurrogateArtefactError.
     """
     if isinstance(source, Benchmark):
         return source
     path = Path(source)
+    if path.is_dir():
+        from nasbench_suite.bench.surrogate import SurrogateBenchmark
+
+        return SurrogateBenchmark(path, **options)
     if not path.exists():
+        from nasbench_suite.surrogates import artefact
+
+        if isinstance(source, str) and source in {*artefact.SHIPPED, *artefact.shipped_names()}:
+            from nasbench_suite.bench.surrogate import SurrogateBenchmark
+
+            return SurrogateBenchmark(artefact.shipped_artefact(source), **options)
         raise TableNotFoundError(path)
     return TabularBenchmark(path, **options)
 

@@ -124,6 +124,15 @@ class Benchmark(ABC):
         as ``query``.
         """
 
+    def reference_archs(self, dataset: str) -> list[str]:
+        """Keys of the architectures over which "the best in the benchmark" is taken.
+
+        Regret is measured against the best seed-mean result over these. The default
+        is every architecture of the space (``space.enumerate()``); a table returns
+        its stored architectures that have a result for ``dataset``.
+        """
+        return [self.space.key(arch) for arch in self.space.enumerate()]
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files or workers held by the backend."""
 

@@ -80,6 +80,14 @@ class TabularBenchmark(Benchmark):
     def metric_names(self, dataset: str) -> list[str]:
         return sorted({*self.table.dataset(dataset).metric_names(), *self.table.static_metrics})
 
+    def reference_archs(self, dataset: str) -> list[str]:
+        """The stored architectures with at least one run of ``dataset`` (all, if it has no seeds)."""
+        keys = self.table.keys
+        if not self.seeds(dataset):
+            return list(keys)
+        has_run = self.table.present(dataset).any(axis=1)
+        return [key for key, ok in zip(keys, has_run.tolist()) if ok]
+
     def close(self) -> None:
         self.table.close()
 

@@ -30,6 +30,24 @@ ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+# Further globals admitted by ``loads_arrays``: whole numpy arrays (the CIFAR python batches).
+ARRAY_GLOBALS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("numpy", "ndarray"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+    }
+)
+
+
+def _reconstruct() -> Any:
+    try:
+        from numpy._core.multiarray import _reconstruct as fn  # type: ignore[attr-defined]
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct as fn  # type: ignore[attr-defined,no-redef]
+    return fn
+
+
 class SafeUnpickler(pickle.Unpickler):
     """``pickle.Unpickler`` that resolves only the globals in :data:`ALLOWED_GLOBALS`.
 
@@ -38,11 +56,25 @@ class SafeUnpickler(pickle.Unpickler):
         source: path or label shown in error messages.
     """
 
-    def __init__(self, file: io.BufferedIOBase | io.BytesIO, source: object = "<pickle>"):
-        super().__init__(file)
+    def __init__(
+        self,
+        file: io.BufferedIOBase | io.BytesIO,
+        source: object = "<pickle>",
+        *,
+        arrays: bool = False,
+        encoding: str = "ASCII",
+    ):
+        super().__init__(file, encoding=encoding)
         self._source = source
+        self._arrays = arrays
 
     def find_class(self, module: str, name: str) -> Any:
+        if self._arrays and (module, name) in ARRAY_GLOBALS:
+            import numpy as np
+
+            # _reconstruct only allocates an empty array of a numpy type; its bytes
+            # then come from ndarray.__setstate__, which runs no code from the file.
+            return np.ndarray if name == "ndarray" else _reconstruct()
         if (module, name) not in ALLOWED_GLOBALS:
             raise UnsafePickleError(
                 self._source,
@@ -93,6 +125,23 @@ def loads(data: bytes, source: object = "<pickle>") -> Any:
         OverflowError,
         struct.error,
     ) as exc:
+        raise ImportSourceError(source, f"not a valid pickle ({type(exc).__name__}: {exc})") from None
+
+
+def loads_arrays(data: bytes, source: object = "<pickle>") -> Any:
+    """Unpickle a Python 2 pickle of plain containers and numpy arrays (the CIFAR batches).
+
+    Strings come back as ``bytes`` (the archives were written by Python 2).
+
+    Raises:
+        UnsafePickleError: the pickle names any other global.
+        ImportSourceError: the bytes are not a valid pickle.
+    """
+    try:
+        return SafeUnpickler(io.BytesIO(data), source, arrays=True, encoding="bytes").load()
+    except UnsafePickleError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
         raise ImportSourceError(source, f"not a valid pickle ({type(exc).__name__}: {exc})") from None
 
 

@@ -27,10 +27,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nasbench_suite.errors import NasbenchError
 from nasbench_suite.spaces.base import Arch, SearchSpace
 
 
-class StrategyError(ValueError):
+class StrategyError(NasbenchError, ValueError):
     """A strategy cannot run in the given context (e.g. multi-fidelity on a table without curves)."""
 
 
@@ -102,6 +103,9 @@ class Strategy(ABC):
     multi_fidelity: ClassVar[bool] = False
     #: True for strategies that use the second objective.
     multi_objective: ClassVar[bool] = False
+    #: True for strategies that fit a model of the objective from observations (BANANAS,
+    #: XGBoost BO, TPE): their own compute time is worth reporting beside the simulated time.
+    model_based: ClassVar[bool] = False
 
     def __init__(
         self,

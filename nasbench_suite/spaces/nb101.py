@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite.errors import InvalidArchError, MalformedArchError
-from nasbench_suite.spaces.base import Decision, SearchSpace
+from nasbench_suite.spaces.base import CellGraph, Decision, SearchSpace
 
 INPUT = "input"
 OUTPUT = "output"
@@ -438,6 +438,23 @@ class NB101Space(SearchSpace):
             matrix[i][j] = bit
         ops = (INPUT, *(INTERIOR_OPS[c] for c in values[len(_EDGE_SLOTS) :]), OUTPUT)
         return _checked(NB101Cell(tuple(map(tuple, matrix)), ops), codes)
+
+    def graph_ops(self) -> tuple[str, ...]:
+        """The interior ops :data:`INTERIOR_OPS`."""
+        return INTERIOR_OPS
+
+    def to_graph(self, arch: NB101Cell | str) -> CellGraph:
+        """The pruned cell itself (2 to 7 nodes; encodings pad it to 7)."""
+        cell = self.prune(arch)
+        return CellGraph(np.asarray(cell.matrix, dtype=np.uint8), cell.ops)
+
+    def max_graph_nodes(self) -> int:
+        """The most nodes a :meth:`to_graph` can have (7)."""
+        return MAX_NODES
+
+    def max_path_length(self) -> int:
+        """Interior nodes on the longest possible input-to-output path (5)."""
+        return MAX_NODES - 2
 
     def config(self) -> dict[str, Any]:
         """No settings: the limits (7 nodes, 9 edges) are those of the benchmark."""

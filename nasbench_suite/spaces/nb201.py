@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite.errors import MalformedArchError
-from nasbench_suite.spaces.base import Decision, SearchSpace
+from nasbench_suite.spaces.base import CellGraph, Decision, SearchSpace
 
 #: Op names in the official order (the index of an op here is its op id).
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -210,6 +210,25 @@ def functional_key(arch: Sequence[str] | str) -> str:
 _DECISIONS = tuple(Decision(f"edge {s}->{d}", OPS) for s, d in EDGES)
 
 
+def _edge_graph() -> np.ndarray:
+    # Node 0 input, node 1 + e the edge EDGES[e], node 7 output (see NB201Space.to_graph).
+    n = len(EDGES) + 2
+    adjacency = np.zeros((n, n), dtype=np.uint8)
+    for e, (src, dst) in enumerate(EDGES):
+        if src == 0:
+            adjacency[0, 1 + e] = 1
+        if dst == N_NODES - 1:
+            adjacency[1 + e, n - 1] = 1
+        for f, (src2, _) in enumerate(EDGES):
+            if src2 == dst:
+                adjacency[1 + e, 1 + f] = 1
+    adjacency.setflags(write=False)
+    return adjacency
+
+
+_EDGE_GRAPH = _edge_graph()
+
+
 def _checked_codes(codes: Any, n_options: Sequence[int]) -> tuple[int, ...]:
     """``codes`` as a tuple of ints, one per decision, each in range."""
     try:
@@ -301,6 +320,29 @@ class NB201Space(SearchSpace):
         return tuple(
             op != "none" and s in from_input and d in to_output for (s, d), op in zip(EDGES, ops, strict=True)
         )
+
+    def graph_ops(self) -> tuple[str, ...]:
+        """The five ops of :data:`OPS` (``none`` included: :meth:`to_graph` keeps every edge)."""
+        return OPS
+
+    def to_graph(self, arch: NB201Arch | str) -> CellGraph:
+        """The cell as a node-labelled DAG of 8 nodes: input, one node per edge (in
+        :data:`EDGES` order) labelled with its op, output.
+
+        The node of edge ``(i, j)`` feeds the nodes of the edges ``(j, k)``; the input
+        feeds the edges out of cell node 0 and the edges into cell node 3 feed the
+        output. Every edge node is present (``none`` included), so the adjacency is
+        the same for every architecture and the ops say which paths carry signal.
+        """
+        return CellGraph(_EDGE_GRAPH, ("input", *self.validate(arch), "output"))
+
+    def max_graph_nodes(self) -> int:
+        """Nodes of every :meth:`to_graph` (8)."""
+        return len(EDGES) + 2
+
+    def max_path_length(self) -> int:
+        """Interior nodes on the longest input-to-output path of :meth:`to_graph` (3)."""
+        return N_NODES - 1
 
     def enumerate(self) -> Iterator[NB201Arch]:
         """All 15,625 architectures in ``itertools.product(OPS, repeat=6)`` order.

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from nasbench_suite.errors import NasbenchError
 from nasbench_suite.spaces.base import SearchSpace
 
 
-class PredictorError(ValueError):
-    """Bad input to a predictor: empty or mismatched data, or use before ``fit``."""
+class PredictorError(NasbenchError, ValueError):
+    """Bad input to a predictor: empty or mismatched data, use before ``fit``, an
+    unknown parameter, or a model that cannot be saved or rebuilt."""
 
 
 class Predictor(ABC):
@@ -34,6 +37,8 @@ class Predictor(ABC):
     name: ClassVar[str] = ""
     #: Default hyperparameters (documented in docs/surrogates.md).
     defaults: ClassVar[dict[str, Any]] = {}
+    #: Defaults that replace ``defaults`` when the predictor is an ensemble member.
+    member_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, space: SearchSpace, seed: int = 0, **params: Any):
         unknown = sorted(set(params) - set(self.defaults))
@@ -65,5 +70,119 @@ class Predictor(ABC):
         """Predicted targets, shape ``(n,)``."""
         return self.predict_dist(archs)[0]
 
+    # --- saving ------------------------------------------------------------------
+    #
+    # ``save`` writes model files in their library's own format and returns a
+    # JSON-able spec; ``predictors.load_predictor(space, directory, spec)`` builds the
+    # predictor from ``name``/``seed``/``params`` and hands the rest to ``_load``.
+
+    def save(self, directory: str | Path) -> dict[str, Any]:
+        """Write the fitted model into ``directory`` (created if absent).
+
+        Returns:
+            A JSON-able spec: ``name``, ``seed``, ``params``, ``files`` (names relative
+            to ``directory``) and ``state`` (small fitted values such as target scaling).
+
+        Raises:
+            PredictorError: if called before ``fit``, or the model cannot be saved without pickle.
+        """
+        self._check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        files, state = self._save(directory)
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "params": self._params_for_spec(),
+            "files": sorted(files),
+            "state": state,
+        }
+
+    def _save(self, directory: Path) -> tuple[list[str], dict[str, Any]]:
+        """Write model files; return their names and a JSON-able state (override)."""
+        raise PredictorError(f"predictor {self.name!r} cannot be saved")
+
+    @classmethod
+    def _rebuild(cls, space: SearchSpace, directory: Path, spec: dict[str, Any]) -> Predictor:
+        """A predictor built from ``spec`` with its fitted state restored from ``directory``."""
+        predictor = cls(space, seed=spec["seed"], **spec["params"])
+        predictor._load(directory, spec)
+        predictor.fitted_ = True
+        return predictor
+
+    def _load(self, directory: Path, spec: dict[str, Any]) -> None:
+        """Restore fitted attributes from ``directory`` and ``spec`` (override with ``_save``)."""
+        raise PredictorError(f"predictor {self.name!r} cannot be loaded")
+
+    def _params_for_spec(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    # --- shared checks -------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise PredictorError(f"predictor {self.name!r} is not fitted: call fit(archs, y) first")
+
+    def _check_archs(self, archs: Sequence[Any]) -> list[Any]:
+        """``archs`` as a list of validated architecture values; empty -> PredictorError."""
+        if isinstance(archs, str):
+            raise PredictorError(f"predictor {self.name!r}: expected a sequence of architectures, got a string")
+        values = list(archs)
+        if not values:
+            raise PredictorError(f"predictor {self.name!r}: no architectures given")
+        return [self.space.validate(a) for a in values]
+
+    def _check_fit_input(self, archs: Sequence[Any], y: Sequence[float] | np.ndarray) -> tuple[list[Any], np.ndarray]:
+        """Validated architectures and targets as float64 ``(n,)``."""
+        values = self._check_archs(archs)
+        try:
+            target = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise PredictorError(f"predictor {self.name!r}: targets are not numbers") from None
+        if target.ndim != 1 or len(target) != len(values):
+            raise PredictorError(
+                f"predictor {self.name!r}: {len(values)} architectures but targets of shape {target.shape}"
+            )
+        bad = np.flatnonzero(~np.isfinite(target))
+        if len(bad):
+            raise PredictorError(
+                f"predictor {self.name!r}: non-finite target {target[bad[0]]} at position {bad[0]} "
+                f"({len(bad)} in all)"
+            )
+        return values, target
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed}, params={self.params})"
+
+
+def child_seeds(seed: int, n: int) -> list[int]:
+    """``n`` independent 31-bit seeds derived from ``seed`` (``SeedSequence.spawn``), for
+    the parts of a predictor (ensemble members, libraries that take an int seed)."""
+    return [int(child.generate_state(1)[0] % 2**31) for child in np.random.SeedSequence(seed).spawn(n)]
+
+
+class TargetScaler:
+    """Standardises targets (``(y - mean) / std``) so that one set of hyperparameters
+    suits accuracies in percent, fractions or log-times alike."""
+
+    def __init__(self, mean: float = 0.0, scale: float = 1.0):
+        self.mean, self.scale = float(mean), float(scale)
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> TargetScaler:
+        """The scaler of ``y`` (scale 1 when ``y`` is constant)."""
+        scale = float(np.std(y))
+        return cls(float(np.mean(y)), scale if scale > 0 else 1.0)
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        """Targets in standard units."""
+        return (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
+
+    def inverse(self, z: np.ndarray, std: bool = False) -> np.ndarray:
+        """Back to target units (``std=True``: a spread, which only scales)."""
+        z = np.asarray(z, dtype=np.float64)
+        return z * self.scale if std else z * self.scale + self.mean
+
+    def state(self) -> dict[str, float]:
+        """JSON-able form (floats round-trip exactly through JSON)."""
+        return {"mean": self.mean, "scale": self.scale}

@@ -1,0 +1,252 @@
+"""Search commands: ``search`` (runs of one strategy) and ``leaderboard`` (the standard suite)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nasbench_suite.cli import EXIT_OK, UsageError
+
+EXECUTOR_HELP = "local: a process pool (default); serial: this process; ray: a Ray cluster"
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add the search subcommands to the ``nasbench`` parser."""
+    p = sub.add_parser("search", help="run a search strategy on a benchmark over several seeds")
+    p.add_argument("--strategy", required=True, help="strategy name (see nasbench_suite.search.available())")
+    p.add_argument("--bench", default="nb201", help="table file or shipped benchmark name (default: nb201)")
+    p.add_argument("--dataset", required=True)
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--budget-s", type=float, help="budget in simulated training seconds")
+    budget.add_argument("--budget-evals", type=int, help="budget in evaluations")
+    p.add_argument("--seeds", default="0", help="seeds: '0-29', '1,4,7' or one seed (default: 0)")
+    p.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers W (default: 1)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="Parquet file of the trajectories")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="strategy option (VALUE read as JSON, else text); repeatable",
+    )
+    p.add_argument("--observe-metric", help="metric told to the strategy (default: the protocol's rule)")
+    p.add_argument("--report-metric", help="metric reported for the incumbent (default: the rule)")
+    p.add_argument("--second-objective", help="minimised second objective (params_m, flops_m, a latency)")
+    _executor_arguments(p)
+    p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("leaderboard", help="run the standard suite and write results/leaderboard.md|.html")
+    p.add_argument("--bench", default="nb201", help="table file or shipped benchmark name (default: nb201)")
+    p.add_argument("--seeds", default="30", help="number of seeds N (seeds 0..N-1; default 30) or '0-29'")
+    p.add_argument("--strategies", help="comma-separated strategies (default: every registered one)")
+    p.add_argument(
+        "--exclude-model-based", action="store_true", help="leave out model-based strategies (bananas, ...)"
+    )
+    p.add_argument("--datasets", help="comma-separated datasets (default: every dataset)")
+    p.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers W (default: 1)")
+    p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results/)")
+    _executor_arguments(p)
+    p.set_defaults(run=cmd_leaderboard)
+
+
+def _executor_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", default="local", choices=("local", "serial", "ray"), help=EXECUTOR_HELP)
+    p.add_argument("--processes", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-29' -> 0..29, '1,4,7' -> [1, 4, 7], '5' -> [5].
+
+    Raises:
+        UsageError: for anything else.
+    """
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                low, high = part.split("-", 1)
+                lo, hi = int(low), int(high)
+                if hi < lo:
+                    raise ValueError
+                seeds += range(lo, hi + 1)
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: expected '0-29', '1,4,7' or one seed") from None
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds {text!r}: seeds must be distinct and >= 0")
+    return seeds
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--option {pair!r}: expected NAME=VALUE")
+        try:
+            options[name] = json.loads(value)
+        except json.JSONDecodeError:
+            options[name] = value
+    return options
+
+
+@contextmanager
+def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A callback ``(done, total)`` that drives a rich bar on stderr when bars are on."""
+    from nasbench_suite import _progress
+
+    if not _progress.enabled():
+        yield lambda done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from nasbench_suite.experiments import RunConfig, open_cached
+    from nasbench_suite.experiments.executors import run_many
+    from nasbench_suite.experiments.stats import mean_se
+    from nasbench_suite.experiments.trajectory import write_runs
+
+    seeds = parse_seeds(args.seeds)
+    bench = open_cached(args.bench)  # bad path or name: one-line error before any worker starts
+    if args.dataset not in bench.datasets:
+        from nasbench_suite.errors import UnknownDatasetError
+
+        raise UnknownDatasetError(args.dataset, bench.datasets)
+    configs = [
+        RunConfig(
+            args.strategy,
+            args.bench,
+            args.dataset,
+            seed=seed,
+            budget_s=args.budget_s,
+            budget_evals=args.budget_evals,
+            workers=args.workers,
+            strategy_options=_options(args.option),
+            observe_metric=args.observe_metric,
+            report_metric=args.report_metric,
+            second_objective=args.second_objective,
+        )
+        for seed in seeds
+    ]
+    from nasbench_suite.search.base import StrategyError
+
+    with _progress_bar(f"{args.strategy} on {args.dataset}") as progress:
+        done = 0
+
+        def on_progress(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(done, len(configs))
+
+        try:
+            _check_strategy(args.strategy, configs[0].options)
+            results = run_many(
+                configs, args.executor, args.processes, args.ray_address, on_progress=on_progress
+            )
+        except StrategyError as exc:  # not a NasbenchError: say it in one line here
+            raise UsageError(str(exc)) from None
+    write_runs(args.output, results)
+    ok = [r for r in results if r.ok]
+    if not ok:
+        print(f"{args.strategy}: not applicable: {results[0].message}")
+        return EXIT_OK
+    regret = mean_se([r.summary["final_regret"] for r in ok])
+    report = mean_se([r.summary["final_report"] for r in ok])
+    evals = sum(r.summary["n_evals"] for r in ok) / len(ok)
+
+    def se(v: float) -> str:
+        return "" if math.isnan(v) else f" ± {v:.3f}"
+
+    print(
+        f"{args.strategy} on {args.dataset}: {len(ok)} runs, {evals:.0f} evaluations on average; "
+        f"final accuracy {report[0]:.3f}{se(report[1])}, final regret {regret[0]:.3f}{se(regret[1])} "
+        f"(mean ± s.e.)"
+    )
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from nasbench_suite import search
+    from nasbench_suite.experiments.leaderboard import run_leaderboard, write_leaderboard
+    from nasbench_suite.search.base import StrategyError
+
+    seeds = list(range(int(args.seeds))) if args.seeds.strip().isdigit() else parse_seeds(args.seeds)
+    if not seeds:
+        raise UsageError("--seeds: give at least one seed")
+    try:
+        strategies = _names(args.strategies) if args.strategies else search.available()
+        if args.exclude_model_based:
+            strategies = [
+                s for s in strategies if not getattr(search.strategy_class(s), "model_based", False)
+            ]
+        with _progress_bar("leaderboard") as progress:
+            board = run_leaderboard(
+                args.bench,
+                strategies=strategies,
+                datasets=_names(args.datasets) if args.datasets else None,
+                seeds=seeds,
+                workers=args.workers,
+                executor=args.executor,
+                processes=args.processes,
+                ray_address=args.ray_address,
+                on_progress=progress,
+            )
+    except StrategyError as exc:  # not a NasbenchError: say it in one line here
+        raise UsageError(str(exc)) from None
+    written = write_leaderboard(board, args.out)
+    for b in board.boards:
+        ranking = ", ".join(f"{r['strategy']} {r['regret_mean']:.3f}" for r in b.rows)
+        print(f"{b.dataset}: mean final regret {ranking}")
+    for name, message in sorted(board.not_applicable.items()):
+        print(f"{name}: not applicable ({message})")
+    print(f"wrote {', '.join(str(p) for p in written[:2])} and {len(written) - 2} more in {args.out}")
+    return EXIT_OK
+
+
+def _check_strategy(name: str, options: dict[str, Any]) -> None:
+    """Unknown strategy or option: an error before any worker starts."""
+    from nasbench_suite import search
+    from nasbench_suite.search.base import StrategyError
+
+    cls = search.strategy_class(name)
+    unknown = sorted(set(options) - set(cls.defaults))
+    if unknown:
+        raise StrategyError(
+            f"strategy {name!r}: unknown option(s) {unknown}; "
+            f"options are {', '.join(sorted(cls.defaults)) or 'none'}"
+        )
+
+
+def _model_based(name: str) -> bool:
+    from nasbench_suite import search
+
+    return bool(getattr(search.strategy_class(name), "model_based", False))
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UsageError(f"empty list {text!r}")
+    return names

@@ -1,0 +1,192 @@
+"""Trainer commands: ``train`` (architectures -> table entries), ``netstats``, ``validate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nasbench_suite.cli import EXIT_CORRUPT, EXIT_OK, UsageError
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add the trainer subcommands to the ``nasbench`` parser."""
+    p = sub.add_parser("train", help="train architectures for real and add the runs to a table")
+    p.add_argument("--space", required=True, help="search space (nb201, nb101)")
+    p.add_argument("--dataset", required=True, help="cifar10-valid, cifar10, cifar100 or synthetic")
+    p.add_argument(
+        "--data", required=True, help="image folder/zip, CIFAR python archive, or synthetic[:N] (see docs/trainer.md)"
+    )
+    p.add_argument("--archs", required=True, help="sample:N, all, or a file with one architecture a line")
+    p.add_argument("--seeds", default="777", help="comma-separated training seeds (default 777)")
+    p.add_argument("--protocol", required=True, help="protocol name (nb201-200, nb201-12, nb201-proxy, nb201-tiny) or JSON file")
+    p.add_argument("-o", "--output", type=Path, required=True, help="table to create or extend (.h5)")
+    p.add_argument("--table-dataset", help="dataset name in the table (default DATASET@PROTOCOL)")
+    p.add_argument("--sample-seed", type=int, default=0, help="generator seed of --archs sample:N")
+    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:K (default: cuda when available)")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1: this process)")
+    p.add_argument("--jobs-per-gpu", type=int, default=1, help="runs sharing one GPU (processes or Ray fraction)")
+    p.add_argument("--compile", action="store_true", help="torch.compile each network")
+    p.add_argument("--deterministic", action="store_true", help="deterministic algorithms (bit-reproducible on CPU)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per worker (default: cores/workers)")
+    p.add_argument("--flush-every", type=int, default=16, help="runs per table append (default 16)")
+    p.add_argument("--max-retries", type=int, default=2, help="Ray: retries of a failed run (default 2)")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("netstats", help="parameters and FLOPs of one or every architecture's network")
+    p.add_argument("--space", required=True)
+    p.add_argument("--dataset", required=True, help="gives the class count and input size")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--arch", help="architecture in the space's text form")
+    group.add_argument("--all", action="store_true", help="every architecture of the space")
+    p.add_argument("--protocol", help="count the network of this protocol (default: the published size)")
+    p.add_argument("--csv", action="store_true", help="print CSV")
+    p.set_defaults(run=cmd_netstats)
+
+    p = sub.add_parser("validate", help="compare a benchmark's predictions with trained results (a report)")
+    p.add_argument("benchmark", help="surrogate artefact, table file or benchmark name")
+    p.add_argument("trained", type=Path, help="table of trained runs (nasbench train output)")
+    p.add_argument("--dataset", help="dataset of the trained table (default: its only dataset)")
+    p.add_argument("--benchmark-dataset", help="dataset name in the benchmark (default: the trained one)")
+    p.add_argument("--metric", default="valid_acc", help="metric to compare (default valid_acc)")
+    p.add_argument("--level", type=float, default=0.9, help="nominal coverage of the interval (default 0.9)")
+    p.add_argument("-o", "--output", type=Path, help="write the report here (.json, or .md for Markdown)")
+    p.set_defaults(run=cmd_validate)
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: expected comma-separated integers") from None
+    if not seeds:
+        raise UsageError("--seeds: at least one seed")
+    return seeds
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from nasbench_suite.train.jobs import LocalExecutor, TrainSettings, default_threads, parse_archs, train_to_table
+    from nasbench_suite.train.networks import TRAINABLE_SPACES
+    from nasbench_suite.train.protocols import load_protocol
+    from nasbench_suite.train.specs import dataset_spec
+
+    if args.space not in TRAINABLE_SPACES:
+        raise UsageError(f"--space {args.space!r}: the trainer builds {', '.join(TRAINABLE_SPACES)}")
+    dataset_spec(args.dataset)
+    protocol = load_protocol(args.protocol)
+    seeds = _seeds(args.seeds)
+    archs = parse_archs(args.archs, args.space, args.sample_seed)
+    if args.workers < 1 or args.jobs_per_gpu < 1 or args.flush_every < 1:
+        raise UsageError("--workers, --jobs-per-gpu and --flush-every must be >= 1")
+    device = args.device or _default_device()
+    gpus = _gpu_count() if device.startswith("cuda") else 0
+    if args.executor == "ray":
+        from nasbench_suite.train.ray_jobs import RayExecutor
+
+        executor = RayExecutor(
+            address=args.ray_address,
+            gpus_per_run=(1.0 / args.jobs_per_gpu) if device.startswith("cuda") else 0.0,
+            max_retries=args.max_retries,
+        )
+        threads = args.threads or 1
+    else:
+        devices = None
+        if device == "cuda" and gpus:
+            devices = [f"cuda:{g}" for g in range(gpus) for _ in range(args.jobs_per_gpu)]
+        workers = len(devices) if devices else args.workers
+        executor = LocalExecutor(workers, devices if workers > 1 else None)
+        threads = args.threads or default_threads(workers)
+    settings = TrainSettings(
+        space=args.space,
+        dataset=args.dataset,
+        data_source=str(args.data),
+        protocol=protocol.to_dict(),
+        device=device,
+        compile=args.compile,
+        deterministic=args.deterministic,
+        jobs_per_device=args.jobs_per_gpu if device.startswith("cuda") else 1,
+        threads=threads,
+    )
+    table_dataset = args.table_dataset or f"{args.dataset}@{protocol.name}"
+    summary = train_to_table(
+        args.output, settings, archs, seeds, executor, table_dataset, flush_every=args.flush_every
+    )
+    print(
+        f"{args.output} [{table_dataset}]: {summary.trained} runs trained, {summary.skipped} already done"
+        f" ({summary.recovered} moved from the journal), {len(summary.failures)} failed"
+    )
+    for (key, seed), message in summary.failures[:5]:
+        print(f"failed: {key} seed {seed}: {message}", file=sys.stderr)
+    return EXIT_CORRUPT if summary.failures else EXIT_OK
+
+
+def _default_device() -> str:
+    return "cuda" if _gpu_count() else "cpu"
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def cmd_netstats(args: argparse.Namespace) -> int:
+    from nasbench_suite import spaces
+    from nasbench_suite.train.networks import network_stats
+    from nasbench_suite.train.protocols import load_protocol
+    from nasbench_suite.train.specs import dataset_spec
+
+    space = spaces.get(args.space)
+    spec = dataset_spec(args.dataset)
+    network = load_protocol(args.protocol).network if args.protocol else None
+    if args.all:
+        if args.space == "nb101":
+            raise UsageError("--all for nb101 (423k cells) is not offered; pass --arch")
+        rows = [(i, space.key(a), network_stats(args.space, a, spec, network)) for i, a in enumerate(space.enumerate())]
+    else:
+        arch = space.parse(args.arch)
+        index = _enumeration_index(space, arch)
+        rows = [(index, space.key(arch), network_stats(args.space, arch, spec, network))]
+    if args.csv:
+        print("index,arch,params_m,flops_m")
+        for index, key, stats in rows:
+            print(f"{'' if index is None else index},{key},{stats.params_m:.6f},{stats.flops_m:.5f}")
+        return EXIT_OK
+    for index, key, stats in rows:
+        shown = "-" if index is None else str(index)
+        print(f"{shown:>6}  {key}  params {stats.params_m:.6f} M  FLOPs {stats.flops_m:.5f} M")
+    return EXIT_OK
+
+
+def _enumeration_index(space, arch) -> int | None:
+    # The index is the architecture's position in space.enumerate() (for NB201 the
+    # product order of the op tuple, not the official NATS-Bench index).
+    if space.name == "nb201":
+        from nasbench_suite.spaces.nb201 import OPS
+
+        index = 0
+        for op in arch:
+            index = index * len(OPS) + OPS.index(op)
+        return index
+    return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from nasbench_suite.train.validate import format_markdown, validate, write_report
+
+    report = validate(
+        args.benchmark,
+        args.trained,
+        dataset=args.dataset,
+        benchmark_dataset=args.benchmark_dataset,
+        metric=args.metric,
+        level=args.level,
+    )
+    if args.output:
+        write_report(report, args.output)
+    print(format_markdown(report))
+    return EXIT_OK

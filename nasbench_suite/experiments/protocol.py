@@ -1,0 +1,99 @@
+"""The standard suite: which runs a leaderboard makes (``docs/protocol.md`` gives the reasons).
+
+Every registered strategy applicable to the benchmark, every dataset, seeds
+0..29, W = 1 simulated worker, and per dataset a budget in simulated seconds of
+about 150 full trainings of an average architecture of that dataset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from nasbench_suite.experiments.config import RunConfig
+
+if TYPE_CHECKING:
+    from nasbench_suite.bench.base import Benchmark
+
+STANDARD_N_SEEDS = 30
+STANDARD_WORKERS = 1
+#: The budget is this many mean training times of the dataset.
+BUDGET_TRAININGS = 150
+
+#: The standard budgets of NB201 (table or surrogate), in simulated seconds: 150 x the
+#: mean 200-epoch training time over the 15,625 architectures (1,828 s, 3,656 s and
+#: 11,092 s), rounded to two significant figures. Fixed here so that the table and the
+#: surrogate benchmark are compared under the same budget.
+STANDARD_BUDGETS_S: dict[str, dict[str, float]] = {
+    "nb201": {"cifar10-valid": 2.7e5, "cifar100": 5.5e5, "ImageNet16-120": 1.7e6},
+}
+
+
+def standard_budget(bench: Benchmark, dataset: str) -> dict[str, float | int]:
+    """The standard budget of ``dataset``: ``{"budget_s": S}``, or ``{"budget_evals": 150}``.
+
+    A dataset listed in ``STANDARD_BUDGETS_S`` gets its fixed budget; any other gets
+    ``BUDGET_TRAININGS`` times the mean seed-mean training time of the reference
+    architectures (two significant figures), or ``BUDGET_TRAININGS`` evaluations when
+    the benchmark reports no training time.
+    """
+    fixed = STANDARD_BUDGETS_S.get(bench.space.name, {}).get(dataset)
+    if fixed is not None:
+        return {"budget_s": fixed}
+    import numpy as np
+
+    costs = bench.query_batch(bench.reference_archs(dataset), dataset, seed="mean", metrics=[])["cost_s"]
+    mean = float(np.nanmean(costs.to_numpy(float))) if costs.notna().any() else math.nan
+    if not math.isfinite(mean) or mean <= 0:
+        return {"budget_evals": BUDGET_TRAININGS}
+    budget = BUDGET_TRAININGS * mean
+    digits = 1 - math.floor(math.log10(budget))
+    return {"budget_s": float(round(budget, digits))}
+
+
+def standard_suite(
+    bench: Benchmark,
+    source: str,
+    strategies: Sequence[str] | None = None,
+    datasets: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    workers: int = STANDARD_WORKERS,
+    budgets: dict[str, dict[str, float | int]] | None = None,
+) -> list[RunConfig]:
+    """The configs of the standard suite on ``bench`` (opened from ``source``).
+
+    Args:
+        bench: the open benchmark (to read datasets and budgets).
+        source: what workers open (``RunConfig.bench``).
+        strategies: default every registered strategy (inapplicable ones come
+            back from the runner as "not-applicable").
+        datasets: default every dataset of the benchmark.
+        seeds: default ``range(STANDARD_N_SEEDS)``.
+        workers: simulated workers per run (W).
+        budgets: per-dataset overrides of :func:`standard_budget`.
+
+    Raises:
+        UnknownDatasetError: a dataset the benchmark lacks.
+        StrategyError: an unknown strategy.
+    """
+    from nasbench_suite import search
+    from nasbench_suite.errors import UnknownDatasetError
+
+    strategies = list(strategies) if strategies is not None else search.available()
+    for name in strategies:
+        search.strategy_class(name)
+    datasets = list(datasets) if datasets is not None else bench.datasets
+    for dataset in datasets:
+        if dataset not in bench.datasets:
+            raise UnknownDatasetError(dataset, bench.datasets)
+    seeds = list(seeds) if seeds is not None else list(range(STANDARD_N_SEEDS))
+    configs = []
+    for dataset in datasets:
+        budget = (budgets or {}).get(dataset) or standard_budget(bench, dataset)
+        for strategy in strategies:
+            for seed in seeds:
+                configs.append(
+                    RunConfig(strategy, source, dataset, seed=seed, workers=workers, **budget)  # type: ignore[arg-type]
+                )
+    return configs

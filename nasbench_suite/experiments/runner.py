@@ -1,0 +1,321 @@
+"""The runner: one search run on a simulated clock with W asynchronous workers.
+
+Each worker trains one architecture at a time. A worker starts an evaluation by
+asking the strategy for a proposal and querying the benchmark; the evaluation
+finishes ``cost_s`` simulated seconds later (the stored training time). Pending
+finishes wait on an event heap keyed ``(time, counter)``, so ties resolve in
+launch order and the clock never reads wall-clock time. When the earliest
+evaluation finishes, the strategy is told its result and that worker starts the
+next one. With W = 1 this is the sequential loop.
+
+Budgets (``docs/protocol.md``):
+
+- ``budget_s``: no evaluation starts at or after the budget, and an evaluation
+  counts only if it finishes at or before it; the run ends at the first finish
+  after the budget (evaluations still running are discarded, never told). So the
+  recorded trajectory never passes the budget.
+- ``budget_evals``: at most that many evaluations start, and all of them finish.
+
+Multi-fidelity proposals (``proposal.epoch``) continue the same training run:
+the first query of an architecture at an epoch draws a seed; a later proposal of
+the same architecture at a higher epoch resumes that run (same seed) and is
+charged the cumulative cost to that epoch minus what was already paid; one at an
+epoch already reached starts a new run (new seed, full cost to that epoch), so
+no evaluation is free. Only full-budget results (no epoch, or the last epoch) can
+become the incumbent.
+
+An architecture the benchmark does not hold (or holds without any run) is a
+failed evaluation: observed NaN, cost 0, told to the strategy as such.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nasbench_suite.errors import UnknownArchError, UnknownSeedError
+from nasbench_suite.experiments.config import RunConfig
+from nasbench_suite.experiments.metrics import (
+    MetricPlan,
+    anytime_auc,
+    normalised_hypervolume,
+    resolve_metrics,
+)
+
+if TYPE_CHECKING:
+    from nasbench_suite.bench.base import Benchmark
+
+#: Trajectory columns, in order, one row per finished evaluation.
+COLUMNS = (
+    "eval",
+    "time_s",
+    "worker",
+    "trial_id",
+    "arch",
+    "epoch",
+    "observed",
+    "cost_s",
+    "second",
+    "full",
+    "incumbent",
+    "incumbent_observed",
+    "incumbent_report",
+    "regret",
+)
+
+_BENCHES: dict[str, Benchmark] = {}
+
+
+def open_cached(source: str) -> Benchmark:
+    """``open_benchmark(source)``, opened once per process (workers reuse it across runs)."""
+    bench = _BENCHES.get(source)
+    if bench is None:
+        from nasbench_suite.bench import open_benchmark
+
+        bench = open_benchmark(source)
+        _BENCHES[source] = bench
+    return bench
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run.
+
+    Attributes:
+        config: the run's settings.
+        status: ``"ok"``, or ``"not-applicable"`` when the strategy refused the
+            benchmark (``message`` says why; no trajectory).
+        trajectory: column name -> (n,) array, see ``COLUMNS``.
+        summary: final figures: ``n_evals``, ``time_s`` (simulated time of the last
+            result), ``final_report``, ``final_regret``, ``auc_regret``,
+            ``best_report``, ``initial_regret`` (regret charged before any result),
+            ``hypervolume`` (NaN without a second objective),
+            ``wall_s`` (seconds of computer time the run took; not part of the result).
+        message: why the run did not happen (status not ok).
+    """
+
+    config: RunConfig
+    status: str = "ok"
+    trajectory: dict[str, np.ndarray] = field(default_factory=dict)
+    summary: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
+    """Run one search and return its trajectory and summary.
+
+    Args:
+        config: the run's settings.
+        bench: an open benchmark to use instead of opening ``config.bench``.
+
+    Raises:
+        RunConfigError, StrategyError (unknown strategy or option), UnknownDatasetError,
+        MetricRuleError, UnknownMetricError.
+    """
+    from nasbench_suite import search
+    from nasbench_suite.search.base import SearchContext, StrategyError
+
+    wall_start = time.perf_counter()
+    bench = bench if bench is not None else open_cached(config.bench)
+    dataset = config.dataset
+    plan = resolve_metrics(
+        bench, dataset, config.observe_metric, config.report_metric, config.second_objective
+    )
+    epochs = tuple(bench.epochs(dataset))
+    context = SearchContext(
+        epochs=epochs,
+        max_epoch=epochs[-1] if epochs else None,
+        n_objectives=1 if plan.second is None else 2,
+        budget_evals=config.budget_evals,
+    )
+    strategy_seed, bench_seed = np.random.SeedSequence(config.seed).spawn(2)
+    cls = search.strategy_class(config.strategy)
+    if (cls.multi_fidelity and not epochs) or (cls.multi_objective and plan.second is None):
+        # The strategy's own refusal, as a result rather than an error: a sweep over
+        # every strategy lists it as not applicable to this benchmark.
+        try:
+            search.get(config.strategy, bench.space, seed=strategy_seed, context=context, **config.options)
+        except StrategyError as exc:
+            return RunResult(config, status="not-applicable", message=str(exc))
+    strategy = search.get(config.strategy, bench.space, seed=strategy_seed, context=context, **config.options)
+    loop = _Loop(config, bench, plan, strategy, np.random.default_rng(bench_seed), context.max_epoch)
+    trajectory = loop.run()
+    summary = _summarise(config, bench, plan, trajectory)
+    summary["wall_s"] = time.perf_counter() - wall_start
+    return RunResult(config, trajectory=trajectory, summary=summary)
+
+
+class _Loop:
+    """The event loop of one run (kept in one object so the hot path reads locals)."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        bench: Benchmark,
+        plan: MetricPlan,
+        strategy: Any,
+        rng: np.random.Generator,
+        max_epoch: int | None,
+    ):
+        self.config, self.bench, self.plan, self.strategy, self.rng = config, bench, plan, strategy, rng
+        self.max_epoch = max_epoch
+        self.metrics = (plan.observe,) if plan.second is None else (plan.observe, plan.second)
+        # arch key -> (seed, epoch reached, cost paid) of its multi-fidelity training run.
+        self.resumable: dict[str, tuple[int, int, float]] = {}
+
+    def run(self) -> dict[str, np.ndarray]:
+        config = self.config
+        budget_s = math.inf if config.budget_s is None else config.budget_s
+        max_launches = config.budget_evals if config.budget_evals is not None else config.max_evals
+        heap: list[tuple[float, int, int, Any, str, float, float, float, bool]] = []
+        launched = 0
+        for worker in range(min(config.workers, max_launches)):
+            heapq.heappush(heap, (*self._launch(0.0, launched), worker))
+            launched += 1
+        rows: dict[str, list] = {name: [] for name in COLUMNS if name not in ("incumbent_report", "regret")}
+        best_observed, incumbent = -math.inf, ""
+        tell = self.strategy.tell
+        has_second = self.plan.second is not None
+        while heap:
+            end, _counter, proposal, key, observed, cost, second, full, worker = heapq.heappop(heap)
+            if end > budget_s:
+                break
+            if full and observed > best_observed:  # NaN compares False: a failed run never wins
+                best_observed, incumbent = observed, key
+            rows["eval"].append(len(rows["eval"]))
+            rows["time_s"].append(end)
+            rows["worker"].append(worker)
+            rows["trial_id"].append(proposal.trial_id)
+            rows["arch"].append(key)
+            rows["epoch"].append(-1 if proposal.epoch is None else proposal.epoch)
+            rows["observed"].append(observed)
+            rows["cost_s"].append(cost)
+            rows["second"].append(second)
+            rows["full"].append(full)
+            rows["incumbent"].append(incumbent)
+            rows["incumbent_observed"].append(best_observed if incumbent else math.nan)
+            tell(proposal, observed, cost, (observed, second) if has_second else ())
+            if launched < max_launches and end < budget_s:
+                heapq.heappush(heap, (*self._launch(end, launched), worker))
+                launched += 1
+        return {
+            "eval": np.asarray(rows["eval"], dtype=np.int64),
+            "time_s": np.asarray(rows["time_s"], dtype=float),
+            "worker": np.asarray(rows["worker"], dtype=np.int64),
+            "trial_id": np.asarray(rows["trial_id"], dtype=np.int64),
+            "arch": np.asarray(rows["arch"], dtype=object),
+            "epoch": np.asarray(rows["epoch"], dtype=np.int64),
+            "observed": np.asarray(rows["observed"], dtype=float),
+            "cost_s": np.asarray(rows["cost_s"], dtype=float),
+            "second": np.asarray(rows["second"], dtype=float),
+            "full": np.asarray(rows["full"], dtype=bool),
+            "incumbent": np.asarray(rows["incumbent"], dtype=object),
+            "incumbent_observed": np.asarray(rows["incumbent_observed"], dtype=float),
+        }
+
+    def _launch(self, now: float, counter: int) -> tuple:
+        """Start one evaluation at ``now``.
+
+        Returns (finish time, counter, proposal, key, observed, cost, second, full).
+        """
+        proposal = self.strategy.ask()
+        epoch = proposal.epoch
+        full = epoch is None or epoch == self.max_epoch
+        try:
+            if epoch is None:
+                result = self.bench.query(
+                    proposal.arch, self.config.dataset, "sample", rng=self.rng, metrics=self.metrics
+                )
+                cost = result.cost_s
+            else:
+                result, cost = self._query_epoch(proposal.arch, epoch)
+            key = result.arch
+            metrics = result.metrics
+            observed = metrics[self.plan.observe]
+            second = metrics[self.plan.second] if self.plan.second is not None else math.nan
+        except (UnknownArchError, UnknownSeedError):
+            key = self.bench.space.key(proposal.arch)
+            observed, cost, second = math.nan, 0.0, math.nan
+        if math.isnan(cost):
+            if self.config.budget_s is not None:
+                from nasbench_suite.experiments.config import RunConfigError
+
+                raise RunConfigError(
+                    f"dataset {self.config.dataset!r} reports no training time for {key!r}: "
+                    "a time budget cannot be kept; use budget_evals"
+                )
+            cost = 0.0
+        return now + cost, counter, proposal, key, observed, cost, second, full
+
+    def _query_epoch(self, arch: Any, epoch: int) -> tuple[Any, float]:
+        key = self.bench.space.key(arch)
+        state = self.resumable.get(key)
+        if state is None or epoch <= state[1]:
+            # A new training run: nothing to resume (or a proposal at an epoch already
+            # passed, which a checkpoint of a later epoch cannot answer).
+            result = self.bench.query(
+                arch, self.config.dataset, "sample", epoch=epoch, rng=self.rng, metrics=self.metrics
+            )
+            self.resumable[result.arch] = (int(result.seed), epoch, result.cost_s)
+            return result, result.cost_s
+        seed, _reached, paid = state
+        result = self.bench.query(arch, self.config.dataset, seed, epoch=epoch, metrics=self.metrics)
+        self.resumable[result.arch] = (seed, epoch, result.cost_s)
+        return result, max(result.cost_s - paid, 0.0)
+
+
+def _summarise(
+    config: RunConfig, bench: Benchmark, plan: MetricPlan, trajectory: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """Fill the report and regret columns (one query per distinct incumbent) and the final figures."""
+    incumbents = trajectory["incumbent"]
+    report_of: dict[str, float] = {"": math.nan}
+    for key in dict.fromkeys(incumbents.tolist()):
+        if key not in report_of:
+            report_of[key] = bench.query(key, config.dataset, "mean", metrics=(plan.report,)).metrics[
+                plan.report
+            ]
+    report = np.array([report_of[k] for k in incumbents.tolist()], dtype=float)
+    regret = plan.best_report - report
+    trajectory["incumbent_report"] = report
+    trajectory["regret"] = regret
+    n = len(report)
+    if config.budget_s is not None:
+        times, budget = trajectory["time_s"], config.budget_s
+    else:
+        times, budget = trajectory["eval"].astype(float) + 1.0, float(config.budget_evals)
+    summary = {
+        "n_evals": float(n),
+        "time_s": float(trajectory["time_s"][-1]) if n else 0.0,
+        "final_report": float(report[-1]) if n else math.nan,
+        "final_regret": float(regret[-1]) if n else math.nan,
+        "auc_regret": anytime_auc(times, regret, budget, plan.max_regret),
+        "best_report": plan.best_report,
+        "initial_regret": plan.max_regret,
+        "hypervolume": math.nan,
+    }
+    if plan.second is not None:
+        summary["hypervolume"] = _hypervolume(config, bench, plan, trajectory)
+    return summary
+
+
+def _hypervolume(
+    config: RunConfig, bench: Benchmark, plan: MetricPlan, trajectory: dict[str, np.ndarray]
+) -> float:
+    """Normalised hypervolume of the full-budget evaluations' (seed-mean report, second objective)."""
+    keys = sorted(set(trajectory["arch"][trajectory["full"] & np.isfinite(trajectory["observed"])].tolist()))
+    if not keys:
+        return 0.0
+    table = bench.query_batch(keys, config.dataset, seed="mean", metrics=[plan.report, plan.second])
+    return normalised_hypervolume(
+        plan, table[plan.report].to_numpy(float), table[plan.second].to_numpy(float)
+    )

@@ -1,0 +1,113 @@
+"""Search strategies behind one ask/tell interface (see :mod:`nasbench_suite.search.base`).
+
+``get("rea", space, seed=0)`` builds a strategy by name; ``available()`` lists the
+names; ``register(name, cls)`` adds a user strategy. Built-in strategies are
+imported on first use, so ``import nasbench_suite.search`` stays cheap and never
+loads a benchmark, a table, XGBoost, torch or Optuna.
+
+A strategy never sees a benchmark: this package must not import
+``nasbench_suite.bench`` or ``nasbench_suite.tabular`` (a test checks it).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+from nasbench_suite.search.base import Observation, Proposal, SearchContext, Strategy, StrategyError
+from nasbench_suite.spaces.base import SearchSpace
+
+# name -> (module, class); imported lazily by get().
+_BUILTINS: dict[str, tuple[str, str]] = {
+    "random": ("nasbench_suite.search.random", "RandomSearch"),
+    "rea": ("nasbench_suite.search.rea", "RegularizedEvolution"),
+    "ga": ("nasbench_suite.search.ga", "GeneticAlgorithm"),
+    "reinforce": ("nasbench_suite.search.reinforce", "Reinforce"),
+    "local-search": ("nasbench_suite.search.local_search", "LocalSearch"),
+    "sh": ("nasbench_suite.search.successive_halving", "SuccessiveHalving"),
+    "hyperband": ("nasbench_suite.search.successive_halving", "Hyperband"),
+    "optuna-tpe": ("nasbench_suite.search.optuna_adapter", "OptunaTPE"),
+    "optuna-random": ("nasbench_suite.search.optuna_adapter", "OptunaRandom"),
+    "optuna-nsga2": ("nasbench_suite.search.optuna_adapter", "OptunaNSGA2"),
+}
+_REGISTERED: dict[str, type[Strategy]] = {}
+
+
+def register(name: str, cls: type[Strategy], *, replace: bool = False) -> None:
+    """Make the ``Strategy`` subclass ``cls`` available as ``get(name, ...)``.
+
+    Raises:
+        StrategyError: if ``cls`` is not a Strategy subclass, or ``name`` is taken and
+            ``replace`` is false.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise StrategyError(f"cannot register {cls!r} as strategy {name!r}: not a Strategy subclass")
+    if (name in _REGISTERED or name in _BUILTINS) and not replace:
+        raise StrategyError(f"a strategy named {name!r} is already registered")
+    _REGISTERED[name] = cls
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    """The class registered as ``name`` (to read ``defaults``, ``multi_fidelity``, ...).
+
+    Raises:
+        StrategyError: if no strategy has that name.
+    """
+    cls = _REGISTERED.get(name)
+    if cls is None and name in _BUILTINS:
+        module_name, class_name = _BUILTINS[name]
+        cls = getattr(importlib.import_module(module_name), class_name)
+        _REGISTERED[name] = cls
+    if cls is None:
+        raise StrategyError(f"unknown strategy {name!r}; known strategies: {', '.join(available())}")
+    return cls
+
+
+def get(
+    name: str,
+    space: SearchSpace | str,
+    seed: int | np.random.SeedSequence = 0,
+    context: SearchContext | None = None,
+    **options: Any,
+) -> Strategy:
+    """A new strategy ``name`` on ``space`` (a space or a registered space name).
+
+    Args:
+        name: a name from :func:`available`.
+        space: the search space, or its registered name (``"nb201"``).
+        seed: seed (or SeedSequence) of every random choice the strategy makes.
+        context: what the runner tells about fidelities and objectives.
+        **options: settings overriding the strategy's published ``defaults``.
+
+    Raises:
+        StrategyError: unknown strategy or option, or a context the strategy cannot
+            run in (multi-fidelity without epochs, multi-objective without a second
+            objective).
+        UnknownSpaceError: unknown space name.
+    """
+    cls = strategy_class(name)
+    if isinstance(space, str):
+        from nasbench_suite import spaces
+
+        space = spaces.get(space)
+    return cls(space, seed=seed, context=context, **options)
+
+
+def available() -> list[str]:
+    """Names of the registered strategies, sorted."""
+    return sorted({*_BUILTINS, *_REGISTERED})
+
+
+__all__ = [
+    "Observation",
+    "Proposal",
+    "SearchContext",
+    "Strategy",
+    "StrategyError",
+    "available",
+    "get",
+    "register",
+    "strategy_class",
+]

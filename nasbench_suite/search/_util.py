@@ -1,0 +1,82 @@
+"""Helpers shared by the strategies: option checks, fitness of a result, decoding codes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from nasbench_suite.errors import InvalidArchError
+from nasbench_suite.search.base import Strategy, StrategyError
+from nasbench_suite.spaces.base import Arch, SearchSpace
+
+#: Redraws of codes that spell no valid architecture before falling back to ``space.sample``.
+MAX_REDRAWS = 100
+
+
+def int_option(strategy: Strategy, option: str, minimum: int = 1) -> int:
+    """The option ``option`` of ``strategy``, checked to be an integer >= ``minimum``.
+
+    Raises:
+        StrategyError: naming the option and the bad value.
+    """
+    value = strategy.options[option]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise StrategyError(
+            f"strategy {strategy.name!r}: {option} must be an integer >= {minimum}, got {value!r}"
+        )
+    return int(value)
+
+
+def float_option(strategy: Strategy, option: str, low: float, high: float) -> float:
+    """The option ``option`` of ``strategy``, checked to be a number in ``[low, high]``.
+
+    Raises:
+        StrategyError: naming the option and the bad value.
+    """
+    value = strategy.options[option]
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not low <= value <= high:
+        raise StrategyError(
+            f"strategy {strategy.name!r}: {option} must be a number in [{low}, {high}], got {value!r}"
+        )
+    return float(value)
+
+
+def choice_option(strategy: Strategy, option: str, choices: Sequence[str]) -> str:
+    """The option ``option`` of ``strategy``, checked to be one of ``choices``.
+
+    Raises:
+        StrategyError: naming the option, the bad value and the choices.
+    """
+    value = strategy.options[option]
+    if value not in choices:
+        raise StrategyError(
+            f"strategy {strategy.name!r}: {option} must be one of {', '.join(choices)}; got {value!r}"
+        )
+    return str(value)
+
+
+def fitness(observed: float) -> float:
+    """A result as a value to maximise: a failed (NaN) run ranks below every finite one."""
+    return -math.inf if math.isnan(observed) else float(observed)
+
+
+def decode(
+    space: SearchSpace,
+    draw: Callable[[], Sequence[int]],
+    rng: np.random.Generator,
+    max_redraws: int = MAX_REDRAWS,
+) -> Arch:
+    """The architecture spelt by the first codes from ``draw()`` that spell a valid one.
+
+    Codes that spell no valid architecture (``InvalidArchError``, e.g. an NB101 cell
+    without an input-output path) are redrawn up to ``max_redraws`` times; then the
+    architecture is drawn with ``space.sample(rng)`` so that an ask always returns.
+    """
+    for _ in range(max_redraws):
+        try:
+            return space.from_codes(draw())
+        except InvalidArchError:
+            continue
+    return space.sample(rng)

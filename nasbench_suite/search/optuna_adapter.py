@@ -1,0 +1,174 @@
+"""Any Optuna sampler as a strategy: TPE, random, and NSGA-II for two objectives.
+
+Each decision of the space (``space.decisions()``) is one categorical Optuna
+parameter whose choices are the option indices; a trial's parameters are the
+architecture's codes (``space.from_codes``). The study lives in memory
+(Optuna's default storage), is driven with ``study.ask()`` / ``study.tell()``
+exactly as a user would drive it, and its sampler is seeded from the strategy's
+seed, so the same seed gives the same run. Optuna's logging is set to warnings.
+
+Codes that spell no valid architecture (an NB101 cell without a path) are told
+to Optuna as a failed trial (``TrialState.FAIL``) and the sampler is asked
+again (bounded; then a random architecture is enqueued as the next trial, so the
+proposal is still one of Optuna's trials). A NaN result is told as failed too.
+
+Defaults are Optuna's own (which follow the published algorithms): TPE
+(Bergstra et al., NeurIPS 2011; Watanabe 2023) with 10 random start-up trials,
+univariate, no constant liar; NSGA-II (Deb et al., IEEE TEC 2002) with a
+population of 50, uniform crossover with probability 0.9 and per-parameter
+mutation ``1 / n_decisions``. ``optuna-nsga2`` maximises the first objective
+and minimises the second.
+
+Asynchronous use (W workers): Optuna samplers accept several open trials.
+TPE samples each open trial from the finished ones only, unless
+``constant_liar=True`` (pending trials are then treated as poor results so that
+workers spread out); NSGA-II breeds from the last complete generation. Optuna
+may propose an architecture twice, as the samplers do.
+
+Optuna is an optional extra (``pip install 'nasbench-suite[optuna]'``); it is
+imported when an Optuna strategy is built, never by ``import nasbench_suite.search``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+from nasbench_suite.errors import InvalidArchError
+from nasbench_suite.search._util import MAX_REDRAWS, float_option, int_option
+from nasbench_suite.search.base import Observation, Strategy, StrategyError
+from nasbench_suite.spaces.base import Arch
+
+
+def _import_optuna() -> Any:
+    """The optuna module, quietened.
+
+    Raises:
+        StrategyError: telling how to install it when it is missing.
+    """
+    try:
+        import optuna
+    except ImportError:
+        raise StrategyError(
+            "the Optuna strategies need optuna: pip install 'nasbench-suite[optuna]'"
+        ) from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+class OptunaStrategy(Strategy):
+    """Base of the Optuna adapters: subclasses choose the sampler (``_sampler``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        optuna = _import_optuna()
+        self._fail_state = optuna.trial.TrialState.FAIL
+        # Optuna seeds must be 32-bit integers: derive one from the strategy's SeedSequence.
+        sampler_seed = int(self.seed_sequence.generate_state(1)[0])
+        with warnings.catch_warnings():
+            # Options Optuna marks experimental (constant_liar, multivariate) warn on use.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = self._sampler(optuna, sampler_seed)
+        directions = ["maximize", "minimize"] if self.multi_objective else ["maximize"]
+        self.study = optuna.create_study(directions=directions, sampler=sampler)
+        self._names = [f"{i:02d} {d.name}" for i, d in enumerate(self.space.decisions())]
+        self._distributions = {
+            name: optuna.distributions.CategoricalDistribution(list(range(len(d.options))))
+            for name, d in zip(self._names, self.space.decisions())
+        }
+        self._trials: dict[int, Any] = {}  # our trial id -> Optuna trial
+
+    @abstractmethod
+    def _sampler(self, optuna: Any, seed: int) -> Any:
+        """The seeded Optuna sampler this strategy runs."""
+
+    def _ask(self) -> tuple[Arch, int | None]:
+        for _ in range(MAX_REDRAWS):
+            trial = self.study.ask(self._distributions)
+            try:
+                arch = self.space.from_codes([trial.params[n] for n in self._names])
+            except InvalidArchError:
+                self.study.tell(trial, state=self._fail_state)
+                continue
+            break
+        else:
+            arch = self.space.sample(self.rng)
+            self.study.enqueue_trial(dict(zip(self._names, self.space.to_codes(arch))))
+            trial = self.study.ask(self._distributions)
+        self._trials[self._next_trial] = trial
+        return arch, None
+
+    def _tell(self, observation: Observation) -> None:
+        trial = self._trials.pop(observation.proposal.trial_id)
+        values: list[float] = [observation.observed]
+        if self.multi_objective:
+            if len(observation.objectives) < 2:
+                raise StrategyError(
+                    f"strategy {self.name!r} needs two objectives in tell(); got {observation.objectives!r}"
+                )
+            values = [observation.objectives[0], observation.objectives[1]]
+        if any(math.isnan(v) for v in values):
+            self.study.tell(trial, state=self._fail_state)
+        else:
+            self.study.tell(trial, values if self.multi_objective else values[0])
+
+
+class OptunaTPE(OptunaStrategy):
+    """Optuna's TPE sampler over the space's decisions.
+
+    Options:
+        n_startup_trials: random trials before TPE models the results.
+        multivariate: model the decisions jointly (Falkner et al. 2018's variant).
+        constant_liar: treat pending trials as poor results (spreads W > 1 workers).
+    """
+
+    name: ClassVar[str] = "optuna-tpe"
+    defaults: ClassVar[dict[str, Any]] = {
+        "n_startup_trials": 10,
+        "multivariate": False,
+        "constant_liar": False,
+    }
+    model_based: ClassVar[bool] = True
+
+    def _sampler(self, optuna: Any, seed: int) -> Any:
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=int_option(self, "n_startup_trials", minimum=0),
+            multivariate=bool(self.options["multivariate"]),
+            constant_liar=bool(self.options["constant_liar"]),
+        )
+
+
+class OptunaRandom(OptunaStrategy):
+    """Optuna's random sampler over the space's decisions (uniform codes, invalid ones redrawn)."""
+
+    name: ClassVar[str] = "optuna-random"
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def _sampler(self, optuna: Any, seed: int) -> Any:
+        return optuna.samplers.RandomSampler(seed=seed)
+
+
+class OptunaNSGA2(OptunaStrategy):
+    """Optuna's NSGA-II sampler: maximise the observed accuracy, minimise the second objective.
+
+    Options:
+        population_size: trials per generation.
+        crossover_prob: probability that a child is bred by crossover.
+        mutation_prob: per-parameter mutation probability; None: ``1 / n_decisions``.
+    """
+
+    name: ClassVar[str] = "optuna-nsga2"
+    defaults: ClassVar[dict[str, Any]] = {"population_size": 50, "crossover_prob": 0.9, "mutation_prob": None}
+    multi_objective: ClassVar[bool] = True
+
+    def _sampler(self, optuna: Any, seed: int) -> Any:
+        mutation = self.options["mutation_prob"]
+        return optuna.samplers.NSGAIISampler(
+            seed=seed,
+            population_size=int_option(self, "population_size", minimum=2),
+            crossover_prob=float_option(self, "crossover_prob", 0.0, 1.0),
+            mutation_prob=None if mutation is None else float_option(self, "mutation_prob", 0.0, 1.0),
+        )

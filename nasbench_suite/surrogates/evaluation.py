@@ -1,0 +1,424 @@
+"""Evaluation harness: how well a predictor ranks architectures it has not seen.
+
+For each trial (seeded) the stored architectures are shuffled; for each
+training-set size the first ``size`` are the training set and every other
+architecture is the test set. Metrics are computed on the whole test set and on
+its top 10 percent (by true value), where ranking matters most for search.
+Beside them sits the *seed-noise ceiling*: how well one training seed ranks the
+architectures against another, a bound on what any predictor of single runs can reach.
+
+Metrics (all on held-out architectures): Kendall tau, sparse Kendall tau (both
+true and predicted values rounded to 0.1 points first, so differences below the
+table's resolution count as ties), Spearman rho, R2, MAE, precision at the top
+1 and 5 percent (overlap of the predicted and the true top-k sets divided by k),
+and the wall-clock fit and predict times.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench_suite.errors import NasbenchError
+from nasbench_suite.spaces.base import SearchSpace
+from nasbench_suite.surrogates.noise import seed_stats
+
+#: Builds a fresh predictor: ``factory(space, seed) -> Predictor``.
+PredictorFactory = Callable[[SearchSpace, int], Any]
+
+METRICS = (
+    "kendall_tau",
+    "sparse_kendall_tau",
+    "spearman",
+    "r2",
+    "mae",
+    "precision_top1pct",
+    "precision_top5pct",
+)
+TOP_TEST_FRACTION = 0.1
+
+
+class EvaluationError(NasbenchError, ValueError):
+    """Bad settings for an evaluation: no usable training size, unknown target, too few archs."""
+
+
+# --- metrics --------------------------------------------------------------------
+
+
+def precision_at_top(y_true: np.ndarray, y_pred: np.ndarray, fraction: float) -> float:
+    """Overlap of the true and predicted top ``fraction`` sets over their size (at least 1)."""
+    k = max(1, int(round(fraction * len(y_true))))
+    top_true = np.argsort(-y_true, kind="stable")[:k]
+    top_pred = np.argsort(-y_pred, kind="stable")[:k]
+    return len(np.intersect1d(top_true, top_pred)) / k
+
+
+def ranking_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """Every metric of :data:`METRICS` for one test set (NaN where undefined, e.g. a constant input).
+
+    Args:
+        y_true, y_pred: ``(n,)`` true and predicted values, same units (e.g. accuracy in %).
+    """
+    from scipy.stats import kendalltau, spearmanr
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if len(y_true) < 2:
+        return dict.fromkeys(METRICS, math.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "kendall_tau": float(kendalltau(y_true, y_pred).statistic),
+            "sparse_kendall_tau": float(kendalltau(np.round(y_true, 1), np.round(y_pred, 1)).statistic),
+            "spearman": float(spearmanr(y_true, y_pred).statistic),
+            "r2": float(r2_score(y_true, y_pred)),
+            "mae": float(mean_absolute_error(y_true, y_pred)),
+            "precision_top1pct": precision_at_top(y_true, y_pred, 0.01),
+            "precision_top5pct": precision_at_top(y_true, y_pred, 0.05),
+        }
+
+
+# --- the seed-noise ceiling -----------------------------------------------------------
+
+
+def seed_noise_ceiling(per_seed: np.ndarray, present: np.ndarray) -> dict[str, Any]:
+    """How well one seed's results rank architectures against other seeds' (archs with >= 2 seeds).
+
+    Returns a dict with ``n_archs`` and, for all of them and for the top 10
+    percent by seed mean (``top10_``), ``kendall_tau_seed_vs_seed`` (mean over
+    seed pairs, on the archs having both), ``kendall_tau_seed_vs_rest`` (each
+    seed against the mean of the arch's other seeds, mean over seeds) and the
+    same two with Spearman rho.
+
+    Raises:
+        EvaluationError: fewer than 10 architectures with two or more seeds.
+    """
+    from scipy.stats import kendalltau, spearmanr
+
+    mean, _, count = seed_stats(per_seed, present)
+    multi = count >= 2
+    if multi.sum() < 10:
+        raise EvaluationError(f"the seed-noise ceiling needs 10 archs with >= 2 seeds; found {multi.sum()}")
+    ok = present & np.isfinite(per_seed)
+    top = multi & (mean >= np.quantile(mean[multi], 1 - TOP_TEST_FRACTION))
+    out: dict[str, Any] = {"n_archs": int(multi.sum()), "n_seeds": int(per_seed.shape[1])}
+    for prefix, rows in (("", multi), ("top10_", top)):
+        pair_tau, pair_rho, rest_tau, rest_rho = [], [], [], []
+        for a, b in combinations(range(per_seed.shape[1]), 2):
+            both = rows & ok[:, a] & ok[:, b]
+            if both.sum() >= 2:
+                pair_tau.append(kendalltau(per_seed[both, a], per_seed[both, b]).statistic)
+                pair_rho.append(spearmanr(per_seed[both, a], per_seed[both, b]).statistic)
+        for s in range(per_seed.shape[1]):
+            has = rows & ok[:, s]
+            others = np.where(ok, per_seed, 0.0).sum(axis=1) - np.where(ok[:, s], per_seed[:, s], 0.0)
+            n_others = ok.sum(axis=1) - ok[:, s]
+            has &= n_others > 0
+            if has.sum() >= 2:
+                rest = others[has] / n_others[has]
+                rest_tau.append(kendalltau(per_seed[has, s], rest).statistic)
+                rest_rho.append(spearmanr(per_seed[has, s], rest).statistic)
+        out[f"{prefix}kendall_tau_seed_vs_seed"] = _mean_or_nan(pair_tau)
+        out[f"{prefix}kendall_tau_seed_vs_rest"] = _mean_or_nan(rest_tau)
+        out[f"{prefix}spearman_seed_vs_seed"] = _mean_or_nan(pair_rho)
+        out[f"{prefix}spearman_seed_vs_rest"] = _mean_or_nan(rest_rho)
+    return out
+
+
+def _mean_or_nan(values: list[float]) -> float:
+    return float(np.mean(values)) if values else math.nan
+
+
+# --- the harness ----------------------------------------------------------------
+
+
+@dataclass
+class EvaluationResult:
+    """Raw and summarised results of :func:`evaluate_predictors`.
+
+    Attributes:
+        trials: one dict per (model, size, trial, test set): the metrics plus
+            ``fit_time_s`` and ``predict_time_s`` (wall clock, seconds).
+        settings: what was run (sizes, trials, seed, models, number of archs).
+    """
+
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Mean and standard error over trials per (model, train size, test set)."""
+        groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+        for row in self.trials:
+            groups.setdefault((row["model"], row["train_size"], row["test_set"]), []).append(row)
+        out = []
+        for (model, size, test_set), rows in groups.items():
+            entry: dict[str, Any] = {"model": model, "train_size": size, "test_set": test_set}
+            entry["n_trials"] = len(rows)
+            entry["n_test"] = int(np.mean([r["n_test"] for r in rows]))
+            for name in (*METRICS, "fit_time_s", "predict_time_s"):
+                values = np.array([r[name] for r in rows], dtype=np.float64)
+                entry[name] = _mean_se(values)
+            out.append(entry)
+        return out
+
+
+def _mean_se(values: np.ndarray) -> dict[str, float]:
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return {"mean": math.nan, "se": math.nan}
+    se = float(np.std(finite, ddof=1) / np.sqrt(len(finite))) if len(finite) > 1 else math.nan
+    return {"mean": float(np.mean(finite)), "se": se}
+
+
+def resolve_models(
+    models: Sequence[str] | Mapping[str, PredictorFactory],
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, PredictorFactory]:
+    """Model names (from the predictor registry) or ready factories -> name -> factory.
+
+    Raises:
+        EvaluationError: an empty list.
+    """
+    if isinstance(models, Mapping):
+        factories = dict(models)
+    else:
+        from nasbench_suite.surrogates import predictors
+
+        def factory_of(name: str) -> PredictorFactory:
+            extra = dict((params or {}).get(name, {}))
+            return lambda space, seed: predictors.get(name, space, seed=seed, **extra)
+
+        factories = {name: factory_of(name) for name in models}
+    if not factories:
+        raise EvaluationError("no model to evaluate")
+    return factories
+
+
+def evaluate_predictors(
+    space: SearchSpace,
+    archs: Sequence[Any],
+    y: np.ndarray,
+    models: Sequence[str] | Mapping[str, PredictorFactory],
+    *,
+    train_sizes: Sequence[int],
+    trials: int,
+    seed: int = 0,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EvaluationResult:
+    """Fit each model on random training sets and score it on the held-out architectures.
+
+    Args:
+        space: the search space of ``archs``.
+        archs: ``N`` architectures (or their text forms).
+        y: ``(N,)`` targets (e.g. seed-mean accuracy in %).
+        models: predictor names (``predictors.get``) or name -> ``factory(space, seed)``.
+        train_sizes: training-set sizes; sizes ``>= N - 1`` are dropped (no test set).
+        trials: number of random splits per size; trial ``t`` uses the ``t``-th child of
+            ``SeedSequence(seed)`` for the split and the predictor's seed, so every model
+            sees the same splits.
+        params: per-model hyperparameters (for names only).
+        progress: called with a short description before each fit.
+
+    Raises:
+        EvaluationError: no usable training size, ``trials < 1``, or ``len(archs) != len(y)``.
+        PredictorError: from the predictors.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    n = len(archs)
+    if len(y) != n:
+        raise EvaluationError(f"{n} architectures but {len(y)} targets")
+    if trials < 1:
+        raise EvaluationError(f"trials must be >= 1, not {trials}")
+    sizes = sorted({int(s) for s in train_sizes if 2 <= int(s) <= n - 10})
+    dropped = sorted({int(s) for s in train_sizes} - set(sizes))
+    if not sizes:
+        raise EvaluationError(f"no training size in {list(train_sizes)} leaves a test set of {n} archs")
+    factories = resolve_models(models, params)
+    archs = list(archs)
+    result = EvaluationResult(
+        settings={
+            "models": list(factories),
+            "train_sizes": sizes,
+            "dropped_train_sizes": dropped,
+            "trials": trials,
+            "seed": seed,
+            "n_archs": n,
+            "top_test_fraction": TOP_TEST_FRACTION,
+            "params": {k: dict(v) for k, v in (params or {}).items()},
+        }
+    )
+    for t, child in enumerate(np.random.SeedSequence(seed).spawn(trials)):
+        rng = np.random.default_rng(child)
+        perm = rng.permutation(n)
+        model_seed = int(child.generate_state(1)[0])
+        for size in sizes:
+            train, test = perm[:size], perm[size:]
+            top = test[y[test] >= np.quantile(y[test], 1 - TOP_TEST_FRACTION)]
+            for name, factory in factories.items():
+                if progress is not None:
+                    progress(f"{name} n={size} trial {t + 1}/{trials}")
+                predictor = factory(space, model_seed)
+                start = time.perf_counter()
+                predictor.fit([archs[i] for i in train], y[train])
+                fit_s = time.perf_counter() - start
+                start = time.perf_counter()
+                pred = np.asarray(predictor.predict([archs[i] for i in test]), dtype=np.float64)
+                predict_s = time.perf_counter() - start
+                top_pred = pred[np.isin(test, top)]
+                for test_set, truth, guess in (("all", y[test], pred), ("top10", y[top], top_pred)):
+                    row = {"model": name, "train_size": size, "trial": t, "test_set": test_set}
+                    row.update(ranking_metrics(truth, guess))
+                    row.update(n_test=len(truth), fit_time_s=fit_s, predict_time_s=predict_s)
+                    result.trials.append(row)
+    return result
+
+
+# --- from a table -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableTargets:
+    """What a table offers a predictor for one dataset.
+
+    Attributes:
+        keys: stored keys of the architectures with a finite target.
+        y: ``(n,)`` targets: the seed mean of a per-seed metric, or a per-arch metric.
+        target: the metric name.
+        per_seed: ``(n, S)`` per-seed values of ``target`` (``None`` for a per-arch target).
+        present: ``(n, S)`` bool (``None`` likewise).
+    """
+
+    keys: list[str]
+    y: np.ndarray
+    target: str
+    per_seed: np.ndarray | None
+    present: np.ndarray | None
+
+
+#: The per-seed accuracy a table's dataset is judged by, in order of preference.
+ACCURACY_METRICS = ("valid_acc", "test_acc", "valid_acc_mean", "test_acc_mean")
+
+
+def default_target(table: Any, dataset: str) -> str:
+    """The first of :data:`ACCURACY_METRICS` the dataset stores.
+
+    Raises:
+        UnknownDatasetError, EvaluationError: none of them is stored.
+    """
+    info = table.dataset(dataset)
+    for name in ACCURACY_METRICS:
+        if name in info.per_seed or name in info.per_arch:
+            return name
+    raise EvaluationError(
+        f"dataset {dataset!r} stores none of {', '.join(ACCURACY_METRICS)}; pass a target explicitly"
+    )
+
+
+def table_targets(table: Any, dataset: str, target: str | None = None) -> TableTargets:
+    """Targets of ``dataset`` from an open :class:`~nasbench_suite.tabular.Table`.
+
+    Raises:
+        UnknownDatasetError, UnknownMetricError, EvaluationError (fewer than 20 finite targets).
+    """
+    info = table.dataset(dataset)
+    target = target or default_target(table, dataset)
+    kind = info.kind_of(target)
+    if kind == "per_seed":
+        per_seed = table.metric(dataset, target, "per_seed")
+        present = table.present(dataset)
+        y, _, _ = seed_stats(per_seed, present)
+    elif kind == "per_arch":
+        y, per_seed, present = table.metric(dataset, target, "per_arch"), None, None
+    else:
+        raise EvaluationError(f"{target!r} is a per-epoch curve; a target is per seed or per arch")
+    ok = np.isfinite(y)
+    if ok.sum() < 20:
+        raise EvaluationError(f"dataset {dataset!r} has only {int(ok.sum())} archs with a finite {target}")
+    keys = [k for k, good in zip(table.keys, ok) if good]
+    return TableTargets(
+        keys=keys,
+        y=np.asarray(y[ok], dtype=np.float64),
+        target=target,
+        per_seed=None if per_seed is None else per_seed[ok],
+        present=None if present is None else present[ok],
+    )
+
+
+def table_checksum(table: Any) -> str:
+    """The table's manifest checksum (BLAKE2b-128 of its canonical JSON manifest, which holds the
+    checksum of every array): identifies the table's content, unlike a hash of the HDF5 file's bytes."""
+    from nasbench_suite.tabular import layout
+
+    return layout.json_checksum(table.manifest)
+
+
+def evaluate_table(
+    path: str | Path,
+    dataset: str,
+    models: Sequence[str] | Mapping[str, PredictorFactory],
+    *,
+    train_sizes: Sequence[int] = (20, 100, 1000, 5000),
+    trials: int = 10,
+    seed: int = 0,
+    target: str | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run the harness on one dataset of a table and compute the seed-noise ceiling.
+
+    Returns:
+        A JSON-able report: ``table`` (path, manifest checksum), ``space``,
+        ``dataset``, ``target``, ``settings``, ``ceiling`` (the dict of
+        :func:`seed_noise_ceiling`, or ``{"available": False, "reason": ...}``),
+        ``summary`` (:meth:`EvaluationResult.summary`) and ``trials`` (raw rows).
+
+    Raises:
+        TableNotFoundError and the other table errors, UnknownDatasetError,
+        UnknownMetricError, EvaluationError, PredictorError.
+    """
+    from nasbench_suite import spaces
+    from nasbench_suite.tabular import Table
+
+    with Table(path) as table:
+        data = table_targets(table, dataset, target)
+        space = spaces.get(table.space, **table.space_config)
+        checksum = table_checksum(table)
+    if data.per_seed is not None:
+        try:
+            ceiling: dict[str, Any] = {"available": True, **seed_noise_ceiling(data.per_seed, data.present)}
+        except EvaluationError as exc:
+            ceiling = {"available": False, "reason": str(exc)}
+    else:
+        ceiling = {
+            "available": False,
+            "reason": f"the table stores {data.target} per architecture only (no per-seed results)",
+        }
+    result = evaluate_predictors(
+        space,
+        data.keys,
+        data.y,
+        models,
+        train_sizes=train_sizes,
+        trials=trials,
+        seed=seed,
+        params=params,
+        progress=progress,
+    )
+    return {
+        "table": {"path": str(path), "checksum": checksum},
+        "space": space.name,
+        "dataset": dataset,
+        "target": data.target,
+        "settings": result.settings,
+        "ceiling": ceiling,
+        "summary": result.summary(),
+        "trials": result.trials,
+    }

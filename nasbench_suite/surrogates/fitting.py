@@ -1,0 +1,251 @@
+"""Fit a surrogate benchmark from a table: one predictor per (dataset, target), a seed-noise
+model and a cost model, written as an artefact (:mod:`nasbench_suite.surrogates.artefact`).
+
+Targets of a dataset (each the table's value, so the surrogate answers like the table):
+
+- the per-seed accuracy (``valid_acc`` or ``test_acc``): the predictor learns the
+  seed mean; the noise model (:mod:`~nasbench_suite.surrogates.noise`) adds the
+  per-seed spread;
+- per-architecture metrics the runner observes or optimises (``valid_acc_mean``,
+  and any listed in ``extra_targets``), learned as they are;
+- the cost ``train_time_s``, learned as ``log(seconds)`` (its spread over seeds is
+  zero in NB201, so a run's cost is the predicted time).
+
+Held-out quality comes from K-fold cross-validation of the same model on the same
+rows (out-of-fold predictions, scored with the harness's metrics plus RMSE).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench_suite.errors import SurrogateArtefactError
+from nasbench_suite.spaces.base import SearchSpace
+from nasbench_suite.surrogates import artefact
+from nasbench_suite.surrogates.evaluation import (
+    EvaluationError,
+    default_target,
+    ranking_metrics,
+    table_checksum,
+)
+from nasbench_suite.surrogates.noise import NoiseModelError, fit_noise_model, noise_check, seed_stats
+
+COST_METRIC = "train_time_s"
+#: Per-architecture metrics fitted when the dataset stores them (the runner observes
+#: ``valid_acc_mean`` where there is no per-seed validation accuracy).
+DEFAULT_EXTRA_TARGETS: tuple[str, ...] = ("valid_acc_mean",)
+
+
+def cross_validate(
+    space: SearchSpace,
+    archs: Sequence[Any],
+    y: np.ndarray,
+    make: Callable[[int], Any],
+    folds: int,
+    seed: int,
+) -> dict[str, Any]:
+    """K-fold out-of-fold predictions of ``make(fold_seed)``, scored as a whole.
+
+    Returns:
+        ``folds``, ``n`` and the metrics of :func:`ranking_metrics` plus ``rmse``
+        (empty dict when ``folds < 2``).
+    """
+    if folds < 2:
+        return {}
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    order = rng.permutation(len(y))
+    out = np.empty(len(y))
+    for k, test in enumerate(np.array_split(order, folds)):
+        train = np.setdiff1d(order, test)
+        model = make(seed + k).fit([archs[i] for i in train], y[train])
+        out[test] = model.predict([archs[i] for i in test])
+    figures: dict[str, Any] = {"folds": folds, "n": int(len(y))}
+    figures.update(ranking_metrics(y, out))
+    figures["rmse"] = float(np.sqrt(np.mean((out - y) ** 2)))
+    return figures
+
+
+def fit_surrogate(
+    table_path: str | Path,
+    output: str | Path,
+    *,
+    datasets: Sequence[str] | None = None,
+    model: str = "xgb",
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    cv_folds: int = 5,
+    extra_targets: Sequence[str] = DEFAULT_EXTRA_TARGETS,
+    overwrite: bool = False,
+    description: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Fit a surrogate of ``datasets`` of a table and write it as an artefact directory.
+
+    Args:
+        table_path: the training table (``.h5``).
+        output: artefact directory to create (written beside, then renamed into place).
+        datasets: datasets to model (default: every dataset of the table).
+        model: predictor name (``predictors.get``), used for every target.
+        params: predictor hyperparameters.
+        seed: seed of the predictors and of the cross-validation splits.
+        cv_folds: folds of the held-out evaluation (0: none).
+        extra_targets: per-architecture metrics to model besides the accuracy and cost.
+        overwrite: replace an existing ``output``.
+        description: free text stored in the manifest.
+        progress: called with a short description before each step.
+
+    Returns:
+        ``output`` as a Path.
+
+    Raises:
+        SurrogateArtefactError: ``output`` exists and ``overwrite`` is false.
+        TableNotFoundError (and other table errors), UnknownDatasetError,
+        EvaluationError, PredictorError.
+    """
+    from nasbench_suite import spaces
+    from nasbench_suite.surrogates import predictors
+    from nasbench_suite.tabular import Table
+
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise SurrogateArtefactError(output, "exists; pass overwrite=True (--force) to replace it")
+    say = progress or (lambda _text: None)
+    params = dict(params or {})
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        with Table(table_path) as table:
+            space = spaces.get(table.space, **table.space_config)
+            names = list(datasets) if datasets else sorted(table.datasets)
+            entries = {}
+            for dataset in names:
+                table.dataset(dataset)  # UnknownDatasetError before any work
+            for dataset in names:
+                entries[dataset] = _fit_dataset(
+                    table, dataset, space, model, params, seed, cv_folds, extra_targets, staging, say
+                )
+            manifest = {
+                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "description": description,
+                "space": space.name,
+                "space_config": space.config(),
+                "model": {"name": model, "params": params, "seed": seed},
+                "encoding": predictors.get(model, space, **params).params.get("encoding"),
+                "training_table": {
+                    "path": str(table_path),
+                    "description": table.manifest.get("description", ""),
+                    "checksum": table_checksum(table),
+                    "checksum_kind": "BLAKE2b-128 of the table's canonical JSON manifest",
+                    "n_archs": table.n_archs,
+                },
+                "libraries": artefact.library_versions(),
+                "datasets": entries,
+            }
+        artefact.write_manifest(staging, manifest)
+        if output.exists():
+            shutil.rmtree(output)
+        os.replace(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output
+
+
+def _fit_dataset(
+    table: Any,
+    dataset: str,
+    space: SearchSpace,
+    model: str,
+    params: dict[str, Any],
+    seed: int,
+    cv_folds: int,
+    extra_targets: Sequence[str],
+    root: Path,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    from nasbench_suite.surrogates import predictors
+
+    info = table.dataset(dataset)
+    keys = table.keys
+    metric = default_target(table, dataset)
+    present = table.present(dataset) if info.seeds else None
+    targets: dict[str, Any] = {}
+    noise_entry: dict[str, Any] | None = None
+    check: dict[str, Any] | None = None
+
+    wanted: list[tuple[str, str]] = [(metric, "per_seed" if metric in info.per_seed else "per_arch")]
+    wanted += [(m, "per_arch") for m in extra_targets if m in info.per_arch and m != metric]
+    if COST_METRIC in info.per_seed or COST_METRIC in info.per_arch:
+        wanted.append((COST_METRIC, "cost"))
+    for name, kind in wanted:
+        if name in info.per_seed:
+            values, _, _ = seed_stats(table.metric(dataset, name, "per_seed"), present)
+        else:
+            values = table.metric(dataset, name, "per_arch")
+        transform = "log" if kind == "cost" else "identity"
+        ok = np.isfinite(values) & ((values > 0) if transform == "log" else True)
+        if ok.sum() < 20:
+            raise EvaluationError(f"{dataset}/{name}: only {int(ok.sum())} finite values to fit on")
+        rows = np.flatnonzero(ok)
+        archs = [keys[i] for i in rows]
+        y = np.log(values[rows]) if transform == "log" else np.asarray(values[rows], dtype=np.float64)
+
+        def make(s: int, _params: dict[str, Any] = params) -> Any:
+            return predictors.get(model, space, seed=s, **_params)
+
+        say(f"{dataset}/{name}: {cv_folds}-fold cross-validation")
+        figures = cross_validate(space, archs, y, make, cv_folds, seed)
+        say(f"{dataset}/{name}: fit on {len(rows):,} archs")
+        predictor = make(seed).fit(archs, y)
+        entry = artefact.save_predictor(predictor, root, f"{dataset}/{name}")
+        unit = info.per_seed.get(name, info.per_arch.get(name, {})).get("unit", "")
+        targets[name] = {
+            "kind": kind,
+            "transform": transform,
+            "unit": unit,
+            "n_train": int(len(rows)),
+            "model": entry,
+            "evaluation": figures,
+        }
+        if kind == "per_seed":
+            per_seed = table.metric(dataset, name, "per_seed")
+            try:
+                noise = fit_noise_model(per_seed, present)
+            except NoiseModelError:
+                noise = None
+            if noise is not None:
+                noise_entry = {"metric": name, **noise.to_json()}
+                fitted = np.full(len(keys), np.nan)
+                fitted[rows] = predictor.predict(archs)
+                rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+                check = noise_check(noise, per_seed, present, rng, means=fitted)
+    return {
+        "seeds": list(info.seeds),
+        "final_epoch": info.protocol.get("epochs"),
+        "metric": metric,
+        "targets": targets,
+        "noise": noise_entry,
+        "noise_check": check,
+        "reference_archs": _reference_archs(space, table, dataset, root),
+    }
+
+
+def _reference_archs(space: SearchSpace, table: Any, dataset: str, root: Path) -> dict[str, Any] | None:
+    """For spaces that cannot be enumerated, the table's keys (regret is taken over them)."""
+    if space.size is not None:
+        return None
+    import json
+
+    relative = f"{dataset}/reference_archs.json"
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(table.keys) + "\n")
+    return {"file": relative, "checksum": artefact.file_checksum(path), "n": table.n_archs}

@@ -1,0 +1,109 @@
+"""An ensemble of small multilayer perceptrons (scikit-learn, no torch).
+
+Each network is trained by scikit-learn's ``MLPRegressor`` (Adam, ReLU) on
+standardised inputs and targets; prediction is a plain numpy forward pass over
+the fitted weights, which are also what is saved (``.npz`` of ``coefs_`` and
+``intercepts_``), so a loaded model predicts bit-identically.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasbench_suite.surrogates import encodings
+from nasbench_suite.surrogates.predictors.base import Predictor, TargetScaler, child_seeds
+
+
+class MLPPredictor(Predictor):
+    """``n_nets`` MLPs differing by seed; mean and spread (std, ddof 0) across them."""
+
+    name = "mlp"
+    defaults: ClassVar[dict[str, Any]] = {
+        "encoding": "onehot+features",
+        "hidden": [64, 64],
+        "n_nets": 5,
+        "epochs": 200,
+        "batch_size": 32,
+        "learning_rate": 1e-3,
+        "alpha": 1e-4,
+    }
+    # Inside an ensemble, each member is one network: the ensemble supplies the spread.
+    member_defaults: ClassVar[dict[str, Any]] = {"n_nets": 1}
+
+    def fit(self, archs: Sequence[Any], y: Sequence[float] | np.ndarray) -> MLPPredictor:
+        """Fit every network on the same data, each from its own seed."""
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPRegressor
+
+        values, target = self._check_fit_input(archs, y)
+        x = encodings.encode(self.space, values, self.params["encoding"]).astype(np.float64)
+        self.x_mean_ = x.mean(axis=0)
+        spread = x.std(axis=0)
+        self.x_scale_ = np.where(spread > 0, spread, 1.0)
+        self.scaler_ = TargetScaler.fit(target)
+        z = self.scaler_.transform(target)
+        p = self.params
+        self.weights_: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
+        for seed in child_seeds(self.seed, int(p["n_nets"])):
+            net = MLPRegressor(
+                hidden_layer_sizes=tuple(int(h) for h in p["hidden"]),
+                alpha=float(p["alpha"]),
+                batch_size=min(int(p["batch_size"]), len(values)),
+                learning_rate_init=float(p["learning_rate"]),
+                max_iter=int(p["epochs"]),
+                n_iter_no_change=int(p["epochs"]),  # train the full budget: no early stop on a noisy loss
+                random_state=seed,
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                net.fit((x - self.x_mean_) / self.x_scale_, z)
+            self.weights_.append((list(net.coefs_), list(net.intercepts_)))
+        self.fitted_ = True
+        return self
+
+    def predict_dist(self, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation across the networks, each ``(n,)``."""
+        self._check_fitted()
+        values = self._check_archs(archs)
+        x = encodings.encode(self.space, values, self.params["encoding"]).astype(np.float64)
+        x = (x - self.x_mean_) / self.x_scale_
+        preds = np.stack([self.scaler_.inverse(_forward(x, c, b)) for c, b in self.weights_])
+        return preds.mean(axis=0), preds.std(axis=0)
+
+    def _save(self, directory: Path) -> tuple[list[str], dict[str, Any]]:
+        files = []
+        for i, (coefs, intercepts) in enumerate(self.weights_):
+            name = f"net_{i}.npz"
+            arrays = {f"coef_{k}": c for k, c in enumerate(coefs)}
+            arrays.update({f"intercept_{k}": b for k, b in enumerate(intercepts)})
+            np.savez(directory / name, **arrays)
+            files.append(name)
+        np.savez(directory / "inputs.npz", mean=self.x_mean_, scale=self.x_scale_)
+        return [*files, "inputs.npz"], {"scaler": self.scaler_.state(), "n_layers": len(self.weights_[0][0])}
+
+    def _load(self, directory: Path, spec: dict[str, Any]) -> None:
+        n_layers = int(spec["state"]["n_layers"])
+        self.weights_ = []
+        for i in range(int(self.params["n_nets"])):
+            with np.load(directory / f"net_{i}.npz", allow_pickle=False) as data:
+                coefs = [data[f"coef_{k}"] for k in range(n_layers)]
+                intercepts = [data[f"intercept_{k}"] for k in range(n_layers)]
+            self.weights_.append((coefs, intercepts))
+        with np.load(directory / "inputs.npz", allow_pickle=False) as data:
+            self.x_mean_, self.x_scale_ = data["mean"], data["scale"]
+        self.scaler_ = TargetScaler(**spec["state"]["scaler"])
+
+
+def _forward(x: np.ndarray, coefs: list[np.ndarray], intercepts: list[np.ndarray]) -> np.ndarray:
+    """The MLPRegressor network: ReLU hidden layers, identity output; ``(n,)``."""
+    h = x
+    for k, (w, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        h = h @ w + b
+        if k < len(coefs) - 1:
+            h = np.maximum(h, 0.0)
+    return h[:, 0]

@@ -1,0 +1,175 @@
+"""Evaluation reports: JSON, Markdown and a plot of Kendall tau against training-set size."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nasbench_suite.surrogates.evaluation import METRICS
+
+_LABELS = {
+    "kendall_tau": "tau",
+    "sparse_kendall_tau": "sparse tau",
+    "spearman": "rho",
+    "r2": "R2",
+    "mae": "MAE",
+    "precision_top1pct": "P@1%",
+    "precision_top5pct": "P@5%",
+    "fit_time_s": "fit s",
+    "predict_time_s": "predict s",
+}
+
+
+def machine_description() -> str:
+    """A short description of this machine for reports (OS, architecture, CPU count)."""
+    cpu = platform.processor() or platform.machine()
+    return f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} CPUs"
+
+
+def stamp(report: dict[str, Any], machine: str | None = None) -> dict[str, Any]:
+    """``report`` with ``generated`` (UTC time) and ``machine`` added (``machine`` default:
+    :func:`machine_description`)."""
+    return {
+        **report,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine or machine_description(),
+    }
+
+
+def to_json_text(obj: Any) -> str:
+    """JSON with NaN and infinities written as ``null`` (strict JSON readers reject NaN)."""
+    return json.dumps(_finite(obj), indent=1, sort_keys=False) + "\n"
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _fmt(stat: dict[str, float] | None, digits: int = 3) -> str:
+    if not stat or stat.get("mean") is None or not math.isfinite(stat["mean"]):
+        return "n/a"
+    se = stat.get("se")
+    if se is None or not math.isfinite(se):
+        return f"{stat['mean']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f} ± {se:.{digits}f}"
+
+
+def evaluation_markdown(report: dict[str, Any]) -> str:
+    """The report of :func:`~nasbench_suite.surrogates.evaluation.evaluate_table` as Markdown."""
+    s = report["settings"]
+    lines = [
+        f"# Surrogate evaluation: {report['space']} / {report['dataset']} ({report['target']})",
+        "",
+        f"- table: `{report['table']['path']}` (manifest checksum `{report['table']['checksum']}`)",
+        f"- architectures with a target: {s['n_archs']:,}; target: seed mean of `{report['target']}`"
+        if report["ceiling"].get("available")
+        else f"- architectures with a target: {s['n_archs']:,}; target: `{report['target']}`",
+        f"- models: {', '.join(s['models'])}; training sizes: {', '.join(map(str, s['train_sizes']))}"
+        + (f" (dropped, no test set left: {s['dropped_train_sizes']})" if s.get("dropped_train_sizes") else ""),
+        f"- {s['trials']} random splits per size (seed {s['seed']}); test set: every other "
+        f"architecture, and its top {round(100 * s['top_test_fraction'])} % by true value",
+    ]
+    if s.get("params"):
+        lines.append(f"- model parameters: `{json.dumps(s['params'], sort_keys=True)}`")
+    if report.get("generated"):
+        lines.append(f"- generated {report['generated']} on {report.get('machine', 'unknown machine')}")
+    lines += ["", "Values are mean ± standard error over the splits; times are wall clock.", ""]
+    lines += _ceiling_markdown(report["ceiling"])
+    for test_set, title in (("all", "All held-out architectures"), ("top10", "Top 10 % of the test set")):
+        lines += ["", f"## {title}", ""]
+        names = [*METRICS, "fit_time_s", "predict_time_s"]
+        lines.append("| model | n train | " + " | ".join(_LABELS[n] for n in names) + " |")
+        lines.append("|---|---:|" + "---:|" * len(names))
+        rows = [r for r in report["summary"] if r["test_set"] == test_set]
+        for r in sorted(rows, key=lambda r: (r["model"], r["train_size"])):
+            cells = [_fmt(r[n], 2 if n.endswith("_s") or n == "mae" else 3) for n in names]
+            lines.append(f"| {r['model']} | {r['train_size']} | " + " | ".join(cells) + " |")
+    if report.get("plot"):
+        lines += ["", f"![Kendall tau against training-set size]({report['plot']})"]
+    return "\n".join(lines) + "\n"
+
+
+def _ceiling_markdown(ceiling: dict[str, Any]) -> list[str]:
+    lines = ["## Seed-noise ceiling", ""]
+    if not ceiling.get("available"):
+        return [*lines, f"Not available: {ceiling.get('reason', 'no per-seed results')}."]
+    lines += [
+        f"How well one training seed ranks the {ceiling['n_archs']:,} architectures with two or more "
+        "seeds against the others: no predictor of single runs can be expected to do better.",
+        "",
+        "| | Kendall tau (all) | Spearman (all) | Kendall tau (top 10 %) | Spearman (top 10 %) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, key in (("seed vs seed", "seed_vs_seed"), ("seed vs mean of the others", "seed_vs_rest")):
+        values = [
+            ceiling.get(f"kendall_tau_{key}"),
+            ceiling.get(f"spearman_{key}"),
+            ceiling.get(f"top10_kendall_tau_{key}"),
+            ceiling.get(f"top10_spearman_{key}"),
+        ]
+        lines.append(f"| {label} | " + " | ".join(_fmt({"mean": v}) for v in values) + " |")
+    return lines
+
+
+def plot_tau(report: dict[str, Any], path: str | Path) -> Path:
+    """Kendall tau against training-set size (log x), one line per model, for the whole test
+    set and its top 10 %, with the seed-noise ceiling as a horizontal band; written as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    ceiling = report["ceiling"]
+    for ax, (test_set, title, prefix) in zip(
+        axes, (("all", "all held-out archs", ""), ("top10", "top 10 % of held-out archs", "top10_"))
+    ):
+        for model in report["settings"]["models"]:
+            rows = sorted(
+                (r for r in report["summary"] if r["model"] == model and r["test_set"] == test_set),
+                key=lambda r: r["train_size"],
+            )
+            x = [r["train_size"] for r in rows]
+            y = [r["kendall_tau"]["mean"] for r in rows]
+            err = [r["kendall_tau"]["se"] if r["kendall_tau"]["se"] is not None else 0.0 for r in rows]
+            ax.errorbar(x, y, yerr=[e if math.isfinite(e) else 0.0 for e in err], marker="o", label=model)
+        if ceiling.get("available"):
+            low = ceiling[f"{prefix}kendall_tau_seed_vs_seed"]
+            high = ceiling[f"{prefix}kendall_tau_seed_vs_rest"]
+            ax.axhspan(min(low, high), max(low, high), color="grey", alpha=0.3, label="seed-noise ceiling")
+        ax.set_xscale("log")
+        ax.set_xlabel("training-set size")
+        ax.set_ylabel("Kendall tau")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="lower right", fontsize="small")
+    fig.suptitle(f"{report['space']} / {report['dataset']}: {report['target']}")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def write_evaluation_report(report: dict[str, Any], directory: str | Path, stem: str) -> list[Path]:
+    """Write ``stem.json``, ``stem.md`` and ``stem.png`` into ``directory``; returns the paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    png = plot_tau(report, directory / f"{stem}.png")
+    report = {**report, "plot": png.name}
+    json_path = directory / f"{stem}.json"
+    json_path.write_text(to_json_text(report))
+    md_path = directory / f"{stem}.md"
+    md_path.write_text(evaluation_markdown(report))
+    return [json_path, md_path, png]

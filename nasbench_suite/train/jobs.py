@@ -1,0 +1,309 @@
+"""Training many runs into a table: job lists, the coordinator, the local executor.
+
+The coordinator (:func:`train_to_table`) owns the journal and the table: it works
+out which (architecture, seed) runs are still to do, hands them to an executor,
+journals each result as it arrives and flushes results to the table in batches.
+Executors only train: :class:`LocalExecutor` (this process, or a pool of worker
+processes, several per GPU so that small networks fill a large GPU) and
+``ray_jobs.RayExecutor`` (Ray tasks with fractional GPUs, retried on failure).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol as TypingProtocol
+
+import numpy as np
+
+from nasbench_suite import _progress, spaces
+from nasbench_suite.train import entries
+from nasbench_suite.train.errors import TrainConfigError
+from nasbench_suite.train.journal import Journal, journal_path
+from nasbench_suite.train.protocols import Protocol, protocol_from_dict
+from nasbench_suite.train.specs import dataset_spec
+
+Job = tuple[str, int]  # (architecture key as the table stores it, seed)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What every run of one command shares; JSON-able, so it travels to processes and Ray tasks."""
+
+    space: str
+    dataset: str
+    data_source: str
+    protocol: dict[str, Any]
+    device: str = "cpu"
+    compile: bool = False
+    deterministic: bool = False
+    jobs_per_device: int = 1
+    threads: int = 0
+
+
+@dataclass
+class TrainSummary:
+    """Outcome of :func:`train_to_table`: counts of runs and the failures (job, message)."""
+
+    requested: int
+    skipped: int
+    trained: int
+    recovered: int
+    failures: list[tuple[Job, str]] = field(default_factory=list)
+
+
+class Executor(TypingProtocol):
+    """Trains jobs and yields ``(job, result or error message)`` in completion order."""
+
+    def run(self, settings: TrainSettings, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict[str, Any] | str]]: ...
+
+
+def parse_archs(spec: str, space: str, seed: int = 0) -> list[str]:
+    """Architecture keys of ``--archs``: ``all``, ``sample:N`` (distinct, drawn with ``seed``) or a file.
+
+    A file holds one architecture a line in the space's text form; blank lines and
+    ``#`` comments are ignored. Duplicates (same key) are dropped, order kept.
+
+    Raises:
+        TrainConfigError: a bad spec or unreadable file; MalformedArchError: a bad line.
+    """
+    sp = spaces.get(space)
+    if spec == "all":
+        return [sp.key(a) for a in sp.enumerate()]
+    if spec.startswith("sample:"):
+        count = spec.partition(":")[2]
+        if not count.isdigit() or int(count) < 1:
+            raise TrainConfigError(f"--archs {spec!r}: expected sample:N with N >= 1")
+        rng = np.random.default_rng(seed)
+        keys: dict[str, None] = {}
+        for _ in range(100 * int(count)):
+            keys.setdefault(sp.key(sp.sample(rng)), None)
+            if len(keys) == int(count):
+                break
+        return list(keys)
+    path = Path(spec)
+    if not path.is_file():
+        raise TrainConfigError(f"--archs {spec!r}: expected all, sample:N or an existing file")
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    return list(dict.fromkeys(sp.key(sp.parse(line)) for line in lines if line))
+
+
+# --- the worker side -----------------------------------------------------------------
+
+_DATA_CACHE: dict[tuple[str, ...], Any] = {}
+_WORKER_DEVICE: str | None = None
+
+
+def run_job(settings: TrainSettings, key: str, seed: int) -> dict[str, Any]:
+    """Train one run (in whichever process calls it); the data is loaded once per process."""
+    from nasbench_suite.train.data import load_training_data
+    from nasbench_suite.train.trainer import RunOptions, prepare_data, train_run
+
+    protocol = protocol_from_dict(settings.protocol)
+    device = _WORKER_DEVICE or settings.device
+    spec = dataset_spec(settings.dataset)
+    cache_key = (settings.space, settings.dataset, settings.data_source, protocol.hash, device)
+    if cache_key not in _DATA_CACHE:
+        _DATA_CACHE.clear()  # one dataset per process: a large GPU copy is not kept twice
+        raw = load_training_data(settings.dataset, settings.data_source)
+        _DATA_CACHE[cache_key] = prepare_data(raw, settings.space, spec, protocol, device)
+    options = RunOptions(
+        device=device,
+        compile=settings.compile,
+        deterministic=settings.deterministic,
+        jobs_per_device=settings.jobs_per_device,
+        threads=settings.threads,
+    )
+    arch = spaces.get(settings.space).parse(key)
+    return train_run(settings.space, arch, spec, seed, protocol, _DATA_CACHE[cache_key], options)
+
+
+def _init_worker(devices: Any) -> None:
+    global _WORKER_DEVICE
+    _WORKER_DEVICE = devices.get()
+
+
+class LocalExecutor:
+    """Runs jobs on this machine: in this process (``workers=1``) or in worker processes.
+
+    Args:
+        workers: processes; with GPUs, ``len(devices) * jobs_per_device`` is typical.
+        devices: device of each worker slot, cycled (e.g. ``["cuda:0", "cuda:0", "cuda:1"]``);
+            default: the settings' device for all.
+    """
+
+    def __init__(self, workers: int = 1, devices: Sequence[str] | None = None):
+        if workers < 1:
+            raise TrainConfigError(f"--workers must be >= 1, got {workers}")
+        self.workers = workers
+        self.devices = list(devices or [])
+
+    def run(self, settings: TrainSettings, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict[str, Any] | str]]:
+        if self.workers == 1 and not self.devices:
+            for job in jobs:
+                yield job, _guarded(settings, job)
+            return
+        import multiprocessing
+
+        # spawn, not fork: a forked child of a process that has touched CUDA or
+        # torch's thread pools can deadlock.
+        context = multiprocessing.get_context("spawn")
+        slots = context.Manager().Queue()
+        devices = self.devices or [settings.device]
+        for i in range(self.workers):
+            slots.put(devices[i % len(devices)])
+        with ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(slots,)
+        ) as pool:
+            queue = list(jobs)
+            running: dict[Future, Job] = {}
+            while queue or running:
+                # Keep each worker busy with one job and one queued: a kill loses few.
+                while queue and len(running) < 2 * self.workers:
+                    job = queue.pop(0)
+                    running[pool.submit(_guarded, settings, job)] = job
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield running.pop(future), future.result()
+
+
+def _guarded(settings: TrainSettings, job: Job) -> dict[str, Any] | str:
+    try:
+        return run_job(settings, *job)
+    except Exception as exc:  # a failed run is reported and retried by the next invocation
+        return f"{type(exc).__name__}: {exc}"
+
+
+# --- the coordinator ----------------------------------------------------------------
+
+
+def train_to_table(
+    table: Path,
+    settings: TrainSettings,
+    archs: Sequence[str],
+    seeds: Sequence[int],
+    executor: Executor,
+    table_dataset: str,
+    flush_every: int = 16,
+    flush_interval_s: float = 60.0,
+) -> TrainSummary:
+    """Train every (arch, seed) not yet in ``table`` or its journal; add the results to ``table``.
+
+    Args:
+        table: output table (created if absent); its journal lies beside it.
+        settings: space, dataset, data source, protocol, device options.
+        archs: architecture keys (as ``parse_archs`` returns them).
+        seeds: training seeds.
+        executor: a :class:`LocalExecutor` or ``RayExecutor``.
+        table_dataset: the dataset name in the table (one protocol per name).
+        flush_every, flush_interval_s: results are moved to the table after this many
+            runs or seconds, whichever first, and at the end.
+
+    Raises:
+        TrainConfigError: the table holds ``table_dataset`` under another protocol or space.
+        JournalLockedError: another command writes this table.
+    """
+    protocol = protocol_from_dict(settings.protocol)
+    stored = entries.stored_runs(table, settings.space, table_dataset, protocol)
+    wanted = [(k, int(s)) for k in archs for s in seeds]
+    with Journal(journal_path(table)) as journal:
+        done = journal.done(table_dataset, protocol.hash)
+        recovered = [r for job, r in done.items() if job not in stored]
+        if recovered:
+            _flush(table, settings, protocol, table_dataset, recovered)
+        todo = [job for job in wanted if job not in stored and job not in done]
+        summary = TrainSummary(len(wanted), len(wanted) - len(todo), 0, len(recovered))
+        buffer: list[dict[str, Any]] = []
+        last_flush = time.monotonic()
+        try:
+            with _Progress(len(todo)) as progress:
+                for job, outcome in executor.run(settings, todo):
+                    if isinstance(outcome, str):
+                        summary.failures.append((job, outcome))
+                        progress.advance(failed=True)
+                        continue
+                    record = {"dataset": table_dataset, "protocol_hash": protocol.hash, "key": job[0]}
+                    record.update(seed=job[1], result=_json_safe(outcome))
+                    journal.append(record)
+                    buffer.append(record)
+                    summary.trained += 1
+                    progress.advance()
+                    if len(buffer) >= flush_every or time.monotonic() - last_flush > flush_interval_s:
+                        _flush(table, settings, protocol, table_dataset, buffer)
+                        buffer, last_flush = [], time.monotonic()
+        finally:
+            if buffer:
+                _flush(table, settings, protocol, table_dataset, buffer)
+    return summary
+
+
+def _flush(table: Path, settings: TrainSettings, protocol: Protocol, dataset: str, records: list) -> None:
+    data = entries.records_to_table(settings.space, dataset, protocol, records, settings.data_source)
+    entries.flush(table, data)
+
+
+def _json_safe(result: dict[str, Any]) -> dict[str, Any]:
+    """NaN/inf (a diverged run) become None so that every journal line is strict JSON."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not np.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return clean(result)
+
+
+class _Progress:
+    """Progress bar on stderr: runs done of total, failures, throughput (runs/h) and ETA."""
+
+    def __init__(self, total: int):
+        self.total, self.done, self.failed = total, 0, 0
+        self._bar: Any = None
+
+    def __enter__(self) -> _Progress:
+        if _progress.enabled() and self.total:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._start = time.monotonic()
+            self._bar = Progress(
+                TextColumn("training"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("train", total=self.total, rate="")
+        return self
+
+    def advance(self, failed: bool = False) -> None:
+        self.done += 1
+        self.failed += failed
+        if self._bar is not None:
+            hours = max(time.monotonic() - self._start, 1e-9) / 3600
+            rate = f"{self.done / hours:.1f} runs/h" + (f", {self.failed} failed" if self.failed else "")
+            self._bar.update(self._task, advance=1, rate=rate)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def settings_dict(settings: TrainSettings) -> dict[str, Any]:
+    """``settings`` as a plain dict (for logs and reports)."""
+    return asdict(settings)
+
+
+def default_threads(workers: int) -> int:
+    """CPU threads per worker process so that workers do not oversubscribe the cores."""
+    return max(1, (os.cpu_count() or 1) // workers)

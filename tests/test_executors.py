@@ -1,0 +1,100 @@
+"""Executors: serial, local process pool and a local Ray instance give identical results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasbench_suite import spaces
+from nasbench_suite.experiments import RunConfig
+from nasbench_suite.experiments.executors import ExecutorError, run_many
+from nasbench_suite.search.base import StrategyError
+from nasbench_suite.tabular import write_table
+from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
+from tests.test_runner import assert_same_trajectory
+
+
+def synthetic_nb201(seed: int = 0) -> TableData:
+    """Random results for all 15,625 NB201 archs (Ray workers know the nb201 space, not test spaces)."""
+    space = spaces.get("nb201")
+    keys = [space.key(a) for a in space.enumerate()]
+    rng = np.random.default_rng(seed)
+    n, s = len(keys), 2
+    present = np.ones((n, s), dtype=bool)
+    ds = DatasetData(
+        seeds=np.array([777, 888], dtype=np.int64),
+        present=present,
+        per_seed={"valid_acc": rng.uniform(10, 95, (n, s)), "train_time_s": rng.uniform(500, 3000, (n, s))},
+        per_arch={"params_m": rng.uniform(0.1, 1.5, n)},
+        metrics={
+            "valid_acc": MetricInfo("%", "validation accuracy"),
+            "train_time_s": MetricInfo("s", "training time"),
+            "params_m": MetricInfo("M", "parameters"),
+        },
+        protocol={"epochs": 200},
+        provenance={"source": "synthetic", "time_hardware": "none"},
+    )
+    return TableData(space="nb201", keys=keys, datasets={"syn": ds}, description="synthetic NB201 results")
+
+
+@pytest.fixture(scope="module")
+def nb201_synthetic(tmp_path_factory):
+    path = tmp_path_factory.mktemp("exec") / "syn201.h5"
+    write_table(path, synthetic_nb201())
+    return str(path)
+
+
+def sweep(bench: str) -> list[RunConfig]:
+    return [
+        RunConfig(strategy, bench, "syn", seed=seed, workers=workers, budget_s=12_000.0)
+        for strategy in ("random", "rea", "local-search")
+        for seed in range(3)
+        for workers in (1, 3)
+    ]
+
+
+def assert_same_results(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.config == y.config and x.status == y.status
+        assert_same_trajectory(x.trajectory, y.trajectory)
+        keys = sorted(set(x.summary) - {"wall_s"})
+        assert keys == sorted(set(y.summary) - {"wall_s"})
+        assert np.array_equal([x.summary[k] for k in keys], [y.summary[k] for k in keys], equal_nan=True)
+
+
+def test_serial_and_local_pool_agree_whatever_the_chunking(nb201_synthetic):
+    configs = sweep(nb201_synthetic)
+    serial = run_many(configs, "serial")
+    assert [r.config for r in serial] == configs
+    assert all(r.ok and len(r.trajectory["eval"]) > 3 for r in serial)
+    assert_same_results(serial, run_many(configs, "local", processes=2))
+    assert_same_results(serial, run_many(configs, "local", processes=2, chunk_size=1))
+
+
+def test_local_ray_instance_agrees_with_serial(nb201_synthetic):
+    pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'nasbench-suite[ray]')")
+    configs = sweep(nb201_synthetic)[:12]
+    seen = []
+    ray_results = run_many(configs, "ray", processes=2, chunk_size=3, on_progress=seen.append)
+    assert sum(seen) == len(configs)
+    assert_same_results(run_many(configs, "serial"), ray_results)
+
+
+def test_bad_executor_settings(nb201_synthetic):
+    configs = sweep(nb201_synthetic)[:1]
+    with pytest.raises(ExecutorError, match="unknown executor"):
+        run_many(configs, "dask")
+    with pytest.raises(ExecutorError, match="processes"):
+        run_many(configs, "local", processes=0)
+    with pytest.raises(ExecutorError, match="ray"):
+        run_many(configs, "local", ray_address="127.0.0.1:6379")
+    assert run_many([], "local") == []
+
+
+def test_strategy_errors_raise_or_become_not_applicable(nb201_synthetic):
+    bad = RunConfig("rea", nb201_synthetic, "syn", budget_evals=5, strategy_options={"sample_size": 99})
+    with pytest.raises(StrategyError, match="sample_size"):
+        run_many([bad], "local", processes=2)
+    (result,) = run_many([bad], "serial", tolerate_strategy_errors=True)
+    assert result.status == "not-applicable" and "sample_size" in result.message

@@ -1,0 +1,141 @@
+"""`nasbench search` and `nasbench leaderboard`: outputs, files, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nasbench_suite.cli import UsageError, main
+from nasbench_suite.cli.search import parse_seeds
+from nasbench_suite.experiments.trajectory import read_runs
+from nasbench_suite.tabular import write_table
+from tests.support import REPO, synthetic_table
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("search-cli") / "toy.h5"
+    write_table(path, synthetic_table(n_archs=81, seed=2))
+    return path
+
+
+def run(capsys, *argv):
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse's own errors (also one line, exit 2)
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nasbench: error: "), err
+
+
+def test_search_writes_one_run_per_seed(capsys, table, tmp_path):
+    out_file = tmp_path / "runs.parquet"
+    code, out, _ = run(
+        capsys, "search", "--strategy", "rea", "--bench", table, "--dataset", "toy", "--budget-evals", 25,
+        "--seeds", "0-4", "--workers", 2, "--option", "population_size=5", "--option", "sample_size=2",
+        "--executor", "serial", "-o", out_file,
+    )  # fmt: skip
+    assert code == 0, out
+    assert "rea on toy: 5 runs, 25 evaluations" in out and "final regret" in out and "±" in out
+    frame, results = read_runs(out_file)
+    assert [r.config.seed for r in results] == [0, 1, 2, 3, 4]
+    assert all(
+        r.config.workers == 2 and r.config.options == {"population_size": 5, "sample_size": 2}
+        for r in results
+    )
+    assert len(frame) == 125 and (frame["regret"] >= 0).all()
+
+
+def test_search_with_time_budget_and_local_pool(capsys, table, tmp_path):
+    out_file = tmp_path / "runs.parquet"
+    code, _, _ = run(
+        capsys, "search", "--strategy", "random", "--bench", table, "--dataset", "toy", "--budget-s", 3000,
+        "--seeds", "3,5", "--processes", 2, "-o", out_file,
+    )  # fmt: skip
+    assert code == 0
+    frame, _ = read_runs(out_file)
+    assert sorted(set(frame["seed"])) == [3, 5] and frame["time_s"].max() <= 3000
+
+
+def test_not_applicable_strategy_says_so(capsys, table, tmp_path):
+    code, out, _ = run(
+        capsys, "search", "--strategy", "sh", "--bench", table, "--dataset", "toy", "--budget-evals", 5,
+        "-o", tmp_path / "r.parquet", "--executor", "serial",
+    )  # fmt: skip
+    assert code == 0 and "not applicable" in out and "per-epoch" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--strategy", "nope", "--dataset", "toy", "--budget-evals", "5"],
+        ["--strategy", "rea", "--dataset", "nope", "--budget-evals", "5"],
+        ["--strategy", "rea", "--dataset", "toy", "--budget-evals", "0"],
+        ["--strategy", "rea", "--dataset", "toy", "--budget-s", "-3"],
+        ["--strategy", "rea", "--dataset", "toy", "--budget-evals", "5", "--budget-s", "3"],
+        ["--strategy", "rea", "--dataset", "toy", "--budget-evals", "5", "--seeds", "4-1"],
+        ["--strategy", "rea", "--dataset", "toy", "--budget-evals", "5", "--option", "bogus=1"],
+        ["--strategy", "rea", "--dataset", "toy", "--budget-evals", "5", "--option", "sample_size=99"],
+        ["--strategy", "rea", "--dataset", "toy", "--budget-evals", "5", "--workers", "0"],
+        ["--strategy", "rea", "--dataset", "toy", "--budget-evals", "5", "--report-metric", "test_acc"],
+        ["--strategy", "rea", "--dataset", "toy", "--budget-evals", "5", "--processes", "0"],
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, table, tmp_path, argv):
+    code, _, err = run(capsys, "search", "--bench", table, "-o", tmp_path / "r.parquet", *argv)
+    assert_one_line_error(code, err)
+
+
+def test_missing_bench_is_one_line(capsys, tmp_path):
+    code, _, err = run(
+        capsys, "search", "--strategy", "rea", "--bench", tmp_path / "none.h5", "--dataset", "x",
+        "--budget-evals", 3, "-o", tmp_path / "r.parquet",
+    )  # fmt: skip
+    assert_one_line_error(code, err)
+
+
+def test_parse_seeds():
+    assert (
+        parse_seeds("0-3") == [0, 1, 2, 3] and parse_seeds("7") == [7] and parse_seeds("1,4, 9") == [1, 4, 9]
+    )
+    for bad in ("a", "1-", "2,2", "-1", "3-1"):
+        with pytest.raises(UsageError):
+            parse_seeds(bad)
+
+
+def test_leaderboard_command_writes_the_report(capsys, table, tmp_path):
+    code, out, _ = run(
+        capsys, "leaderboard", "--bench", table, "--seeds", 4, "--strategies", "random,rea,sh",
+        "--out", tmp_path / "results", "--processes", 2,
+    )  # fmt: skip
+    assert code == 0, out
+    assert "toy: mean final regret" in out and "sh: not applicable" in out
+    for name in ("leaderboard.md", "leaderboard.html", "runs.parquet", "regret_toy.png"):
+        assert (tmp_path / "results" / name).exists(), name
+    md = (tmp_path / "results" / "leaderboard.md").read_text()
+    assert "seeds 0..3 (4 per strategy and dataset)" in md and str(tmp_path) not in md
+    _, results = read_runs(tmp_path / "results" / "runs.parquet")
+    assert np.array_equal(sorted({r.config.seed for r in results}), range(4))
+
+
+def test_leaderboard_bad_input(capsys, table, tmp_path):
+    for argv in (["--strategies", "nope"], ["--datasets", "nope"], ["--seeds", "x"], ["--seeds", "0"]):
+        code, _, err = run(capsys, "leaderboard", "--bench", table, "--out", tmp_path, *argv)
+        assert_one_line_error(code, err)
+
+
+def test_leaderboard_help_runs_as_a_command():
+    out = subprocess.run(
+        [sys.executable, "-m", "nasbench_suite.cli", "leaderboard", "--help"],
+        capture_output=True, text=True, cwd=REPO, check=True,
+    ).stdout  # fmt: skip
+    assert "--exclude-model-based" in out and "--ray-address" in out
