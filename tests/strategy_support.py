@@ -4,6 +4,8 @@ with W simulated asynchronous workers on a synthetic objective (no benchmark, no
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -51,11 +53,14 @@ def drive(
     workers: int = 1,
     fail_every: int = 0,
     order_seed: int = 0,
+    score: Callable[[SearchSpace, Any, int | None], tuple[float, float]] | None = None,
 ) -> list[tuple]:
     """Run ``n_evals`` evaluations with ``workers`` simulated workers; returns the
     proposals as ``(arch, epoch)``. Completion order is shuffled by ``order_seed``;
-    every ``fail_every``-th result (when > 0) is a failure (NaN)."""
+    every ``fail_every``-th result (when > 0) is a failure (NaN). ``score(space, arch,
+    epoch)`` gives (accuracy, size); default :func:`objective`."""
     space = strategy.space
+    score = score or objective
     order_rng = np.random.default_rng(order_seed)
     in_flight, proposals, told = [], [], 0
     while told < n_evals:
@@ -65,7 +70,7 @@ def drive(
             proposals.append((proposal.arch, proposal.epoch))
             in_flight.append(proposal)
         proposal = in_flight.pop(int(order_rng.integers(len(in_flight))))
-        accuracy, size = objective(space, proposal.arch, proposal.epoch)
+        accuracy, size = score(space, proposal.arch, proposal.epoch)
         told += 1
         if fail_every and told % fail_every == 0:
             accuracy = math.nan

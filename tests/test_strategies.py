@@ -101,7 +101,7 @@ def test_multi_objective_refuses_one_objective(name):
 
 
 def test_unknown_strategy_names_the_known_ones():
-    with pytest.raises(StrategyError, match="unknown strategy 'nope'.*rea"):
+    with pytest.raises(StrategyError, match=r"unknown strategy 'nope'.*rea"):
         search.get("nope", "nb201")
 
 
@@ -149,8 +149,8 @@ def test_same_run_under_different_hash_seeds():
 def test_importing_search_loads_no_benchmark_table_or_heavy_library():
     code = (
         "import sys, nasbench_suite.search as s; [s.strategy_class(n) for n in s.available()]; "
-        "print(sorted(m for m in ('nasbench_suite.bench', 'nasbench_suite.tabular', 'torch', 'ray', 'optuna', "
-        "'xgboost') if m in sys.modules))"
+        "print(sorted(m for m in ('nasbench_suite.bench', 'nasbench_suite.tabular', 'torch', 'ray', "
+        "'optuna', 'xgboost') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"

@@ -26,6 +26,8 @@ _BUILTINS: dict[str, tuple[str, str]] = {
     "ga": ("nasbench_suite.search.ga", "GeneticAlgorithm"),
     "reinforce": ("nasbench_suite.search.reinforce", "Reinforce"),
     "local-search": ("nasbench_suite.search.local_search", "LocalSearch"),
+    "bananas": ("nasbench_suite.search.bananas", "Bananas"),
+    "xgb-bo": ("nasbench_suite.search.model_based", "XGBoostSearch"),
     "sh": ("nasbench_suite.search.successive_halving", "SuccessiveHalving"),
     "hyperband": ("nasbench_suite.search.successive_halving", "Hyperband"),
     "optuna-tpe": ("nasbench_suite.search.optuna_adapter", "OptunaTPE"),

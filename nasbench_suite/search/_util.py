@@ -62,6 +62,29 @@ def fitness(observed: float) -> float:
     return -math.inf if math.isnan(observed) else float(observed)
 
 
+def tournament(
+    population: Sequence[tuple[Arch, float]], size: int, rng: np.random.Generator
+) -> tuple[Arch, float]:
+    """The fittest of ``size`` members of ``population`` (``(arch, fitness)`` pairs) drawn
+    uniformly without replacement.
+
+    A partial Fisher-Yates shuffle driven by one vector of uniforms: the same
+    distribution as ``rng.choice(..., replace=False)`` at a fraction of its cost,
+    which matters because the runner calls ``ask`` once per evaluation. Ties go to
+    the member drawn first (a fixed rule, independent of hashing).
+    """
+    n = len(population)
+    swapped: dict[int, int] = {}  # positions moved by the shuffle; the rest hold themselves
+    best = population[0]
+    for k, u in enumerate(rng.random(size).tolist()):
+        j = k + int(u * (n - k))
+        member = population[swapped.get(j, j)]
+        swapped[j] = swapped.get(k, k)
+        if k == 0 or member[1] > best[1]:
+            best = member
+    return best
+
+
 def decode(
     space: SearchSpace,
     draw: Callable[[], Sequence[int]],

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench_suite.search._util import decode, fitness, float_option, int_option
+from nasbench_suite.search._util import decode, fitness, float_option, int_option, tournament
 from nasbench_suite.search.base import Observation, Strategy, StrategyError
 from nasbench_suite.spaces.base import Arch
 
@@ -84,8 +84,7 @@ class GeneticAlgorithm(Strategy):
 
     def _select(self) -> Arch:
         """The best of ``tournament_size`` members drawn without replacement."""
-        members = self.rng.choice(len(self.population), size=self.tournament_size, replace=False)
-        return self.population[members[int(np.argmax([self.population[i][1] for i in members]))]][0]
+        return tournament(self.population, self.tournament_size, self.rng)[0]
 
     def _breed(self, codes_a: np.ndarray, codes_b: np.ndarray) -> tuple[int, ...]:
         """Uniform crossover (with probability ``crossover_prob``), then mutation."""

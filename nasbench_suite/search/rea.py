@@ -26,9 +26,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, ClassVar
 
-import numpy as np
-
-from nasbench_suite.search._util import fitness, int_option
+from nasbench_suite.search._util import fitness, int_option, tournament
 from nasbench_suite.search.base import Observation, Strategy, StrategyError
 from nasbench_suite.spaces.base import Arch
 
@@ -60,10 +58,8 @@ class RegularizedEvolution(Strategy):
     def _ask(self) -> tuple[Arch, int | None]:
         if not self._filled:
             return self.space.sample(self.rng), None
-        members = self.rng.choice(len(self.population), size=self.sample_size, replace=False)
-        # argmax keeps the first of equal fitnesses in draw order: no dependence on hashing.
-        best = members[int(np.argmax([self.population[i][1] for i in members]))]
-        return self.space.mutate(self.population[best][0], self.rng), None
+        winner, _ = tournament(self.population, self.sample_size, self.rng)
+        return self.space.mutate(winner, self.rng), None
 
     def _tell(self, observation: Observation) -> None:
         self.population.append((observation.proposal.arch, fitness(observation.observed)))
@@ -71,4 +67,3 @@ class RegularizedEvolution(Strategy):
             self.population.popleft()
         if len(self.population) >= self.population_size:
             self._filled = True
-

@@ -84,10 +84,12 @@ class SuccessiveHalving(Strategy):
             raise StrategyError(
                 f"strategy {self.name!r}: min_epoch ({self.min_epoch}) exceeds max_epoch ({self.max_epoch})"
             )
-        self.offered = sorted({e for e in offered if self.min_epoch <= e <= self.max_epoch} | {self.max_epoch})
+        self.offered = sorted(
+            {e for e in offered if self.min_epoch <= e <= self.max_epoch} | {self.max_epoch}
+        )
         self.min_epoch = self.offered[0]
         # A small tolerance keeps R / eta**s from missing an exact power by rounding.
-        self.s_max = int(math.floor(math.log(self.max_epoch / self.min_epoch, self.eta) + 1e-9))
+        self.s_max = math.floor(math.log(self.max_epoch / self.min_epoch, self.eta) + 1e-9)
         self._brackets: list[_Bracket] = []
         self._brackets_opened = 0
         self._trials: dict[int, _Bracket] = {}
