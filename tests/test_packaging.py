@@ -48,7 +48,8 @@ def test_import_never_loads_torch_or_ray():
         "import sys, nasbench_suite, nasbench_suite.tabular, nasbench_suite.bench, nasbench_suite.cli, "
         "nasbench_suite.importers, nasbench_suite.spaces, nasbench_suite.search, nasbench_suite.surrogates, "
         "nasbench_suite.surrogates.encodings, nasbench_suite.surrogates.predictors, "
-        "nasbench_suite.experiments, nasbench_suite.experiments.runner, nasbench_suite.experiments.leaderboard; "
+        "nasbench_suite.experiments, nasbench_suite.experiments.runner, "
+        "nasbench_suite.experiments.leaderboard; "
         "from nasbench_suite import search, spaces; from nasbench_suite.surrogates import predictors; "
         "space = spaces.get('nb201'); spaces.get('nb101'); "
         "from nasbench_suite.search.base import SearchContext; "
@@ -99,7 +100,9 @@ def test_no_pickle_outside_the_restricted_unpickler():
             continue
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import) and any(a.name in ("pickle", "dill", "joblib") for a in node.names):
+            if isinstance(node, ast.Import) and any(
+                a.name in ("pickle", "dill", "joblib") for a in node.names
+            ):
                 offences.append(f"{path.name}:{node.lineno} imports a pickler")
             if isinstance(node, ast.ImportFrom) and node.module in ("pickle", "dill", "joblib"):
                 offences.append(f"{path.name}:{node.lineno} imports from a pickler")

@@ -46,25 +46,32 @@ def test_params_equal_the_published_count_for_every_arch_and_dataset():
 
 
 def test_flops_and_params_equal_the_official_nats_bench_files():
+    """Every result of every real file (3 archs x 2 budgets x 4 datasets x seeds): FLOPs and params."""
     from nasbench_suite.importers._safe_pickle import load_pbz2
 
     folder = data_path("nats-tss-simple-sample", "NATS-tss-v1_0-3ffb9-simple")
-    checked = 0
-    for path in sorted(folder.glob("0*.pickle.pbz2")):
+    files = sorted(p for p in folder.glob("*.pickle.pbz2") if p.name != "meta.pickle.pbz2")
+    seen = set()
+    for path in files:
         for budget in load_pbz2(path).values():
             arch = NB201.parse(budget["arch_str"])
             for (dataset, _seed), result in budget["all_results"].items():
                 stats = nb201_stats(arch, dataset_spec(dataset))
                 assert stats.flops_m == pytest.approx(result["flop"], abs=1e-6), (dataset, budget["arch_str"])
                 assert stats.params_m == pytest.approx(result["params"], abs=1e-6)
-                checked += 1
+                seen.add((path.name, dataset))
     datasets = {"cifar10-valid", "cifar10", "cifar100", "ImageNet16-120"}
-    assert checked >= 3 * len(datasets)
+    assert len(files) == 3
+    assert seen == {(f.name, d) for f in files for d in datasets}
 
 
 @pytest.mark.parametrize(
     ("dataset", "config"),
-    [("cifar10", NB201NetConfig()), ("ImageNet16-120", NB201NetConfig()), ("cifar100", NB201NetConfig(8, 2, 16))],
+    [
+        ("cifar10", NB201NetConfig()),
+        ("ImageNet16-120", NB201NetConfig()),
+        ("cifar100", NB201NetConfig(8, 2, 16)),
+    ],
 )
 def test_closed_form_equals_the_torch_model(dataset, config):
     torch = pytest.importorskip("torch")
@@ -136,3 +143,26 @@ def test_netstats_command(capsys, tmp_path: Path):
 
     assert main(["netstats", "--space", "nb201", "--dataset", "mnist", "--arch", arch]) == 2
     assert "unknown dataset" in capsys.readouterr().err
+
+
+def test_the_torch_free_parts_never_load_torch():
+    """Protocols, journal, entries, data, the closed-form counter, netstats for NB201 and validate
+    work without torch: none of them imports it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io; "
+        "import nasbench_suite.train, nasbench_suite.train.protocols, nasbench_suite.train.journal, "
+        "nasbench_suite.train.entries, nasbench_suite.train.data, nasbench_suite.train.counting, "
+        "nasbench_suite.train.networks, nasbench_suite.train.jobs, nasbench_suite.train.validate, "
+        "nasbench_suite.train.cifar; "
+        "from nasbench_suite.cli import main; "
+        "out = io.StringIO(); "
+        "with_ = contextlib.redirect_stdout(out); with_.__enter__(); "
+        "rc = main(['netstats', '--space', 'nb201', '--dataset', 'cifar10', '--all', '--csv']); "
+        "with_.__exit__(None, None, None); "
+        "print(rc, len(out.getvalue().splitlines()), sorted(m for m in ('torch', 'ray') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0", "15626", "[]"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -33,7 +34,9 @@ def _one_thread():
 
 
 def _train(table: Path, archs: str, seeds: str, *extra: str) -> int:
-    return main(["train", *TINY, "--archs", archs, "--seeds", seeds, "-o", str(table), "--threads", "1", *extra])
+    return main(
+        ["train", *TINY, "--archs", archs, "--seeds", seeds, "-o", str(table), "--threads", "1", *extra]
+    )
 
 
 def _runs(table: Path) -> set[tuple[str, int]]:
@@ -103,7 +106,17 @@ def test_another_protocol_for_the_same_table_dataset_is_refused(tmp_path: Path, 
     obj = load_protocol("nb201-tiny").to_dict()
     obj.pop("hash")
     other.write_text(json.dumps({**obj, "epochs": 1}))
-    args = ["train", *TINY[:-1], str(other), "--archs", "sample:1", "-o", str(table), "--table-dataset", DATASET]
+    args = [
+        "train",
+        *TINY[:-1],
+        str(other),
+        "--archs",
+        "sample:1",
+        "-o",
+        str(table),
+        "--table-dataset",
+        DATASET,
+    ]
     assert main(args) == 2
     assert "protocol hash" in capsys.readouterr().err
 
@@ -115,6 +128,13 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path, capsys):
     assert "--seeds" in capsys.readouterr().err
     assert main(["train", *TINY[:-1], "nope", "--archs", "all", "-o", str(tmp_path / "t.h5")]) == 2
     assert "unknown protocol" in capsys.readouterr().err
+    out = ["--protocol", "nb201-tiny", "--archs", "sample:1", "-o", str(tmp_path / "t.h5")]
+    assert main(["train", "--space", "nb201", "--dataset", "cifar10", "--data", "synthetic", *out]) == 2
+    assert "synthetic data goes with --dataset synthetic" in capsys.readouterr().err
+    assert (
+        main(["train", "--space", "nb201", "--dataset", "cifar10", "--data", str(tmp_path / "no"), *out]) == 2
+    )
+    assert "no such file" in capsys.readouterr().err
     archs = tmp_path / "archs.txt"
     archs.write_text("# one arch\n|none~0|+|none~0|none~1|+|none~0|none~1|bad~2|\n")
     assert _train(tmp_path / "t.h5", str(archs), "1") == 2
@@ -129,7 +149,17 @@ def test_kill_and_resume_loses_nothing_and_duplicates_nothing(tmp_path: Path):
     keys = [space.key(a) for a in (space.sample(np.random.default_rng(s)) for s in range(40))]
     keys = list(dict.fromkeys(keys))[:6]
     archs.write_text("\n".join(keys) + "\n")
-    cmd = [sys.executable, "-m", "nasbench_suite.cli", "train", *TINY, "--archs", str(archs), "--seeds", "1,2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nasbench_suite.cli",
+        "train",
+        *TINY,
+        "--archs",
+        str(archs),
+        "--seeds",
+        "1,2",
+    ]
     cmd += ["-o", str(table), "--threads", "1", "--flush-every", "2"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     jpath = journal_path(table)
@@ -177,11 +207,17 @@ def test_ray_executor_on_a_local_instance(tmp_path: Path):
     archs = parse_archs("sample:2", "nb201")
     executor = RayExecutor(init_options={"num_cpus": 1, "num_gpus": 0}, max_retries=1)
     table = tmp_path / "t.h5"
+    # Runs that fail inside their task (here: a data source the worker rejects) are retried by
+    # Ray, then reported; nothing reaches the journal or the table, so a rerun trains them.
+    broken = dataclasses.replace(settings, data_source="synthetic:5")
     try:
+        failed = train_to_table(table, broken, archs, [1], executor, DATASET)
         summary = train_to_table(table, settings, archs, [1], executor, DATASET)
     finally:
         ray.shutdown()
-    assert (summary.trained, summary.failures) == (2, [])
+    assert failed.trained == 0 and len(failed.failures) == 2
+    assert all("synthetic:N" in message for _, message in failed.failures)
+    assert (summary.trained, summary.skipped, summary.failures) == (2, 0, [])
     assert len(_runs(table)) == 2
 
 
@@ -193,3 +229,27 @@ def test_parse_archs_and_errors(tmp_path: Path):
     assert len(set(parse_archs("sample:50", "nb201"))) == 50
     with pytest.raises(TrainConfigError):
         parse_archs(str(tmp_path / "missing.txt"), "nb201")
+
+
+def test_nb101_cells_train_into_a_table_keyed_by_graph_hash(tmp_path: Path, capsys):
+    """NB101 keys are graph hashes, from which no cell can be rebuilt: jobs carry the text form."""
+    protocol = load_protocol("nb201-tiny").to_dict()
+    protocol.pop("hash")
+    protocol.update(name="nb101-tiny", network={"stem_channels": 4, "modules_per_stack": 1, "input_size": 8})
+    path = tmp_path / "nb101-tiny.json"
+    path.write_text(json.dumps(protocol))
+    table = tmp_path / "t.h5"
+    args = ["train", "--space", "nb101", "--dataset", "synthetic", "--data", "synthetic:40", "--protocol"]
+    args += [str(path), "--archs", "sample:2", "--seeds", "3", "-o", str(table), "--threads", "1"]
+    assert main(args) == 0
+    assert "2 runs trained" in capsys.readouterr().out
+    from nasbench_suite import open_benchmark
+    from nasbench_suite.train.jobs import parse_archs
+
+    space = spaces.get("nb101")
+    keys = [space.key(space.parse(text)) for text in parse_archs("sample:2", "nb101")]
+    with open_benchmark(table) as bench:
+        frame = bench.query_batch(keys, "synthetic@nb101-tiny", seed=3, metrics=["valid_acc", "params_m"])
+    assert list(frame.arch) == keys and (frame.params_m > 0).all()
+    assert main(args) == 0
+    assert "0 runs trained, 2 already done" in capsys.readouterr().out

@@ -15,11 +15,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", required=True, help="search space (nb201, nb101)")
     p.add_argument("--dataset", required=True, help="cifar10-valid, cifar10, cifar100 or synthetic")
     p.add_argument(
-        "--data", required=True, help="image folder/zip, CIFAR python archive, or synthetic[:N] (see docs/trainer.md)"
+        "--data",
+        required=True,
+        help="image folder/zip, CIFAR python archive, download[:FOLDER] or synthetic[:N] (docs/trainer.md)",
     )
     p.add_argument("--archs", required=True, help="sample:N, all, or a file with one architecture a line")
     p.add_argument("--seeds", default="777", help="comma-separated training seeds (default 777)")
-    p.add_argument("--protocol", required=True, help="protocol name (nb201-200, nb201-12, nb201-proxy, nb201-tiny) or JSON file")
+    p.add_argument(
+        "--protocol",
+        required=True,
+        help="protocol name (nb201-200, nb201-12, nb201-proxy, nb201-tiny) or JSON file",
+    )
     p.add_argument("-o", "--output", type=Path, required=True, help="table to create or extend (.h5)")
     p.add_argument("--table-dataset", help="dataset name in the table (default DATASET@PROTOCOL)")
     p.add_argument("--sample-seed", type=int, default=0, help="generator seed of --archs sample:N")
@@ -27,10 +33,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:K (default: cuda when available)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1: this process)")
-    p.add_argument("--jobs-per-gpu", type=int, default=1, help="runs sharing one GPU (processes or Ray fraction)")
+    p.add_argument(
+        "--jobs-per-gpu", type=int, default=1, help="runs sharing one GPU (processes or Ray fraction)"
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile each network")
-    p.add_argument("--deterministic", action="store_true", help="deterministic algorithms (bit-reproducible on CPU)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per worker (default: cores/workers)")
+    p.add_argument(
+        "--deterministic", action="store_true", help="deterministic algorithms (bit-reproducible on CPU)"
+    )
+    p.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads per worker (default: cores/workers)"
+    )
     p.add_argument("--flush-every", type=int, default=16, help="runs per table append (default 16)")
     p.add_argument("--max-retries", type=int, default=2, help="Ray: retries of a failed run (default 2)")
     p.set_defaults(run=cmd_train)
@@ -50,7 +62,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("trained", type=Path, help="table of trained runs (nasbench train output)")
     p.add_argument("--dataset", help="dataset of the trained table (default: its only dataset)")
     p.add_argument("--benchmark-dataset", help="dataset name in the benchmark (default: the trained one)")
-    p.add_argument("--metric", default="valid_acc", help="metric to compare (default valid_acc)")
+    p.add_argument(
+        "--metric", default="valid_acc", help="per-seed metric of the trained table (default valid_acc)"
+    )
+    p.add_argument("--benchmark-metric", help="the benchmark's name for that metric (default: --metric)")
     p.add_argument("--level", type=float, default=0.9, help="nominal coverage of the interval (default 0.9)")
     p.add_argument("-o", "--output", type=Path, help="write the report here (.json, or .md for Markdown)")
     p.set_defaults(run=cmd_validate)
@@ -67,7 +82,14 @@ def _seeds(text: str) -> list[int]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from nasbench_suite.train.jobs import LocalExecutor, TrainSettings, default_threads, parse_archs, train_to_table
+    from nasbench_suite.train.data import check_source
+    from nasbench_suite.train.jobs import (
+        LocalExecutor,
+        TrainSettings,
+        default_threads,
+        parse_archs,
+        train_to_table,
+    )
     from nasbench_suite.train.networks import TRAINABLE_SPACES
     from nasbench_suite.train.protocols import load_protocol
     from nasbench_suite.train.specs import dataset_spec
@@ -75,6 +97,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.space not in TRAINABLE_SPACES:
         raise UsageError(f"--space {args.space!r}: the trainer builds {', '.join(TRAINABLE_SPACES)}")
     dataset_spec(args.dataset)
+    check_source(args.dataset, args.data)
     protocol = load_protocol(args.protocol)
     seeds = _seeds(args.seeds)
     archs = parse_archs(args.archs, args.space, args.sample_seed)
@@ -146,7 +169,10 @@ def cmd_netstats(args: argparse.Namespace) -> int:
     if args.all:
         if args.space == "nb101":
             raise UsageError("--all for nb101 (423k cells) is not offered; pass --arch")
-        rows = [(i, space.key(a), network_stats(args.space, a, spec, network)) for i, a in enumerate(space.enumerate())]
+        rows = [
+            (i, space.key(a), network_stats(args.space, a, spec, network))
+            for i, a in enumerate(space.enumerate())
+        ]
     else:
         arch = space.parse(args.arch)
         index = _enumeration_index(space, arch)
@@ -176,17 +202,21 @@ def _enumeration_index(space, arch) -> int | None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from nasbench_suite import open_benchmark
     from nasbench_suite.train.validate import format_markdown, validate, write_report
 
-    report = validate(
-        args.benchmark,
-        args.trained,
-        dataset=args.dataset,
-        benchmark_dataset=args.benchmark_dataset,
-        metric=args.metric,
-        level=args.level,
-    )
+    with open_benchmark(args.benchmark) as benchmark:
+        report = validate(
+            benchmark,
+            args.trained,
+            dataset=args.dataset,
+            benchmark_dataset=args.benchmark_dataset,
+            metric=args.metric,
+            benchmark_metric=args.benchmark_metric,
+            level=args.level,
+            benchmark_name=args.benchmark,
+        )
     if args.output:
         write_report(report, args.output)
-    print(format_markdown(report))
+    print(format_markdown(report), end="")
     return EXIT_OK

@@ -37,7 +37,7 @@ def is_cifar_archive(path: Path) -> bool:
     """True for an official CIFAR python archive or its extracted folder."""
     if path.is_file():
         return path.name.endswith((".tar.gz", ".tgz", ".tar"))
-    return (path / "batches.meta").exists() or (path / "meta").exists() and (path / "train").is_file()
+    return (path / "batches.meta").exists() or ((path / "meta").exists() and (path / "train").is_file())
 
 
 def md5sum(path: Path) -> str:
@@ -64,7 +64,7 @@ def download(which: str, folder: Path) -> Path:
         return target
     tmp = target.with_name(name + ".part")
     try:
-        urllib.request.urlretrieve(url, tmp)  # noqa: S310 (fixed https URL)
+        urllib.request.urlretrieve(url, tmp)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise TrainDataError(f"cannot download {url} ({exc}); pass a local copy with --data") from None
@@ -100,7 +100,9 @@ def load_cifar(path: Path, dataset: str) -> tuple:
             obj = loads_arrays(raw[member], f"{path}:{member}")
             if not isinstance(obj, dict) or b"data" not in obj or label_key not in obj:
                 raise TrainDataError(f"{path}:{member}: not a {which} batch")
-            images.append(np.asarray(obj[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            images.append(
+                np.asarray(obj[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+            )
             labels.append(np.asarray(obj[label_key], dtype=np.int64))
         return Split(np.concatenate(images), np.concatenate(labels))
 

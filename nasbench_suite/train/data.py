@@ -12,7 +12,8 @@ int64 labels, split by the NB201 conventions (``docs/trainer.md``):
 
 Sources: a folder or zip of ``<split>/<class>/<image>`` (``split`` is ``train``
 or ``test``; the layout of ``../shared/data/cifar10``), a folder holding such
-zips, or the official CIFAR python archive (``cifar.py``). Decoded images are
+zips, or the official CIFAR python archive (``cifar.py``; ``download[:FOLDER]``
+fetches it with its MD5 checked). Decoded images are
 cached as ``.npy`` files so that worker processes memory-map them.
 """
 
@@ -58,7 +59,12 @@ class TrainingData:
 
 
 def synthetic_data(
-    num_classes: int = 10, n_train: int = 200, n_valid: int = 100, n_test: int = 100, size: int = 8, seed: int = 0
+    num_classes: int = 10,
+    n_train: int = 200,
+    n_valid: int = 100,
+    n_test: int = 100,
+    size: int = 8,
+    seed: int = 0,
 ) -> TrainingData:
     """Random class prototypes plus noise: a network learns them above chance within an epoch or two."""
     rng = np.random.default_rng(seed)
@@ -93,9 +99,7 @@ def nb201_splits(dataset: str, train: Split, test: Split, num_classes: int, sour
     """Apply the NB201 split convention of ``dataset`` to a train and a test set."""
     if dataset == "cifar10-valid":
         a, b = stratified_halves(train.labels)
-        return TrainingData(
-            dataset, num_classes, _take(train, a), _take(train, b), test, source
-        )
+        return TrainingData(dataset, num_classes, _take(train, a), _take(train, b), test, source)
     if dataset in ("cifar10", "cifar100"):
         a, _ = stratified_halves(test.labels)
         return TrainingData(dataset, num_classes, train, _take(test, a), test, source)
@@ -112,24 +116,27 @@ def load_training_data(dataset: str, source: str | Path, cache_dir: Path | None 
     Args:
         dataset: ``cifar10-valid``, ``cifar10``, ``cifar100`` or ``synthetic``.
         source: ``synthetic[:N]`` (N training images, default 200), an image folder or
-            zip, a folder holding ``*-train*.zip`` and ``*-test*.zip``, or a CIFAR
-            python archive (``.tar.gz``) or its extracted folder.
+            zip, a folder holding ``*-train*.zip`` and ``*-test*.zip``, a CIFAR
+            python archive (``.tar.gz``) or its extracted folder, or ``download[:FOLDER]``
+            (fetch the official CIFAR archive, MD5-checked, into FOLDER or the cache).
         cache_dir: where decoded arrays are cached (default ``$NASBENCH_CACHE`` or
             ``~/.cache/nasbench-suite``).
 
     Raises:
-        TrainDataError: unreadable source or wrong layout.
+        TrainDataError: unreadable source, wrong layout, failed download or checksum.
         TrainConfigError: unknown dataset.
     """
+    check_source(dataset, source)
     text = str(source)
     if text.startswith("synthetic"):
         n = _synthetic_count(text)
         return synthetic_data(n_train=n, n_valid=max(n // 2, 10), n_test=max(n // 2, 10))
-    path = Path(text)
-    if not path.exists():
-        raise TrainDataError(f"{path}: no such file or folder")
     from nasbench_suite.train import cifar
 
+    if _is_download(text):
+        folder = Path(text.partition(":")[2]) if ":" in text else (cache_dir or _default_cache())
+        text = str(cifar.download(_ARCHIVE_OF[dataset], folder))
+    path = Path(text)
     if cifar.is_cifar_archive(path):
         train, test, num_classes = cifar.load_cifar(path, dataset)
     else:
@@ -139,6 +146,37 @@ def load_training_data(dataset: str, source: str | Path, cache_dir: Path | None 
     if expected is not None and num_classes != expected:
         raise TrainDataError(f"{path}: {num_classes} classes found, {dataset} has {expected}")
     return nb201_splits(dataset, train, test, num_classes, str(path))
+
+
+#: Which official archive holds each CIFAR dataset.
+_ARCHIVE_OF = {"cifar10": "cifar10", "cifar10-valid": "cifar10", "cifar100": "cifar100"}
+
+
+def _is_download(text: str) -> bool:
+    return text == "download" or text.startswith("download:")
+
+
+def check_source(dataset: str, source: str | Path) -> None:
+    """Cheap checks of a data source before any run starts (nothing is read or downloaded).
+
+    Raises:
+        TrainConfigError: synthetic data for a real dataset name or the reverse, a bad
+            ``synthetic:N``, ``download`` for a dataset without an official archive.
+        TrainDataError: a path that does not exist.
+    """
+    text = str(source)
+    synthetic = text.startswith("synthetic")
+    if synthetic != (dataset == "synthetic"):
+        raise TrainConfigError(
+            f"--data {text!r} for dataset {dataset!r}: synthetic data goes with --dataset synthetic only"
+        )
+    if synthetic:
+        _synthetic_count(text)
+    elif _is_download(text):
+        if dataset not in _ARCHIVE_OF:
+            raise TrainConfigError(f"--data download: only CIFAR archives are downloaded, not {dataset!r}")
+    elif not Path(text).exists():
+        raise TrainDataError(f"{text}: no such file or folder")
 
 
 def _synthetic_count(text: str) -> int:

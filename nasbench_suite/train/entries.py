@@ -97,7 +97,9 @@ def records_to_table(
         provenance={
             "source": "nasbench-suite trainer",
             "data": data_source,
-            "time_hardware": "per run: column hardware_id, descriptions in static provenance trainer_hardware/<id>",
+            "time_hardware": (
+                "per run: column hardware_id, descriptions in static provenance trainer_hardware/<id>"
+            ),
             "protocol_hash": protocol.hash,
         },
     )

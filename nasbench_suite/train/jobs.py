@@ -16,7 +16,8 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol as TypingProtocol
+from typing import Any
+from typing import Protocol as TypingProtocol
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from nasbench_suite.train.journal import Journal, journal_path
 from nasbench_suite.train.protocols import Protocol, protocol_from_dict
 from nasbench_suite.train.specs import dataset_spec
 
-Job = tuple[str, int]  # (architecture key as the table stores it, seed)
+Job = tuple[str, int]  # (architecture: its key in the table, or its text form for executors; seed)
 
 
 @dataclass(frozen=True)
@@ -59,37 +60,47 @@ class TrainSummary:
 class Executor(TypingProtocol):
     """Trains jobs and yields ``(job, result or error message)`` in completion order."""
 
-    def run(self, settings: TrainSettings, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict[str, Any] | str]]: ...
+    def run(
+        self, settings: TrainSettings, jobs: Sequence[Job]
+    ) -> Iterator[tuple[Job, dict[str, Any] | str]]: ...
 
 
 def parse_archs(spec: str, space: str, seed: int = 0) -> list[str]:
-    """Architecture keys of ``--archs``: ``all``, ``sample:N`` (distinct, drawn with ``seed``) or a file.
+    """Architectures of ``--archs`` in the space's text form: ``all``, ``sample:N`` (distinct,
+    drawn with ``seed``) or a file.
 
     A file holds one architecture a line in the space's text form; blank lines and
-    ``#`` comments are ignored. Duplicates (same key) are dropped, order kept.
+    ``#`` comments are ignored. Duplicates (same key) are dropped, order kept. The
+    text form, not the key, is what a job carries: a key may be a hash (NB101) from
+    which no network can be built.
 
     Raises:
         TrainConfigError: a bad spec or unreadable file; MalformedArchError: a bad line.
     """
     sp = spaces.get(space)
     if spec == "all":
-        return [sp.key(a) for a in sp.enumerate()]
+        return [sp.format(a) for a in sp.enumerate()]
     if spec.startswith("sample:"):
         count = spec.partition(":")[2]
         if not count.isdigit() or int(count) < 1:
             raise TrainConfigError(f"--archs {spec!r}: expected sample:N with N >= 1")
         rng = np.random.default_rng(seed)
-        keys: dict[str, None] = {}
+        texts: dict[str, str] = {}
         for _ in range(100 * int(count)):
-            keys.setdefault(sp.key(sp.sample(rng)), None)
-            if len(keys) == int(count):
+            arch = sp.sample(rng)
+            texts.setdefault(sp.key(arch), sp.format(arch))
+            if len(texts) == int(count):
                 break
-        return list(keys)
+        return list(texts.values())
     path = Path(spec)
     if not path.is_file():
         raise TrainConfigError(f"--archs {spec!r}: expected all, sample:N or an existing file")
     lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-    return list(dict.fromkeys(sp.key(sp.parse(line)) for line in lines if line))
+    texts = {}
+    for line in filter(None, lines):
+        arch = sp.parse(line)
+        texts.setdefault(sp.key(arch), sp.format(arch))
+    return list(texts.values())
 
 
 # --- the worker side -----------------------------------------------------------------
@@ -98,8 +109,8 @@ _DATA_CACHE: dict[tuple[str, ...], Any] = {}
 _WORKER_DEVICE: str | None = None
 
 
-def run_job(settings: TrainSettings, key: str, seed: int) -> dict[str, Any]:
-    """Train one run (in whichever process calls it); the data is loaded once per process."""
+def run_job(settings: TrainSettings, arch: str, seed: int) -> dict[str, Any]:
+    """Train one run of ``arch`` (text form) in the calling process; data is loaded once per process."""
     from nasbench_suite.train.data import load_training_data
     from nasbench_suite.train.trainer import RunOptions, prepare_data, train_run
 
@@ -118,8 +129,8 @@ def run_job(settings: TrainSettings, key: str, seed: int) -> dict[str, Any]:
         jobs_per_device=settings.jobs_per_device,
         threads=settings.threads,
     )
-    arch = spaces.get(settings.space).parse(key)
-    return train_run(settings.space, arch, spec, seed, protocol, _DATA_CACHE[cache_key], options)
+    parsed = spaces.get(settings.space).parse(arch)
+    return train_run(settings.space, parsed, spec, seed, protocol, _DATA_CACHE[cache_key], options)
 
 
 def _init_worker(devices: Any) -> None:
@@ -196,7 +207,7 @@ def train_to_table(
     Args:
         table: output table (created if absent); its journal lies beside it.
         settings: space, dataset, data source, protocol, device options.
-        archs: architecture keys (as ``parse_archs`` returns them).
+        archs: architectures in the space's text form (as ``parse_archs`` returns them).
         seeds: training seeds.
         executor: a :class:`LocalExecutor` or ``RayExecutor``.
         table_dataset: the dataset name in the table (one protocol per name).
@@ -209,7 +220,13 @@ def train_to_table(
     """
     protocol = protocol_from_dict(settings.protocol)
     stored = entries.stored_runs(table, settings.space, table_dataset, protocol)
-    wanted = [(k, int(s)) for k in archs for s in seeds]
+    sp = spaces.get(settings.space)
+    key_of: dict[str, str] = {}  # text form -> key in the table
+    text_of: dict[str, str] = {}  # key -> the first text form given for it
+    for text in archs:
+        key_of.setdefault(text, sp.key(sp.parse(text)))
+        text_of.setdefault(key_of[text], text)
+    wanted = [(key, int(s)) for key in text_of for s in seeds]
     with Journal(journal_path(table)) as journal:
         done = journal.done(table_dataset, protocol.hash)
         recovered = [r for job, r in done.items() if job not in stored]
@@ -221,13 +238,14 @@ def train_to_table(
         last_flush = time.monotonic()
         try:
             with _Progress(len(todo)) as progress:
-                for job, outcome in executor.run(settings, todo):
+                for (text, seed), outcome in executor.run(settings, [(text_of[k], s) for k, s in todo]):
+                    job = (key_of[text], seed)
                     if isinstance(outcome, str):
                         summary.failures.append((job, outcome))
                         progress.advance(failed=True)
                         continue
                     record = {"dataset": table_dataset, "protocol_hash": protocol.hash, "key": job[0]}
-                    record.update(seed=job[1], result=_json_safe(outcome))
+                    record.update(arch=text, seed=seed, result=_json_safe(outcome))
                     journal.append(record)
                     buffer.append(record)
                     summary.trained += 1

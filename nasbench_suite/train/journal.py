@@ -43,13 +43,13 @@ class Journal:
 
     Records are dicts with ``dataset`` (the table's dataset name),
     ``protocol_hash``, ``key`` (the architecture as the table stores it),
-    ``seed`` and ``result`` (see ``trainer.train_run``).
+    ``arch`` (its text form), ``seed`` and ``result`` (see ``trainer.train_run``).
     """
 
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held open while locked)
+        self._fh: IO[str] = open(path, "a+", encoding="utf-8")
         try:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

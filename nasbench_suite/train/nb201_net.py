@@ -98,7 +98,9 @@ class NB201Network(nn.Module):
                 c *= 2
             layers.extend(Cell(ops, c) for _ in range(config.cells_per_stage))
         self.cells = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(
+            nn.BatchNorm2d(c), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
         self.classifier = nn.Linear(c, dataset.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

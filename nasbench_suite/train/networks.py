@@ -32,7 +32,9 @@ def _config(space: str, network: dict[str, Any] | None) -> Any:
             return NB101NetConfig(**network)
     except TypeError as exc:
         raise TrainConfigError(f"network settings {network} do not fit the {space} network ({exc})") from None
-    raise TrainConfigError(f"the trainer cannot build {space!r} networks; it can: {', '.join(TRAINABLE_SPACES)}")
+    raise TrainConfigError(
+        f"the trainer cannot build {space!r} networks; it can: {', '.join(TRAINABLE_SPACES)}"
+    )
 
 
 def input_side(space: str, dataset: DatasetSpec, network: dict[str, Any] | None) -> int:
@@ -40,7 +42,9 @@ def input_side(space: str, dataset: DatasetSpec, network: dict[str, Any] | None)
     return _config(space, network).input_size or dataset.input_size
 
 
-def network_stats(space: str, arch: Any, dataset: DatasetSpec, network: dict[str, Any] | None = None) -> NetStats:
+def network_stats(
+    space: str, arch: Any, dataset: DatasetSpec, network: dict[str, Any] | None = None
+) -> NetStats:
     """Parameters and per-image FLOPs of the network of ``arch`` (an architecture or its text).
 
     Raises:
@@ -59,7 +63,9 @@ def network_stats(space: str, arch: Any, dataset: DatasetSpec, network: dict[str
     return measure_stats(model, (dataset.channels, side, side))
 
 
-def build_network(space: str, arch: Any, dataset: DatasetSpec, network: dict[str, Any] | None = None) -> nn.Module:
+def build_network(
+    space: str, arch: Any, dataset: DatasetSpec, network: dict[str, Any] | None = None
+) -> nn.Module:
     """The torch model of ``arch`` in ``space`` with the given network settings.
 
     Raises:

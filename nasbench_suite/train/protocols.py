@@ -124,9 +124,7 @@ def protocol_from_dict(obj: Any, source: str = "<dict>") -> Protocol:
         protocol = Protocol(**body)
     except TypeError as exc:
         raise TrainConfigError(f"{source}: {exc}") from None
-    protocol = Protocol(
-        **{**asdict(protocol), **{k: float(getattr(protocol, k)) for k in _FLOAT_FIELDS}}
-    )
+    protocol = Protocol(**{**asdict(protocol), **{k: float(getattr(protocol, k)) for k in _FLOAT_FIELDS}})
     protocol.check()
     if "hash" in obj and obj["hash"] != protocol.hash:
         raise TrainConfigError(f"{source}: stored hash {obj['hash']!r} does not match {protocol.hash!r}")

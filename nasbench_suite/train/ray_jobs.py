@@ -77,9 +77,13 @@ class RayExecutor:
                 try:
                     yield job, ray.get(ref)
                 except Exception as exc:  # retries exhausted: report; the next invocation retries
-                    yield job, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    # A RayTaskError's own text is a traceback headed by the task name; the
+                    # exception the run raised is its cause.
+                    cause = getattr(exc, "cause", None) or exc
+                    lines = str(cause).strip().splitlines() or [""]
+                    yield job, f"{type(cause).__name__}: {lines[0]}"
 
 
-def _ray_run_job(settings: TrainSettings, key: str, seed: int) -> dict[str, Any]:
+def _ray_run_job(settings: TrainSettings, arch: str, seed: int) -> dict[str, Any]:
     # Ray sets CUDA_VISIBLE_DEVICES to the task's GPU, so "cuda" is that GPU.
-    return run_job(settings, key, seed)
+    return run_job(settings, arch, seed)

@@ -14,6 +14,7 @@ so a run never touches or depends on torch's global generator state.
 from __future__ import annotations
 
 import math
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -57,24 +58,42 @@ class DeviceData:
     def __init__(self, data: TrainingData, device: torch.device, side: int):
         self.device = device
         self.num_classes = data.num_classes
-        train = np.asarray(data.train.images, dtype=np.float64)
-        mean = train.mean(axis=(0, 1, 2)) / 255.0
-        std = train.std(axis=(0, 1, 2)) / 255.0
+        mean, std = channel_stats(data.train.images)
         self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
         self.splits = {name: self._move(getattr(data, name), side) for name in ("train", "valid", "test")}
 
     def _move(self, split: Split, side: int) -> tuple[torch.Tensor, torch.Tensor]:
-        images = torch.from_numpy(np.ascontiguousarray(split.images)).permute(0, 3, 1, 2).contiguous()
+        array = np.ascontiguousarray(split.images)
+        if not array.flags.writeable:  # a read-only memory map of the cache: torch wants its own copy
+            array = array.copy()
+        images = torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
         if images.shape[-1] != side:
             # Reduced-resolution proxies: resize once with area averaging, then store as uint8 again.
             images = F.interpolate(images.float(), size=(side, side), mode="area").round().clamp(0, 255)
             images = images.to(torch.uint8)
-        labels = torch.from_numpy(np.asarray(split.labels, dtype=np.int64))
+        labels = torch.tensor(np.asarray(split.labels), dtype=torch.int64)
         return images.to(self.device), labels.to(self.device)
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         return (images.float() / 255.0 - self.mean) / self.std
+
+
+def channel_stats(images: np.ndarray, chunk: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std of uint8 images (N, H, W, C), scaled to [0, 1].
+
+    Summed in float64 chunks: a float64 copy of CIFAR-10's training split would take 1.2 GB.
+    """
+    flat = np.asarray(images).reshape(-1, images.shape[-1])
+    total = np.zeros(flat.shape[1])
+    squares = np.zeros(flat.shape[1])
+    for start in range(0, len(flat), chunk):
+        block = flat[start : start + chunk].astype(np.float64)
+        total += block.sum(axis=0)
+        squares += (block**2).sum(axis=0)
+    mean = total / len(flat)
+    std = np.sqrt(np.maximum(squares / len(flat) - mean**2, 0.0))
+    return mean / 255.0, std / 255.0
 
 
 def augment(images: torch.Tensor, padding: int, flip: bool, generator: torch.Generator) -> torch.Tensor:
@@ -133,7 +152,7 @@ def train_subset(n: int, fraction: float) -> np.ndarray:
     if fraction >= 1:
         return np.arange(n)
     rng = np.random.default_rng(SPLIT_SEED + 1)
-    return np.sort(rng.permutation(n)[: max(1, int(round(n * fraction)))])
+    return np.sort(rng.permutation(n)[: max(1, round(n * fraction))])
 
 
 def train_run(
@@ -157,11 +176,33 @@ def train_run(
         MalformedArchError, TrainConfigError: bad architecture or network settings.
     """
     options = options or RunOptions()
-    device = data.device
     if options.threads:
         torch.set_num_threads(options.threads)
+    # Deterministic mode is process-wide in torch: restore it so that a run never changes
+    # what later code in the same process (a test session, a notebook) computes.
+    previous = torch.are_deterministic_algorithms_enabled()
     if options.deterministic:
+        if data.device.type == "cuda":
+            # cuBLAS is deterministic only with a fixed workspace; it must be set before
+            # cuBLAS starts, which in a fresh worker process is the first run.
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True)
+    try:
+        return _train(space, arch, dataset, seed, protocol, data, options)
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def _train(
+    space: str,
+    arch: Any,
+    dataset: DatasetSpec,
+    seed: int,
+    protocol: Protocol,
+    data: DeviceData,
+    options: RunOptions,
+) -> dict[str, Any]:
+    device = data.device
     init_seed, data_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
@@ -170,6 +211,10 @@ def train_run(
     stats = network_stats(space, arch, dataset, protocol.network)
     cuda = device.type == "cuda"
     memory_format = torch.channels_last if cuda else torch.contiguous_format
+    if cuda:
+        # Input shapes never change within a run, so cuDNN's autotuner pays off after the
+        # first batches; it picks non-deterministic kernels, hence only outside deterministic mode.
+        torch.backends.cudnn.benchmark = not options.deterministic
     model = model.to(device=device, memory_format=memory_format)
     step_model = torch.compile(model) if options.compile else model
     optimiser = torch.optim.SGD(
@@ -242,7 +287,9 @@ def train_run(
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, data: DeviceData, split: str, memory_format: torch.memory_format) -> tuple[float, float]:
+def evaluate(
+    model: torch.nn.Module, data: DeviceData, split: str, memory_format: torch.memory_format
+) -> tuple[float, float]:
     """Mean cross-entropy (nats) and accuracy (percent) of ``model`` on a split, in eval mode."""
     model.eval()
     images, labels = data.splits[split]
@@ -263,6 +310,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def prepare_data(data: TrainingData, space: str, dataset: DatasetSpec, protocol: Protocol, device: str) -> DeviceData:
+def prepare_data(
+    data: TrainingData, space: str, dataset: DatasetSpec, protocol: Protocol, device: str
+) -> DeviceData:
     """Move ``data`` to ``device`` at the input side the protocol's network takes."""
     return DeviceData(data, torch.device(device), input_side(space, dataset, protocol.network))
