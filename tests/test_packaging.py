@@ -22,6 +22,7 @@ ALLOWED_CORE = {
     "matplotlib",
     "rich",
     "pyarrow",
+    "threadpoolctl",
 }
 
 

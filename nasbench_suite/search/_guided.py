@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from nasbench_suite.search._util import choice_option, float_option, int_option
 from nasbench_suite.search.base import Observation, Strategy
@@ -53,13 +54,8 @@ def _one_thread() -> AbstractContextManager[Any]:
     """BLAS and OpenMP limited to one thread for the model work.
 
     The predictors' matrices are small: extra threads only contend, and on a loaded
-    machine they make a fit several times slower. threadpoolctl comes with
-    scikit-learn; without it the libraries keep their own settings.
+    machine they make a fit several times slower.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return nullcontext()
     return threadpool_limits(limits=1)
 
 
