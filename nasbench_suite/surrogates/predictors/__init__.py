@@ -10,6 +10,7 @@ that ``Predictor.save(directory)`` wrote.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,15 @@ def register(name: str, cls: type[Predictor], *, replace: bool = False) -> None:
 
 
 def available() -> list[str]:
-    """Names of the registered predictors, sorted."""
-    return sorted({*_BUILTINS, *_REGISTERED})
+    """Names of the registered predictors, sorted.
+
+    A built-in whose module is not installed is left out (found without importing it,
+    so listing never loads torch); one whose library is missing still fails in :func:`get`.
+    """
+    present = {
+        name for name, (module, _) in _BUILTINS.items() if importlib.util.find_spec(module) is not None
+    }
+    return sorted({*present, *_REGISTERED})
 
 
 def predictor_class(name: str) -> type[Predictor]:

@@ -126,13 +126,17 @@ class Predictor(ABC):
     def _check_archs(self, archs: Sequence[Any]) -> list[Any]:
         """``archs`` as a list of validated architecture values; empty -> PredictorError."""
         if isinstance(archs, str):
-            raise PredictorError(f"predictor {self.name!r}: expected a sequence of architectures, got a string")
+            raise PredictorError(
+                f"predictor {self.name!r}: expected a sequence of architectures, got a string"
+            )
         values = list(archs)
         if not values:
             raise PredictorError(f"predictor {self.name!r}: no architectures given")
         return [self.space.validate(a) for a in values]
 
-    def _check_fit_input(self, archs: Sequence[Any], y: Sequence[float] | np.ndarray) -> tuple[list[Any], np.ndarray]:
+    def _check_fit_input(
+        self, archs: Sequence[Any], y: Sequence[float] | np.ndarray
+    ) -> tuple[list[Any], np.ndarray]:
         """Validated architectures and targets as float64 ``(n,)``."""
         values = self._check_archs(archs)
         try:

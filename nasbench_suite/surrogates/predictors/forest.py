@@ -22,7 +22,7 @@ class RandomForestPredictor(Predictor):
 
     name = "rf"
     defaults: ClassVar[dict[str, Any]] = {
-        "encoding": "onehot+features",
+        "encoding": "onehot+features+path_stats",
         "n_estimators": 200,
         "max_features": 0.5,
         "min_samples_leaf": 1,

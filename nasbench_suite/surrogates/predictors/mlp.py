@@ -24,7 +24,7 @@ class MLPPredictor(Predictor):
 
     name = "mlp"
     defaults: ClassVar[dict[str, Any]] = {
-        "encoding": "onehot+features",
+        "encoding": "onehot+features+path_stats",
         "hidden": [64, 64],
         "n_nets": 5,
         "epochs": 200,

@@ -33,7 +33,9 @@ class ZeroCostPredictor(Predictor):
         super().__init__(space, seed, **params)
         values = self.params["values"]
         if not isinstance(values, Mapping) or not values:
-            raise PredictorError("predictor 'zc' needs values={space.key(arch): proxy value}, a non-empty mapping")
+            raise PredictorError(
+                "predictor 'zc' needs values={space.key(arch): proxy value}, a non-empty mapping"
+            )
         try:
             self.values = {str(k): float(v) for k, v in values.items()}
         except (TypeError, ValueError):
