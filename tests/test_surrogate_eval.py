@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -11,7 +12,6 @@ from nasbench_suite import spaces
 from nasbench_suite.surrogates.evaluation import (
     EvaluationError,
     evaluate_predictors,
-    evaluate_table,
     precision_at_top,
     ranking_metrics,
     seed_noise_ceiling,
@@ -25,6 +25,7 @@ from nasbench_suite.surrogates.noise import (
 )
 from nasbench_suite.surrogates.predictors.base import Predictor
 from nasbench_suite.surrogates.report import evaluation_markdown, write_evaluation_report
+from nasbench_suite.surrogates.table_evaluation import evaluate_table
 from nasbench_suite.tabular import write_table
 from tests.support import synthetic_table
 
@@ -33,7 +34,7 @@ class RidgeOnCodes(Predictor):
     """A tiny test predictor: ridge regression on the one-hot of the space's decision codes."""
 
     name = "test-ridge"
-    defaults = {"alpha": 1.0}
+    defaults: ClassVar[dict] = {"alpha": 1.0}
 
     def _x(self, archs):
         sizes = [len(d.options) for d in self.space.decisions()]
@@ -191,8 +192,8 @@ def test_table_report_has_ceiling_markdown_json_and_plot(tmp_path):
 
 
 def test_nb201_ceiling_matches_the_published_spread(nb201_table):
+    from nasbench_suite.surrogates.table_evaluation import table_targets
     from nasbench_suite.tabular import Table
-    from nasbench_suite.surrogates.evaluation import table_targets
 
     with Table(nb201_table) as t:
         data = table_targets(t, "cifar10-valid")
@@ -200,3 +201,96 @@ def test_nb201_ceiling_matches_the_published_spread(nb201_table):
     # seeds agree closely overall, much less among the best 10 % (where search happens)
     assert 0.75 < c["kendall_tau_seed_vs_seed"] < 0.95
     assert c["top10_kendall_tau_seed_vs_seed"] < c["kendall_tau_seed_vs_seed"] - 0.2
+
+
+# --- CLI -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def toy_table_path(tmp_path):
+    path = tmp_path / "toy.h5"
+    write_table(path, synthetic_table(n_archs=81, missing_fraction=0.1))
+    return path
+
+
+def test_evaluate_cli_writes_report_and_prints_json(toy_table_path, tmp_path, capsys):
+    from nasbench_suite.cli import main
+
+    args = ["surrogate", "evaluate", str(toy_table_path), "--dataset", "toy", "--model", "xgb,rf"]
+    args += ["--train-sizes", "10,40", "--trials", "2", "--param", "xgb.n_estimators=10"]
+    args += ["--param", "rf.n_estimators=5", "-o", str(tmp_path / "out"), "--name", "toy-report", "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["settings"]["models"] == ["xgb", "rf"] and report["settings"]["train_sizes"] == [10, 40]
+    assert report["settings"]["params"] == {"xgb": {"n_estimators": 10}, "rf": {"n_estimators": 5}}
+    assert report["ceiling"]["available"] and report["machine"] and report["generated"]
+    assert len(report["trials"]) == 2 * 2 * 2 * 2
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "toy-report.json",
+        "toy-report.md",
+        "toy-report.png",
+    ]
+    markdown = (tmp_path / "out" / "toy-report.md").read_text()
+    assert "## Seed-noise ceiling" in markdown and "| rf | 40 |" in markdown
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model", "xgb,nope"], "unknown predictor 'nope'"),
+        (["--train-sizes", "10,x"], "expected comma-separated integers"),
+        (["--train-sizes", "1000"], "no training size"),
+        (["--trials", "0"], "--trials must be >= 1"),
+        (["--param", "rf.n_estimators=5"], "model 'rf' is not among --model xgb"),
+        (["--param", "n_estimators=5"], "expected MODEL.NAME=VALUE"),
+        (["--param", "xgb.depth=5"], "unknown parameter"),
+        (["--dataset", "cifar"], "unknown dataset 'cifar'"),
+        (["--target", "test_acc"], "test_acc"),
+    ],
+)
+def test_evaluate_cli_bad_input_is_one_line(toy_table_path, capsys, extra, message):
+    from nasbench_suite.cli import main
+
+    args = ["surrogate", "evaluate", str(toy_table_path), "--dataset", "toy", "--train-sizes", "10"]
+    args += ["--trials", "1", "--param", "xgb.n_estimators=5"]
+    args = [*args, *extra] if "--dataset" not in extra else [*args[:3], *extra, *args[5:]]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_decoupling_noise_restores_the_residual_spread():
+    from nasbench_suite.surrogates.noise import fit_decoupling_noise
+
+    rng = np.random.default_rng(3)
+    smooth = rng.uniform(40, 90, 3000)
+    reference = smooth + rng.normal(0, 0.3, 3000)
+    value = 0.9 * smooth + 5 + rng.normal(0, 1.5, 3000)  # another split: follows the reference loosely
+    fitted_reference, fitted_value = smooth, 0.9 * smooth + 5  # a model predicts both smoothly
+    noise = fit_decoupling_noise(value, reference, fitted_value, fitted_reference, n_bins=5)
+    assert np.allclose(noise.stds, np.sqrt(1.5**2 + (0.9 * 0.3) ** 2), rtol=0.15)
+    assert fit_decoupling_noise(value[:10], reference[:10], fitted_value[:10], fitted_reference[:10]) is None
+    # a model that already spreads as much as the table adds nothing
+    assert np.allclose(fit_decoupling_noise(value, reference, value, reference).stds, 0)
+
+
+def test_hash_keyed_table_takes_its_architectures_from_a_file(tmp_path):
+    from nasbench_suite import importers
+    from tests.support import data_path
+
+    lines = data_path("nb101", "nb101_sample_2500.jsonl").read_text().splitlines(keepends=True)
+    source = tmp_path / "sample.jsonl"
+    source.write_text("".join(lines[:200]))
+    table = tmp_path / "nb101.h5"
+    write_table(table, importers.import_table("nb101", source))
+    few = {"rf": {"n_estimators": 5}}
+    report = evaluate_table(
+        table, "cifar10", ["rf"], train_sizes=[50], trials=1, params=few, archs_file=source
+    )
+    assert report["target"] == "test_acc_mean" and not report["ceiling"]["available"]
+    assert report["summary"][0]["n_test"] == 150
+    half = tmp_path / "half.jsonl"
+    half.write_text("".join(lines[:100]))
+    with pytest.raises(EvaluationError, match="lacks 100 of the table's 200"):
+        evaluate_table(table, "cifar10", ["rf"], train_sizes=[50], trials=1, params=few, archs_file=half)

@@ -2,8 +2,10 @@
 
 Per dataset it returns the table's metrics: the per-seed accuracy (predicted seed
 mean plus seed noise from the noise model), the per-architecture metrics it
-modelled (``valid_acc_mean``...), ``train_time_s``, and ``cost_s`` = the predicted
-training time. Seed policies:
+modelled (``valid_acc_mean``...: the prediction plus one fixed draw per
+architecture of the decoupling noise of :func:`~nasbench_suite.surrogates.noise.
+fit_decoupling_noise`, so that they follow the accuracy as loosely as in the
+table), ``train_time_s``, and ``cost_s`` = the predicted training time. Seed policies:
 
 - ``"mean"``: the predicted mean;
 - an ``int`` (one of the table's seeds): a deterministic draw keyed by
@@ -61,6 +63,7 @@ class _Dataset:
     targets: dict[str, dict[str, Any]]  # manifest entries
     models: dict[str, Any]  # target -> Predictor
     noise: SeedNoiseModel | None
+    arch_noise: dict[str, SeedNoiseModel] = field(default_factory=dict)  # per-arch target -> noise
     row_of: dict[str, int] = field(default_factory=dict)
     keys: list[str] = field(default_factory=list)
     means: dict[str, np.ndarray] = field(default_factory=dict)  # target -> (n,) in target units
@@ -147,11 +150,15 @@ class SurrogateBenchmark(Benchmark):
             for name, t in sorted(entry["targets"].items())
         }
         noise = None
-        if entry.get("noise"):
-            try:
+        arch_noise = {}
+        try:
+            if entry.get("noise"):
                 noise = SeedNoiseModel.from_json(entry["noise"])
-            except ValueError as exc:
-                raise SurrogateArtefactError(self.path / artefact.MANIFEST, f"{dataset}: {exc}") from None
+            for name, target in sorted(entry["targets"].items()):
+                if target.get("arch_noise"):
+                    arch_noise[name] = SeedNoiseModel.from_json(target["arch_noise"])
+        except ValueError as exc:
+            raise SurrogateArtefactError(self.path / artefact.MANIFEST, f"{dataset}: {exc}") from None
         loaded = _Dataset(
             name=dataset,
             seeds=tuple(entry["seeds"]),
@@ -160,6 +167,7 @@ class SurrogateBenchmark(Benchmark):
             targets=entry["targets"],
             models=models,
             noise=noise,
+            arch_noise=arch_noise,
         )
         self._loaded[dataset] = loaded
         size = self.space.size
@@ -174,9 +182,22 @@ class SurrogateBenchmark(Benchmark):
             ds.row_of[key] = start + i
         ds.keys.extend(keys)
         for name, model in ds.models.items():
-            mean = np.asarray(model.predict(keys), dtype=np.float64)
+            try:
+                mean = np.asarray(model.predict(keys), dtype=np.float64)
+            except ValueError as exc:
+                # e.g. XGBoost's "feature shape mismatch": the encoding the model was fitted on
+                # is not what this version of the code computes.
+                raise SurrogateArtefactError(
+                    self.path / ds.targets[name]["model"]["directory"],
+                    f"the model cannot predict with this version of nasbench-suite ({exc}); its encoding "
+                    f"or predictor changed since the artefact was fitted: refit it "
+                    f"(nasbench surrogate fit TABLE.h5 -o {self.path} --force)",
+                ) from None
             if ds.targets[name]["transform"] == "log":
                 mean = np.exp(mean)
+            if name in ds.arch_noise:
+                # A per-architecture value of the table: one fixed draw per architecture.
+                mean = ds.arch_noise[name].sample(mean, self._keyed_normals(ds.name, keys, f"arch:{name}"))
             ds.means[name] = np.concatenate([ds.means[name], mean]) if name in ds.means else mean
         for seed in list(ds.z):
             ds.z[seed] = np.concatenate([ds.z[seed], self._keyed_normals(ds.name, keys, seed)])
@@ -201,8 +222,8 @@ class SurrogateBenchmark(Benchmark):
                 rows[positions] = ds.row_of[key]
         return rows
 
-    def _keyed_normals(self, dataset: str, keys: list[str], seed: int) -> np.ndarray:
-        # A draw keyed by (dataset, canonical key, seed) must not depend on which other
+    def _keyed_normals(self, dataset: str, keys: list[str], seed: int | str) -> np.ndarray:
+        # A draw keyed by (dataset, canonical key, seed or tag) must not depend on which other
         # queries came first, so it is a hash of the key rather than a generator's stream:
         # 53 bits of BLAKE2b give a uniform in (0, 1), the normal quantile makes it Gaussian.
         from scipy.special import ndtri
@@ -334,8 +355,10 @@ class SurrogateBenchmark(Benchmark):
 
         The std combines the model's uncertainty (the predictor's own std where it
         has one, else its cross-validated RMSE from the manifest) with the seed
-        noise at the predicted mean (per-seed metrics only). For the cost, both are
-        in seconds (the log-scale uncertainty times the predicted time).
+        noise at the predicted mean (per-seed metrics), or with the per-architecture
+        noise (per-architecture metrics that have one; the mean is then the model's,
+        before that architecture's fixed draw). For the cost, both are in seconds
+        (the log-scale uncertainty times the predicted time).
 
         Args:
             archs: architectures of the space (or text forms).
@@ -361,7 +384,12 @@ class SurrogateBenchmark(Benchmark):
         if target["transform"] == "log":
             mean = np.exp(mean)
             return mean, mean * model_std
-        noise = ds.noise.std(mean) if (ds.noise is not None and target["kind"] == "per_seed") else 0.0
+        if target["kind"] == "per_seed" and ds.noise is not None:
+            noise = ds.noise.std(mean)
+        elif metric in ds.arch_noise:
+            noise = ds.arch_noise[metric].std(mean)
+        else:
+            noise = 0.0
         return mean, np.sqrt(model_std**2 + noise**2)
 
 

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,7 +53,7 @@ class EvaluationError(NasbenchError, ValueError):
 
 def precision_at_top(y_true: np.ndarray, y_pred: np.ndarray, fraction: float) -> float:
     """Overlap of the true and predicted top ``fraction`` sets over their size (at least 1)."""
-    k = max(1, int(round(fraction * len(y_true))))
+    k = max(1, round(fraction * len(y_true)))
     top_true = np.argsort(-y_true, kind="stable")[:k]
     top_pred = np.argsort(-y_pred, kind="stable")[:k]
     return len(np.intersect1d(top_true, top_pred)) / k
@@ -253,6 +252,9 @@ def evaluate_predictors(
             "n_archs": n,
             "top_test_fraction": TOP_TEST_FRACTION,
             "params": {k: dict(v) for k, v in (params or {}).items()},
+            # every hyperparameter in effect (defaults included), so a report stays readable
+            # after a predictor's defaults change
+            "model_params": {name: dict(getattr(f(space, 0), "params", {})) for name, f in factories.items()},
         }
     )
     for t, child in enumerate(np.random.SeedSequence(seed).spawn(trials)):
@@ -279,146 +281,3 @@ def evaluate_predictors(
                     row.update(n_test=len(truth), fit_time_s=fit_s, predict_time_s=predict_s)
                     result.trials.append(row)
     return result
-
-
-# --- from a table -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TableTargets:
-    """What a table offers a predictor for one dataset.
-
-    Attributes:
-        keys: stored keys of the architectures with a finite target.
-        y: ``(n,)`` targets: the seed mean of a per-seed metric, or a per-arch metric.
-        target: the metric name.
-        per_seed: ``(n, S)`` per-seed values of ``target`` (``None`` for a per-arch target).
-        present: ``(n, S)`` bool (``None`` likewise).
-    """
-
-    keys: list[str]
-    y: np.ndarray
-    target: str
-    per_seed: np.ndarray | None
-    present: np.ndarray | None
-
-
-#: The per-seed accuracy a table's dataset is judged by, in order of preference.
-ACCURACY_METRICS = ("valid_acc", "test_acc", "valid_acc_mean", "test_acc_mean")
-
-
-def default_target(table: Any, dataset: str) -> str:
-    """The first of :data:`ACCURACY_METRICS` the dataset stores.
-
-    Raises:
-        UnknownDatasetError, EvaluationError: none of them is stored.
-    """
-    info = table.dataset(dataset)
-    for name in ACCURACY_METRICS:
-        if name in info.per_seed or name in info.per_arch:
-            return name
-    raise EvaluationError(
-        f"dataset {dataset!r} stores none of {', '.join(ACCURACY_METRICS)}; pass a target explicitly"
-    )
-
-
-def table_targets(table: Any, dataset: str, target: str | None = None) -> TableTargets:
-    """Targets of ``dataset`` from an open :class:`~nasbench_suite.tabular.Table`.
-
-    Raises:
-        UnknownDatasetError, UnknownMetricError, EvaluationError (fewer than 20 finite targets).
-    """
-    info = table.dataset(dataset)
-    target = target or default_target(table, dataset)
-    kind = info.kind_of(target)
-    if kind == "per_seed":
-        per_seed = table.metric(dataset, target, "per_seed")
-        present = table.present(dataset)
-        y, _, _ = seed_stats(per_seed, present)
-    elif kind == "per_arch":
-        y, per_seed, present = table.metric(dataset, target, "per_arch"), None, None
-    else:
-        raise EvaluationError(f"{target!r} is a per-epoch curve; a target is per seed or per arch")
-    ok = np.isfinite(y)
-    if ok.sum() < 20:
-        raise EvaluationError(f"dataset {dataset!r} has only {int(ok.sum())} archs with a finite {target}")
-    keys = [k for k, good in zip(table.keys, ok) if good]
-    return TableTargets(
-        keys=keys,
-        y=np.asarray(y[ok], dtype=np.float64),
-        target=target,
-        per_seed=None if per_seed is None else per_seed[ok],
-        present=None if present is None else present[ok],
-    )
-
-
-def table_checksum(table: Any) -> str:
-    """The table's manifest checksum (BLAKE2b-128 of its canonical JSON manifest, which holds the
-    checksum of every array): identifies the table's content, unlike a hash of the HDF5 file's bytes."""
-    from nasbench_suite.tabular import layout
-
-    return layout.json_checksum(table.manifest)
-
-
-def evaluate_table(
-    path: str | Path,
-    dataset: str,
-    models: Sequence[str] | Mapping[str, PredictorFactory],
-    *,
-    train_sizes: Sequence[int] = (20, 100, 1000, 5000),
-    trials: int = 10,
-    seed: int = 0,
-    target: str | None = None,
-    params: Mapping[str, Mapping[str, Any]] | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """Run the harness on one dataset of a table and compute the seed-noise ceiling.
-
-    Returns:
-        A JSON-able report: ``table`` (path, manifest checksum), ``space``,
-        ``dataset``, ``target``, ``settings``, ``ceiling`` (the dict of
-        :func:`seed_noise_ceiling`, or ``{"available": False, "reason": ...}``),
-        ``summary`` (:meth:`EvaluationResult.summary`) and ``trials`` (raw rows).
-
-    Raises:
-        TableNotFoundError and the other table errors, UnknownDatasetError,
-        UnknownMetricError, EvaluationError, PredictorError.
-    """
-    from nasbench_suite import spaces
-    from nasbench_suite.tabular import Table
-
-    with Table(path) as table:
-        data = table_targets(table, dataset, target)
-        space = spaces.get(table.space, **table.space_config)
-        checksum = table_checksum(table)
-    if data.per_seed is not None:
-        try:
-            ceiling: dict[str, Any] = {"available": True, **seed_noise_ceiling(data.per_seed, data.present)}
-        except EvaluationError as exc:
-            ceiling = {"available": False, "reason": str(exc)}
-    else:
-        ceiling = {
-            "available": False,
-            "reason": f"the table stores {data.target} per architecture only (no per-seed results)",
-        }
-    result = evaluate_predictors(
-        space,
-        data.keys,
-        data.y,
-        models,
-        train_sizes=train_sizes,
-        trials=trials,
-        seed=seed,
-        params=params,
-        progress=progress,
-    )
-    return {
-        "table": {"path": str(path), "checksum": checksum},
-        "space": space.name,
-        "dataset": dataset,
-        "target": data.target,
-        "settings": result.settings,
-        "ceiling": ceiling,
-        "summary": result.summary(),
-        "trials": result.trials,
-    }

@@ -30,13 +30,15 @@ import numpy as np
 from nasbench_suite.errors import SurrogateArtefactError
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import artefact
-from nasbench_suite.surrogates.evaluation import (
-    EvaluationError,
-    default_target,
-    ranking_metrics,
-    table_checksum,
+from nasbench_suite.surrogates.evaluation import EvaluationError, ranking_metrics
+from nasbench_suite.surrogates.noise import (
+    NoiseModelError,
+    fit_decoupling_noise,
+    fit_noise_model,
+    noise_check,
+    seed_stats,
 )
-from nasbench_suite.surrogates.noise import NoiseModelError, fit_noise_model, noise_check, seed_stats
+from nasbench_suite.surrogates.table_evaluation import default_target, table_checksum
 
 COST_METRIC = "train_time_s"
 #: Per-architecture metrics fitted when the dataset stores them (the runner observes
@@ -67,7 +69,7 @@ def cross_validate(
         train = np.setdiff1d(order, test)
         model = make(seed + k).fit([archs[i] for i in train], y[train])
         out[test] = model.predict([archs[i] for i in test])
-    figures: dict[str, Any] = {"folds": folds, "n": int(len(y))}
+    figures: dict[str, Any] = {"folds": folds, "n": len(y)}
     figures.update(ranking_metrics(y, out))
     figures["rmse"] = float(np.sqrt(np.mean((out - y) ** 2)))
     return figures
@@ -121,6 +123,7 @@ def fit_surrogate(
     params = dict(params or {})
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the artefact is meant to be shared
     try:
         with Table(table_path) as table:
             space = spaces.get(table.space, **table.space_config)
@@ -180,6 +183,8 @@ def _fit_dataset(
     targets: dict[str, Any] = {}
     noise_entry: dict[str, Any] | None = None
     check: dict[str, Any] | None = None
+    table_values: dict[str, np.ndarray] = {}  # target -> (N,) the table's values
+    fitted_values: dict[str, np.ndarray] = {}  # target -> (N,) in-sample predictions, NaN where unfitted
 
     wanted: list[tuple[str, str]] = [(metric, "per_seed" if metric in info.per_seed else "per_arch")]
     wanted += [(m, "per_arch") for m in extra_targets if m in info.per_arch and m != metric]
@@ -205,13 +210,16 @@ def _fit_dataset(
         figures = cross_validate(space, archs, y, make, cv_folds, seed)
         say(f"{dataset}/{name}: fit on {len(rows):,} archs")
         predictor = make(seed).fit(archs, y)
+        table_values[name] = values
+        fitted_values[name] = np.full(len(keys), np.nan)
+        fitted_values[name][rows] = predictor.predict(archs)
         entry = artefact.save_predictor(predictor, root, f"{dataset}/{name}")
         unit = info.per_seed.get(name, info.per_arch.get(name, {})).get("unit", "")
         targets[name] = {
             "kind": kind,
             "transform": transform,
             "unit": unit,
-            "n_train": int(len(rows)),
+            "n_train": len(rows),
             "model": entry,
             "evaluation": figures,
         }
@@ -223,10 +231,11 @@ def _fit_dataset(
                 noise = None
             if noise is not None:
                 noise_entry = {"metric": name, **noise.to_json()}
-                fitted = np.full(len(keys), np.nan)
-                fitted[rows] = predictor.predict(archs)
                 rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-                check = noise_check(noise, per_seed, present, rng, means=fitted)
+                check = noise_check(noise, per_seed, present, rng, means=fitted_values[name])
+    for name, target in targets.items():
+        if target["kind"] == "per_arch" and name != metric:
+            _add_arch_noise(target, name, metric, table_values, fitted_values, seed)
     return {
         "seeds": list(info.seeds),
         "final_epoch": info.protocol.get("epochs"),
@@ -235,6 +244,38 @@ def _fit_dataset(
         "noise": noise_entry,
         "noise_check": check,
         "reference_archs": _reference_archs(space, table, dataset, root),
+    }
+
+
+def _add_arch_noise(
+    target: dict[str, Any],
+    name: str,
+    metric: str,
+    table_values: dict[str, np.ndarray],
+    fitted_values: dict[str, np.ndarray],
+    seed: int,
+) -> None:
+    """Add ``arch_noise`` (and its check) to a per-architecture target's manifest entry
+    (:func:`~nasbench_suite.surrogates.noise.fit_decoupling_noise` against ``metric``)."""
+    noise = fit_decoupling_noise(
+        table_values[name], table_values[metric], fitted_values[name], fitted_values[metric]
+    )
+    if noise is None:
+        return
+    target["arch_noise"] = {"reference": metric, **noise.to_json()}
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+    perturbed = noise.sample(fitted_values[name], rng.standard_normal(len(fitted_values[name])))
+    ok = np.isfinite(table_values[name]) & np.isfinite(table_values[metric]) & np.isfinite(perturbed)
+    slope, intercept = np.polyfit(table_values[metric][ok], table_values[name][ok], 1)
+
+    def residual_std(value: np.ndarray, reference: np.ndarray) -> float:
+        return float(np.std(value[ok] - (intercept + slope * reference[ok])))
+
+    target["arch_noise_check"] = {
+        "reference": metric,
+        "table_residual_std": residual_std(table_values[name], table_values[metric]),
+        "fitted_residual_std": residual_std(fitted_values[name], fitted_values[metric]),
+        "perturbed_residual_std": residual_std(perturbed, fitted_values[metric]),
     }
 
 

@@ -66,7 +66,7 @@ def _fmt(stat: dict[str, float] | None, digits: int = 3) -> str:
 
 
 def evaluation_markdown(report: dict[str, Any]) -> str:
-    """The report of :func:`~nasbench_suite.surrogates.evaluation.evaluate_table` as Markdown."""
+    """The report of :func:`~nasbench_suite.surrogates.table_evaluation.evaluate_table` as Markdown."""
     s = report["settings"]
     lines = [
         f"# Surrogate evaluation: {report['space']} / {report['dataset']} ({report['target']})",
@@ -76,12 +76,18 @@ def evaluation_markdown(report: dict[str, Any]) -> str:
         if report["ceiling"].get("available")
         else f"- architectures with a target: {s['n_archs']:,}; target: `{report['target']}`",
         f"- models: {', '.join(s['models'])}; training sizes: {', '.join(map(str, s['train_sizes']))}"
-        + (f" (dropped, no test set left: {s['dropped_train_sizes']})" if s.get("dropped_train_sizes") else ""),
+        + (
+            f" (dropped, no test set left: {s['dropped_train_sizes']})"
+            if s.get("dropped_train_sizes")
+            else ""
+        ),
         f"- {s['trials']} random splits per size (seed {s['seed']}); test set: every other "
         f"architecture, and its top {round(100 * s['top_test_fraction'])} % by true value",
     ]
-    if s.get("params"):
-        lines.append(f"- model parameters: `{json.dumps(s['params'], sort_keys=True)}`")
+    if s.get("note"):
+        lines.append(f"- note: {s['note']}")
+    for model, values in sorted(s.get("model_params", {}).items()):
+        lines.append(f"- `{model}` parameters: `{json.dumps(values, sort_keys=True)}`")
     if report.get("generated"):
         lines.append(f"- generated {report['generated']} on {report.get('machine', 'unknown machine')}")
     lines += ["", "Values are mean ± standard error over the splits; times are wall clock.", ""]
@@ -106,7 +112,8 @@ def _ceiling_markdown(ceiling: dict[str, Any]) -> list[str]:
         return [*lines, f"Not available: {ceiling.get('reason', 'no per-seed results')}."]
     lines += [
         f"How well one training seed ranks the {ceiling['n_archs']:,} architectures with two or more "
-        "seeds against the others: no predictor of single runs can be expected to do better.",
+        "seeds against the others: what a single training run tells about another. The target above "
+        "is the seed mean, which is less noisy than one run, so a good predictor can pass these figures.",
         "",
         "| | Kendall tau (all) | Spearman (all) | Kendall tau (top 10 %) | Spearman (top 10 %) |",
         "|---|---:|---:|---:|---:|",

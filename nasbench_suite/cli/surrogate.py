@@ -1,0 +1,328 @@
+"""Surrogate commands: ``surrogate evaluate`` (the evaluation harness) and ``surrogate fit``
+(write a surrogate artefact that ``open_benchmark`` can serve)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nasbench_suite.cli import EXIT_OK, CommandParser, UsageError
+
+#: Strategies of the agreement check: random search, regularized evolution and a
+#: model-based one (BANANAS).
+AGREEMENT_STRATEGIES = ("random", "rea", "bananas")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``nasbench surrogate evaluate|fit`` to the ``nasbench`` parser."""
+    group = sub.add_parser("surrogate", help="evaluate predictors on a table; fit a surrogate benchmark")
+    commands = group.add_subparsers(dest="surrogate_command", required=True, parser_class=CommandParser)
+
+    p = commands.add_parser(
+        "evaluate",
+        help="rank quality of predictors on random splits of a table, beside the seed-noise ceiling",
+    )
+    p.add_argument("table", type=Path, help="table file (.h5)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", default="xgb", help="comma-separated predictor names (default: xgb)")
+    p.add_argument(
+        "--train-sizes",
+        default="20,100,1000,5000",
+        help="comma-separated training-set sizes (default: %(default)s)",
+    )
+    p.add_argument("--trials", type=int, default=10, help="random splits per size (default: 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the splits and the predictors (default: 0)")
+    p.add_argument("--target", help="metric to predict (default: the dataset's accuracy, seed mean)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="MODEL.NAME=VALUE",
+        help="hyperparameter of one model (VALUE read as JSON, else text); repeatable",
+    )
+    p.add_argument(
+        "--archs",
+        type=Path,
+        help="JSON lines of the architectures, for tables keyed by hashes (NB101): one a line",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON instead of Markdown")
+    p.add_argument("-o", "--out", type=Path, help="folder to write STEM.json, STEM.md and STEM.png into")
+    p.add_argument("--name", help="file stem of the written report (default: SPACE-DATASET)")
+    p.set_defaults(run=cmd_evaluate)
+
+    p = commands.add_parser("fit", help="fit a surrogate benchmark on a table and write it as an artefact")
+    p.add_argument("table", type=Path, help="training table (.h5)")
+    p.add_argument("--dataset", help="comma-separated datasets (default: every dataset of the table)")
+    p.add_argument("--model", default="xgb", help="predictor name (default: xgb)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="artefact folder to write")
+    p.add_argument("--seed", type=int, default=0, help="seed of the models and CV splits (default: 0)")
+    p.add_argument("--cv-folds", type=int, default=5, help="folds of the held-out evaluation (0: none)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="predictor hyperparameter (VALUE read as JSON, else text); repeatable",
+    )
+    p.add_argument("--description", default="", help="free text stored in the manifest")
+    p.add_argument("--no-card", action="store_true", help="do not write MODEL_CARD.md")
+    p.add_argument("--force", action="store_true", help="replace an existing artefact folder")
+    p.set_defaults(run=cmd_fit)
+
+    p = commands.add_parser(
+        "card",
+        help="write an artefact's MODEL_CARD.md; with --table, first check its agreement with the table",
+    )
+    p.add_argument("artefact", help="artefact folder, or the name of a shipped one (nb201)")
+    p.add_argument("--table", type=Path, help="the table it imitates: run the agreement check against it")
+    p.add_argument(
+        "--strategies",
+        default=",".join(AGREEMENT_STRATEGIES),
+        help="comma-separated strategies of the check (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seeds", default="0-29", help="seeds of each strategy: '0-29' or '1,4,7' (default: 0-29)"
+    )
+    p.add_argument("--datasets", help="comma-separated datasets (default: every dataset of the artefact)")
+    p.add_argument("--processes", type=int, default=1, help="worker processes of the runs (default: 1)")
+    p.set_defaults(run=cmd_card)
+
+
+def _comma_list(text: str, what: str) -> list[str]:
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    if not items:
+        raise UsageError(f"{what} {text!r}: expected a comma-separated list")
+    return items
+
+
+def parse_sizes(text: str) -> list[int]:
+    """'20,100,1000' -> [20, 100, 1000].
+
+    Raises:
+        UsageError: for anything but positive integers.
+    """
+    try:
+        sizes = [int(part) for part in _comma_list(text, "--train-sizes")]
+    except ValueError:
+        raise UsageError(f"--train-sizes {text!r}: expected comma-separated integers") from None
+    if any(s < 2 for s in sizes):
+        raise UsageError(f"--train-sizes {text!r}: sizes must be >= 2")
+    return sizes
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_params(pairs: list[str], models: list[str] | None) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs (``models`` None) -> {name: value}; ``MODEL.NAME=VALUE`` pairs ->
+    {model: {name: value}}.
+
+    Raises:
+        UsageError: a malformed pair or a model not in ``models``.
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if models is None:
+            if not sep or not name:
+                raise UsageError(f"--param {pair!r}: expected NAME=VALUE")
+            out[name] = _value(value)
+            continue
+        model, dot, param = name.partition(".")
+        if not sep or not dot or not model or not param:
+            raise UsageError(f"--param {pair!r}: expected MODEL.NAME=VALUE")
+        if model not in models:
+            raise UsageError(f"--param {pair!r}: model {model!r} is not among --model {','.join(models)}")
+        out.setdefault(model, {})[param] = _value(value)
+    return out
+
+
+def _say() -> Callable[[str], None] | None:
+    from nasbench_suite import _progress
+
+    if not _progress.enabled():
+        return None
+    return lambda text: print(f"  {text}", file=sys.stderr, flush=True)
+
+
+def _check_models(models: list[str]) -> None:
+    from nasbench_suite.surrogates import predictors
+
+    for name in models:
+        predictors.predictor_class(name)  # PredictorError names the known ones
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from nasbench_suite.surrogates.report import (
+        evaluation_markdown,
+        stamp,
+        to_json_text,
+        write_evaluation_report,
+    )
+    from nasbench_suite.surrogates.table_evaluation import evaluate_table
+
+    models = _comma_list(args.model, "--model")
+    _check_models(models)
+    sizes = parse_sizes(args.train_sizes)
+    if args.trials < 1:
+        raise UsageError(f"--trials must be >= 1, not {args.trials}")
+    params = parse_params(args.param, models)
+    report = evaluate_table(
+        args.table,
+        args.dataset,
+        models,
+        train_sizes=sizes,
+        trials=args.trials,
+        seed=args.seed,
+        target=args.target,
+        params=params,
+        progress=_say(),
+        archs_file=args.archs,
+    )
+    report = stamp(report)
+    if args.out is not None:
+        stem = args.name or f"{report['space']}-{report['dataset']}"
+        paths = write_evaluation_report(report, args.out, stem)
+        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    if args.json:
+        sys.stdout.write(to_json_text(report))
+    else:
+        sys.stdout.write(evaluation_markdown(report))
+    return EXIT_OK
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from nasbench_suite.surrogates.card import write_model_card
+    from nasbench_suite.surrogates.fitting import fit_surrogate
+
+    _check_models([args.model])
+    if args.cv_folds < 0 or args.cv_folds == 1:
+        raise UsageError(f"--cv-folds must be 0 (none) or >= 2, not {args.cv_folds}")
+    datasets = _comma_list(args.dataset, "--dataset") if args.dataset else None
+    path = fit_surrogate(
+        args.table,
+        args.output,
+        datasets=datasets,
+        model=args.model,
+        params=parse_params(args.param, None),
+        seed=args.seed,
+        cv_folds=args.cv_folds,
+        overwrite=args.force,
+        description=args.description,
+        progress=_say(),
+    )
+    if not args.no_card:
+        write_model_card(path)
+    from nasbench_suite.bench.surrogate import SurrogateBenchmark
+
+    bench = SurrogateBenchmark(path)
+    for dataset in bench.datasets:
+        figures = bench.evaluation(dataset)
+        parts = []
+        for name, ev in sorted(figures.items()):
+            if ev:
+                parts.append(f"{name}: tau {ev['kendall_tau']:.3f}, RMSE {ev['rmse']:.3g}")
+            else:
+                parts.append(f"{name}: no cross-validation")
+        print(f"{dataset}: " + "; ".join(parts))
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _artefact_path(text: str) -> Path:
+    from nasbench_suite.surrogates import artefact
+
+    path = Path(text)
+    if not path.exists() and text in artefact.SHIPPED:
+        return artefact.shipped_artefact(text)
+    artefact.read_manifest(path)  # SurrogateArtefactError names what is wrong
+    return path
+
+
+def agreement_check(
+    root: Path,
+    table: Path,
+    strategies: list[str],
+    seeds: list[int],
+    datasets: list[str] | None = None,
+    processes: int = 1,
+) -> dict[str, Any]:
+    """Run ``strategies`` on the table and on the surrogate in ``root`` (standard protocol, the
+    surrogate's standard budget on both) and compare their final regrets
+    (:func:`~nasbench_suite.surrogates.card.agreement_figures`).
+
+    Returns:
+        ``{"settings": ..., "datasets": ...}``, the content of ``agreement.json``.
+    """
+    from nasbench_suite.bench import open_benchmark
+    from nasbench_suite.errors import UnknownDatasetError
+    from nasbench_suite.experiments.executors import run_many
+    from nasbench_suite.experiments.protocol import standard_budget, standard_suite
+    from nasbench_suite.surrogates.card import agreement_figures
+    from nasbench_suite.surrogates.report import stamp
+
+    sources = {"surrogate": str(root.resolve()), "table": str(table.resolve())}
+    benches = {name: open_benchmark(source) for name, source in sources.items()}
+    datasets = datasets or benches["surrogate"].datasets
+    for dataset in datasets:
+        for bench in benches.values():
+            if dataset not in bench.datasets:
+                raise UnknownDatasetError(dataset, bench.datasets)
+    budgets = {d: standard_budget(benches["surrogate"], d) for d in datasets}
+    backend_of: dict[str, str] = {}
+    configs = []
+    for name, bench in benches.items():
+        suite = standard_suite(bench, sources[name], strategies, datasets, seeds, budgets=budgets)
+        configs += suite
+        backend_of.update({c.bench: name for c in suite})
+    results = run_many(configs, "local" if processes > 1 else "serial", processes)
+    rows = [
+        {
+            "backend": backend_of[r.config.bench],
+            "dataset": r.config.dataset,
+            "strategy": r.config.strategy,
+            "seed": r.config.seed,
+            "final_regret": r.summary["final_regret"],
+        }
+        for r in results
+        if r.ok
+    ]
+    settings = stamp(
+        {
+            "table": str(table),
+            "strategies": strategies,
+            "seeds": seeds,
+            "workers": 1,
+            "budgets": budgets,
+            "n_runs": len(rows),
+        }
+    )
+    return {"settings": settings, "datasets": agreement_figures(rows)}
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from nasbench_suite.cli.search import parse_seeds
+    from nasbench_suite.surrogates.card import AGREEMENT, write_model_card
+    from nasbench_suite.surrogates.report import to_json_text
+
+    root = _artefact_path(args.artefact)
+    if args.table is not None:
+        if args.processes < 1:
+            raise UsageError(f"--processes must be >= 1, not {args.processes}")
+        strategies = _comma_list(args.strategies, "--strategies")
+        datasets = _comma_list(args.datasets, "--datasets") if args.datasets else None
+        agreement = agreement_check(
+            root, args.table, strategies, parse_seeds(args.seeds), datasets, args.processes
+        )
+        (root / AGREEMENT).write_text(to_json_text(agreement))
+    path = write_model_card(root)
+    print(f"wrote {path}")
+    return EXIT_OK

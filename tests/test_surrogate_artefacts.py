@@ -1,0 +1,321 @@
+"""Surrogate artefacts: bit-exact round trips, tampering and manifest mismatches, the fit CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from nasbench_suite import open_benchmark
+from nasbench_suite.bench.surrogate import SurrogateBenchmark
+from nasbench_suite.cli import main
+from nasbench_suite.errors import SurrogateArtefactError, TableNotFoundError
+from nasbench_suite.surrogates import artefact, predictors
+from nasbench_suite.surrogates.card import CARD, agreement_figures, model_card_markdown
+from nasbench_suite.surrogates.fitting import fit_surrogate
+from nasbench_suite.tabular import write_table
+from tests.support import synthetic_table
+
+SMALL = {"n_estimators": 20}
+
+
+@pytest.fixture(scope="module")
+def toy_table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("surrogate-table") / "toy.h5"
+    write_table(path, synthetic_table(n_archs=81, missing_fraction=0.1))
+    return path
+
+
+@pytest.fixture(scope="module")
+def toy_artefact(toy_table, tmp_path_factory):
+    out = tmp_path_factory.mktemp("surrogate-artefact") / "toy"
+    return fit_surrogate(toy_table, out, params=SMALL, cv_folds=2, description="toy")
+
+
+@pytest.fixture
+def copy(toy_artefact, tmp_path):
+    """A private copy of the toy artefact to damage."""
+    target = tmp_path / "toy"
+    shutil.copytree(toy_artefact, target)
+    return target
+
+
+def edit_manifest(root, change):
+    path = root / artefact.MANIFEST
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+# --- round trip ------------------------------------------------------------------------
+
+
+def test_predictor_round_trip_is_bit_exact(toy_table, tmp_path):
+    from nasbench_suite import spaces
+    from nasbench_suite.tabular import Table
+
+    with Table(toy_table) as t:
+        space = spaces.get(t.space, **t.space_config)
+        keys = t.keys
+        y = np.nanmean(t.metric("toy", "valid_acc", "per_seed"), axis=1)
+    model = predictors.get("xgb", space, seed=3, **SMALL).fit(keys, y)
+    entry = artefact.save_predictor(model, tmp_path, "a")
+    loaded = artefact.load_predictor(space, tmp_path, json.loads(json.dumps(entry)))
+    assert np.array_equal(loaded.predict(keys), model.predict(keys))
+    again = artefact.save_predictor(loaded, tmp_path, "b")
+    assert (tmp_path / "a/model.ubj").read_bytes() == (tmp_path / "b/model.ubj").read_bytes()
+    assert list(again["checksums"].values()) == list(entry["checksums"].values())
+
+
+def test_artefact_answers_what_the_fitted_models_predict(toy_table, toy_artefact):
+    from nasbench_suite import spaces
+    from nasbench_suite.surrogates.noise import seed_stats
+    from nasbench_suite.tabular import Table
+
+    with Table(toy_table) as t:
+        space = spaces.get(t.space, **t.space_config)
+        keys = t.keys
+        mean, _, _ = seed_stats(t.metric("toy", "valid_acc", "per_seed"), t.present("toy"))
+    direct = predictors.get("xgb", space, seed=0, **SMALL).fit(keys, mean).predict(keys)
+    bench = open_benchmark(toy_artefact)
+    served = bench.query_batch(keys, "toy", "mean")["valid_acc"].to_numpy()
+    assert np.array_equal(served, direct)
+
+
+def test_manifest_records_what_was_fitted(toy_artefact, toy_table):
+    m = artefact.read_manifest(toy_artefact)
+    assert m["format"] == artefact.FORMAT and m["format_version"] == artefact.FORMAT_VERSION
+    assert m["space"] == "test-chain" and m["model"]["name"] == "xgb" and m["encoding"]
+    assert m["training_table"]["path"] == str(toy_table) and len(m["training_table"]["checksum"]) == 32
+    assert {"numpy", "xgboost", "scikit-learn"} <= set(m["libraries"]) and "torch" not in m["libraries"]
+    toy = m["datasets"]["toy"]
+    assert toy["seeds"] == [0, 1, 2] and toy["metric"] == "valid_acc"
+    assert toy["targets"]["train_time_s"]["transform"] == "log"
+    assert toy["targets"]["valid_acc"]["evaluation"]["folds"] == 2
+    assert toy["noise"]["kind"] == "binned-std" and toy["noise_check"]["n_archs"] > 10
+    for target in toy["targets"].values():
+        for relative, checksum in target["model"]["checksums"].items():
+            assert artefact.file_checksum(toy_artefact / relative) == checksum
+    assert not list(toy_artefact.rglob("*.pkl")) and not list(toy_artefact.rglob("*.pickle"))
+
+
+def test_fit_refuses_to_overwrite_and_leaves_no_staging(toy_table, toy_artefact):
+    with pytest.raises(SurrogateArtefactError, match="exists"):
+        fit_surrogate(toy_table, toy_artefact, params=SMALL, cv_folds=0)
+    assert [p.name for p in toy_artefact.parent.iterdir()] == ["toy"]
+
+
+# --- tampering and mismatches -------------------------------------------------------------
+
+
+def test_tampered_model_file_is_named(copy):
+    model = copy / "toy" / "valid_acc" / "model.ubj"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    bench = open_benchmark(copy)  # the manifest is fine; models are checked when first used
+    with pytest.raises(SurrogateArtefactError, match=r"model\.ubj.*does not match its manifest checksum"):
+        bench.query("0-0-0-0", "toy")
+
+
+def test_missing_model_file_is_named(copy):
+    (copy / "toy" / "train_time_s" / "model.ubj").unlink()
+    with pytest.raises(SurrogateArtefactError, match=r"train_time_s/model\.ubj: model file .* missing"):
+        open_benchmark(copy).query("0-0-0-0", "toy")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(format_version=99), "format version 99 is not the supported version 1"),
+        (lambda m: m.update(format="something-else"), "format is 'something-else'"),
+        (lambda m: m.update(space="no-such-space"), "search space 'no-such-space' is not registered"),
+        (lambda m: m.pop("datasets"), "manifest lacks datasets"),
+    ],
+)
+def test_manifest_mismatch_says_what_differs(copy, change, message):
+    edit_manifest(copy, change)
+    with pytest.raises(SurrogateArtefactError, match=message):
+        open_benchmark(copy)
+
+
+def test_unreadable_manifest_and_not_an_artefact(copy, tmp_path):
+    (copy / artefact.MANIFEST).write_text("{not json")
+    with pytest.raises(SurrogateArtefactError, match="not valid JSON"):
+        SurrogateBenchmark(copy)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SurrogateArtefactError, match=r"no manifest\.json"):
+        open_benchmark(empty)
+    with pytest.raises(TableNotFoundError):
+        open_benchmark(tmp_path / "absent.h5")
+
+
+def test_malformed_noise_model_is_an_artefact_error(copy):
+    edit_manifest(copy, lambda m: m["datasets"]["toy"]["noise"].update(kind="gp"))
+    with pytest.raises(SurrogateArtefactError, match="toy: unknown noise model"):
+        open_benchmark(copy).query("0-0-0-0", "toy")
+
+
+def test_model_the_code_can_no_longer_feed_is_an_artefact_error(copy):
+    # what a change of an encoding's columns after fitting looks like to the loader
+    spec = ["datasets", "toy", "targets", "valid_acc", "model", "spec", "params"]
+
+    def change(m):
+        node = m
+        for key in spec:
+            node = node[key]
+        node["encoding"] = "onehot"
+
+    edit_manifest(copy, change)
+    with pytest.raises(SurrogateArtefactError, match=r"cannot predict with this version.*refit it"):
+        open_benchmark(copy).query("0-0-0-0", "toy")
+
+
+def test_other_major_library_version_warns(copy):
+    edit_manifest(copy, lambda m: m["libraries"].update(xgboost="1.7.6"))
+    with pytest.warns(artefact.SurrogateVersionWarning, match="saved with xgboost 1.7.6"):
+        bench = open_benchmark(copy)
+    assert np.isfinite(bench.query("0-0-0-0", "toy").metrics["valid_acc"])
+
+
+def test_space_check_names_both_spaces(toy_artefact):
+    from nasbench_suite import spaces
+
+    m = artefact.read_manifest(toy_artefact)
+    with pytest.raises(SurrogateArtefactError, match=r"fitted for space 'test-chain'.* not 'nb201'"):
+        artefact.check_space(toy_artefact, m, spaces.get("nb201"))
+
+
+# --- shipped artefacts -----------------------------------------------------------------------
+
+
+def test_missing_shipped_artefact_names_the_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(artefact, "shipped_root", lambda: tmp_path / "surrogates")
+    with pytest.raises(
+        SurrogateArtefactError, match=r"surrogates/nb201: the shipped surrogate 'nb201' is missing"
+    ):
+        open_benchmark("nb201")
+
+
+def test_shipped_nb201_artefact_is_intact():
+    root = artefact.shipped_root() / "nb201"
+    m = artefact.read_manifest(root)
+    assert sorted(m["datasets"]) == ["ImageNet16-120", "cifar10-valid", "cifar100"]
+    for entry in m["datasets"].values():
+        assert entry["noise"] is not None
+        for target in entry["targets"].values():
+            artefact.verify_files(root, target["model"]["checksums"])
+    assert (root / CARD).is_file()
+    assert artefact.shipped_names() == ["nb201"]
+    assert artefact_size_mb(root) < 10
+
+
+def artefact_size_mb(root):
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 1e6
+
+
+# --- model card ---------------------------------------------------------------------------------
+
+
+def test_agreement_figures_and_card(toy_artefact):
+    rows = []
+    for backend, shift in (("table", 0.0), ("surrogate", 0.05)):
+        for seed in range(5):
+            rows.append(
+                dict(
+                    backend=backend,
+                    dataset="toy",
+                    strategy="random",
+                    seed=seed,
+                    final_regret=2 + shift + seed % 2,
+                )
+            )
+            rows.append(
+                dict(
+                    backend=backend,
+                    dataset="toy",
+                    strategy="rea",
+                    seed=seed,
+                    final_regret=1 + shift + seed % 2,
+                )
+            )
+    figures = agreement_figures(rows)["toy"]
+    assert figures["order_table"] == figures["order_surrogate"] == ["rea", "random"]
+    assert figures["same_order"] and figures["consistent_order"] and figures["all_within_se"]
+    assert figures["strategies"]["rea"]["table"]["n"] == 5
+    settings = {
+        "strategies": ["random", "rea"],
+        "seeds": list(range(5)),
+        "budgets": {"toy": {"budget_evals": 20}},
+    }
+    text = model_card_markdown(toy_artefact, {"settings": settings, "datasets": {"toy": figures}})
+    for section in ("## What it was fitted on", "## Held-out quality", "## Noise model check", "## Size"):
+        assert section in text
+    assert "| toy | rea | 1.40 ± 0.24 | 1.45 ± 0.24 | yes |" in text
+    assert "rea < random" in text
+    assert "Not checked yet" in model_card_markdown(toy_artefact)
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+
+def test_fit_cli_writes_artefact_and_card(toy_table, tmp_path, capsys):
+    out = tmp_path / "cli-art"
+    args = [
+        "surrogate",
+        "fit",
+        str(toy_table),
+        "-o",
+        str(out),
+        "--param",
+        "n_estimators=10",
+        "--cv-folds",
+        "2",
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "toy: train_time_s: tau" in printed and f"wrote {out}" in printed
+    assert (out / CARD).is_file() and (out / artefact.MANIFEST).is_file()
+    assert artefact.read_manifest(out)["model"]["params"] == {"n_estimators": 10}
+    assert main(args) == 2
+    assert "exists; pass overwrite=True (--force)" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model", "nope"], "unknown predictor 'nope'"),
+        (["--cv-folds", "1"], "--cv-folds must be 0"),
+        (["--param", "n_estimators"], "expected NAME=VALUE"),
+        (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    ],
+)
+def test_fit_cli_bad_input_is_one_line(toy_table, tmp_path, capsys, extra, message):
+    assert main(["surrogate", "fit", str(toy_table), "-o", str(tmp_path / "x"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_card_cli_rewrites_card_of_an_artefact(copy, capsys):
+    (copy / CARD).unlink(missing_ok=True)
+    assert main(["surrogate", "card", str(copy)]) == 0
+    assert (copy / CARD).read_text().startswith("# Model card: surrogate benchmark `toy`")
+    assert main(["surrogate", "card", str(copy.parent / "nothing")]) == 2
+    assert "not a surrogate artefact" in capsys.readouterr().err
+
+
+def test_card_cli_runs_the_agreement_check(copy, toy_table, capsys):
+    args = ["surrogate", "card", str(copy), "--table", str(toy_table), "--strategies", "random,rea"]
+    assert main([*args, "--seeds", "0-2"]) == 0
+    agreement = json.loads((copy / "agreement.json").read_text())
+    assert agreement["settings"]["strategies"] == ["random", "rea"] and agreement["settings"]["n_runs"] == 12
+    toy = agreement["datasets"]["toy"]
+    assert toy["strategies"]["rea"]["table"]["n"] == 3 and sorted(toy["order_table"]) == ["random", "rea"]
+    card = (copy / CARD).read_text()
+    assert "## Agreement with the table" in card and "| toy | random |" in card
+    assert main([*args, "--datasets", "cifar10"]) == 2
+    assert "unknown dataset 'cifar10'" in capsys.readouterr().err
