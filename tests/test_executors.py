@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench_suite import spaces
+from nasbench_suite import search, spaces
 from nasbench_suite.experiments import RunConfig
-from nasbench_suite.experiments.executors import ExecutorError, run_many
+from nasbench_suite.experiments.executors import ExecutorError, RunFailedError, run_many
 from nasbench_suite.search.base import StrategyError
 from nasbench_suite.tabular import write_table
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
@@ -72,6 +72,20 @@ def test_serial_and_local_pool_agree_whatever_the_chunking(nb201_synthetic):
     assert_same_results(serial, run_many(configs, "local", processes=2, chunk_size=1))
 
 
+def test_model_based_strategies_agree_across_executors(nb201_synthetic):
+    """Fitted models (neural ensembles, boosted trees) give the same runs in any process."""
+    names = [n for n in search.available() if search.strategy_class(n).model_based]
+    assert {"bananas", "xgb-bo"} <= set(names)
+    configs = [
+        RunConfig(name, nb201_synthetic, "syn", seed=1, workers=workers, budget_evals=25)
+        for name in names
+        for workers in (1, 3)
+    ]
+    serial = run_many(configs, "serial")
+    assert all(r.ok and len(r.trajectory["eval"]) == 25 for r in serial)
+    assert_same_results(serial, run_many(configs, "local", processes=2, chunk_size=1))
+
+
 def test_local_ray_instance_agrees_with_serial(nb201_synthetic):
     pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'nasbench-suite[ray]')")
     configs = sweep(nb201_synthetic)[:12]
@@ -79,6 +93,10 @@ def test_local_ray_instance_agrees_with_serial(nb201_synthetic):
     ray_results = run_many(configs, "ray", processes=2, chunk_size=3, on_progress=seen.append)
     assert sum(seen) == len(configs)
     assert_same_results(run_many(configs, "serial"), ray_results)
+    bad = configs[0].replace(dataset="nope")
+    with pytest.raises(RunFailedError, match="UnknownDatasetError") as failure:
+        run_many([bad], "ray", processes=1)
+    assert "Traceback" not in str(failure.value) and type(failure.value) is RunFailedError
 
 
 def test_bad_executor_settings(nb201_synthetic):
@@ -98,3 +116,16 @@ def test_strategy_errors_raise_or_become_not_applicable(nb201_synthetic):
         run_many([bad], "local", processes=2)
     (result,) = run_many([bad], "serial", tolerate_strategy_errors=True)
     assert result.status == "not-applicable" and "sample_size" in result.message
+
+
+def test_a_failing_run_in_a_worker_is_one_named_error(nb201_synthetic):
+    """An error whose __init__ takes several arguments cannot be unpickled by the pool: the worker
+    sends a RunFailedError naming the run and the original error instead of breaking the pool."""
+    from nasbench_suite.errors import UnknownDatasetError
+
+    good = RunConfig("random", nb201_synthetic, "syn", budget_evals=5)
+    bad = good.replace(dataset="nope", seed=3)
+    with pytest.raises(UnknownDatasetError):
+        run_many([good, bad], "serial")
+    with pytest.raises(RunFailedError, match=r"random on nope \(seed 3.*UnknownDatasetError.*nope"):
+        run_many([good, bad, good], "local", processes=2, chunk_size=1)

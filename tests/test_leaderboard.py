@@ -61,6 +61,10 @@ def test_summaries_carry_their_uncertainty(board):
             assert math.isnan(row["p_holm"])
         else:
             assert row["p_value"] <= row["p_holm"] <= 1
+        if row["strategy"] == "random":  # the reference of the second test
+            assert math.isnan(row["p_rs_holm"])
+        else:
+            assert row["p_rs"] <= row["p_rs_holm"] <= 1
     # Average ranks of three strategies sum to 1 + 2 + 3.
     assert sum(row["rank_mean"] for row in b.rows) == pytest.approx(6.0)
 
@@ -71,7 +75,8 @@ def test_written_files_and_parquet_round_trip(board, tmp_path):
     assert {"leaderboard.md", "leaderboard.html", "runs.parquet", "regret_toy.png"} <= names
     md = (tmp_path / "leaderboard.md").read_text()
     assert "## toy (budget 6e+03 s)" in md and "Not applicable" in md and "regret_toy.png" in md
-    assert "± " in md and "Wilcoxon" in md
+    assert "± " in md and "Wilcoxon p vs best (Holm) | Wilcoxon p vs random (Holm) |" in md
+    assert "| best |" in md and "| reference |" in md
     html = (tmp_path / "leaderboard.html").read_text()
     assert html.count("<tr") == 4 and "<img src='regret_toy.png'" in html
     assert (tmp_path / "regret_toy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -102,4 +107,24 @@ def test_nb201_regularized_evolution_beats_random_search_at_the_standard_budget(
         rows = {row["strategy"]: row for row in b.rows}
         assert rows["rea"]["runs"] == rows["random"]["runs"] == 30
         assert rows["rea"]["regret_mean"] < rows["random"]["regret_mean"], b.dataset
+        assert rows["rea"]["p_rs_holm"] < 0.01, b.dataset  # paired by seed: not a fluke of these seeds
         assert all(np.isfinite(row["regret_se"]) for row in b.rows)
+
+
+def test_second_objective_makes_multi_objective_strategies_apply(toy, tmp_path):
+    board = run_leaderboard(
+        toy,
+        strategies=["random", "optuna-nsga2"],
+        seeds=range(3),
+        executor="serial",
+        budgets={"toy": {"budget_evals": 20}},
+        second_objective="params_m",
+    )
+    assert board.not_applicable == {}
+    rows = {row["strategy"]: row for row in board.boards[0].rows}
+    for row in rows.values():
+        assert 0 < row["hv_mean"] <= 1 and math.isfinite(row["hv_se"])
+    write_leaderboard(board, tmp_path)
+    md = (tmp_path / "leaderboard.md").read_text()
+    assert "Second objective (minimised): `params_m`" in md and "- optuna-nsga2: 0." in md
+    assert "<li>random: 0." in (tmp_path / "leaderboard.html").read_text()

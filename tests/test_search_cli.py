@@ -138,4 +138,4 @@ def test_leaderboard_help_runs_as_a_command():
         [sys.executable, "-m", "nasbench_suite.cli", "leaderboard", "--help"],
         capture_output=True, text=True, cwd=REPO, check=True,
     ).stdout  # fmt: skip
-    assert "--exclude-model-based" in out and "--ray-address" in out
+    assert "--exclude-model-based" in out and "--ray-address" in out and "--second-objective" in out

@@ -49,6 +49,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--datasets", help="comma-separated datasets (default: every dataset)")
     p.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers W (default: 1)")
+    p.add_argument(
+        "--second-objective",
+        help="minimised second objective for every run (params_m, flops_m, a latency): "
+        "multi-objective strategies apply and hypervolumes are reported",
+    )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results/)")
     _executor_arguments(p)
     p.set_defaults(run=cmd_leaderboard)
@@ -212,6 +217,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 processes=args.processes,
                 ray_address=args.ray_address,
                 on_progress=progress,
+                second_objective=args.second_objective,
             )
     except StrategyError as exc:  # not a NasbenchError: say it in one line here
         raise UsageError(str(exc)) from None
@@ -237,12 +243,6 @@ def _check_strategy(name: str, options: dict[str, Any]) -> None:
             f"strategy {name!r}: unknown option(s) {unknown}; "
             f"options are {', '.join(sorted(cls.defaults)) or 'none'}"
         )
-
-
-def _model_based(name: str) -> bool:
-    from nasbench_suite import search
-
-    return bool(getattr(search.strategy_class(name), "model_based", False))
 
 
 def _names(text: str) -> list[str]:

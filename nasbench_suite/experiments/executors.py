@@ -50,6 +50,35 @@ def run_chunk(configs: Sequence[RunConfig], tolerate_strategy_errors: bool = Fal
     return results
 
 
+class RunFailedError(NasbenchError, RuntimeError):
+    """A run failed in a worker process; the message names the run and the original error.
+
+    Errors cross process boundaries by pickling, and exceptions whose ``__init__`` takes
+    several arguments cannot be rebuilt on the other side (the pool then only reports a
+    broken process). Workers therefore send this one-message error instead.
+    """
+
+
+def run_chunk_remote(configs: Sequence[RunConfig], tolerate_strategy_errors: bool = False) -> list[RunResult]:
+    """:func:`run_chunk` for a worker process: any failure comes back as a :class:`RunFailedError`
+    (a ``StrategyError`` stays one, so that callers see the same error as in the serial case)."""
+    from nasbench_suite.search.base import StrategyError
+
+    done: list[RunResult] = []
+    try:
+        for config in configs:
+            done += run_chunk([config], tolerate_strategy_errors)
+    except StrategyError as exc:
+        raise StrategyError(str(exc)) from None
+    except Exception as exc:
+        config = configs[len(done)]
+        raise RunFailedError(
+            f"run {config.strategy} on {config.dataset} (seed {config.seed}, bench {config.bench}) "
+            f"failed: {type(exc).__name__}: {exc}"
+        ) from None
+    return done
+
+
 def run_many(
     configs: Sequence[RunConfig],
     executor: str = "local",
@@ -74,7 +103,9 @@ def run_many(
 
     Raises:
         ExecutorError: unknown executor, bad ``processes``, Ray missing.
-        and whatever a run raises (the first failure stops the sweep).
+        and whatever a run raises (the first failure stops the sweep); from a worker process
+        (local, ray) a ``StrategyError`` or a :class:`RunFailedError` naming the run and the
+        original error.
     """
     if executor not in EXECUTORS:
         raise ExecutorError(f"unknown executor {executor!r}; executors are {', '.join(EXECUTORS)}")
@@ -116,7 +147,7 @@ def _run_local(
 
     out: list[list[RunResult] | None] = [None] * len(chunks)
     with ProcessPoolExecutor(max_workers=min(processes, len(chunks))) as pool:
-        futures = {pool.submit(run_chunk, chunk, tolerate): i for i, chunk in enumerate(chunks)}
+        futures = {pool.submit(run_chunk_remote, chunk, tolerate): i for i, chunk in enumerate(chunks)}
         try:
             for future in as_completed(futures):
                 i = futures[future]
@@ -154,7 +185,7 @@ def _run_ray(
             raise ExecutorError(f"cannot reach the Ray cluster at {address!r}: {exc}") from None
         started = True
     try:
-        task = ray.remote(run_chunk)
+        task = ray.remote(run_chunk_remote)
         refs = [task.remote(chunk, tolerate) for chunk in chunks]
         index = {ref: i for i, ref in enumerate(refs)}
         out: list[list[RunResult] | None] = [None] * len(chunks)
@@ -163,7 +194,13 @@ def _run_ray(
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
                 i = index[ref]
-                out[i] = ray.get(ref)
+                try:
+                    out[i] = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:
+                    # The worker's own one-message error, without Ray's traceback text around it.
+                    if isinstance(exc.cause, NasbenchError):
+                        raise exc.cause from None
+                    raise
                 if on_progress:
                     on_progress(len(chunks[i]))
         return [r for part in out if part is not None for r in part]

@@ -4,13 +4,15 @@ Per dataset and strategy: final report accuracy and final regret (mean +- s.e.,
 median with inter-quartile range), anytime regret AUC (mean +- s.e.), average
 rank by final regret (mean +- s.e. of the per-seed ranks) and a paired two-sided
 Wilcoxon signed-rank test of final regret against the strategy with the lowest
-mean final regret, Holm-corrected over the comparisons of that dataset.
+mean final regret and another against random search, each Holm-corrected over
+the comparisons of that dataset. The
+files are written by ``experiments.report``.
 """
 
 from __future__ import annotations
 
-import html
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ from nasbench_suite.experiments.runner import RunResult
 from nasbench_suite.experiments.stats import mean_se, ranks_per_seed, wilcoxon_vs_best
 
 SIGNIFICANCE = 0.05
+#: The strategy every other one is also tested against.
+BASELINE = "random"
 
 
 @dataclass
@@ -75,12 +79,14 @@ def run_leaderboard(
     ray_address: str | None = None,
     budgets: dict[str, dict[str, float | int]] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    second_objective: str | None = None,
 ) -> Leaderboard:
     """Run the standard suite (``protocol.standard_suite``) and summarise it.
 
     Args:
         source: benchmark (table path or shipped name).
-        strategies, datasets, seeds, workers, budgets: see ``protocol.standard_suite``.
+        strategies, datasets, seeds, workers, budgets, second_objective: see
+            ``protocol.standard_suite``.
         executor, processes, ray_address: see ``executors.run_many``.
         on_progress: called with (runs finished so far, total runs).
 
@@ -93,7 +99,7 @@ def run_leaderboard(
     from nasbench_suite.experiments.runner import open_cached
 
     bench = open_cached(source)
-    configs = standard_suite(bench, source, strategies, datasets, seeds, workers, budgets)
+    configs = standard_suite(bench, source, strategies, datasets, seeds, workers, budgets, second_objective)
     model_based = {
         name: _is_model_based(search.strategy_class(name)) for name in {c.strategy for c in configs}
     }
@@ -126,9 +132,10 @@ def run_leaderboard(
     board.elapsed_s = elapsed
     board.settings = {
         "executor": executor,
-        "processes": processes,
+        "processes": processes if processes is not None else os.cpu_count(),
         "workers": workers,
         "seeds": sorted({c.seed for c in configs}),
+        "second_objective": second_objective,
     }
     return board
 
@@ -163,7 +170,10 @@ def _dataset_board(dataset: str, runs: dict[str, list[RunResult]]) -> DatasetBoa
     ranks = ranks_per_seed(regret) if len(seeds) else np.zeros((0, len(names)))
     mean_regret = {n: mean_se([r.summary["final_regret"] for r in runs[n]])[0] for n in names}
     best = min(names, key=lambda n: (np.inf if math.isnan(mean_regret[n]) else mean_regret[n], n))
-    tests = wilcoxon_vs_best({n: regret[:, j] for j, n in enumerate(names)}, best) if len(seeds) else {}
+    by_name = {n: regret[:, j] for j, n in enumerate(names)}
+    tests = wilcoxon_vs_best(by_name, best) if len(seeds) else {}
+    # Random search is the reference every NAS comparison needs: each strategy is also tested against it.
+    tests_rs = wilcoxon_vs_best(by_name, BASELINE) if len(seeds) and BASELINE in names else {}
     first = runs[names[0]][0]
     config = first.config
     if config.budget_s is not None:
@@ -174,7 +184,7 @@ def _dataset_board(dataset: str, runs: dict[str, list[RunResult]]) -> DatasetBoa
     rows = []
     for j, n in enumerate(names):
         summaries = [r.summary for r in runs[n]]
-        row = _row(n, summaries, ranks[:, j] if len(seeds) else np.array([]), tests.get(n))
+        row = _row(n, summaries, ranks[:, j] if len(seeds) else np.array([]), tests.get(n), tests_rs.get(n))
         rows.append(row)
     rows.sort(
         key=lambda row: (math.inf if math.isnan(row["regret_mean"]) else row["regret_mean"], row["strategy"])
@@ -193,7 +203,11 @@ def _dataset_board(dataset: str, runs: dict[str, list[RunResult]]) -> DatasetBoa
 
 
 def _row(
-    name: str, summaries: list[dict[str, float]], ranks: np.ndarray, test: tuple | None
+    name: str,
+    summaries: list[dict[str, float]],
+    ranks: np.ndarray,
+    test: tuple | None,
+    test_rs: tuple | None,
 ) -> dict[str, Any]:
     def figures(key: str) -> tuple[float, float, float, float, float]:
         values = np.array([s[key] for s in summaries], float)
@@ -229,161 +243,19 @@ def _row(
         "rank_se": rank_se,
         "p_value": test[0] if test else math.nan,
         "p_holm": test[1] if test else math.nan,
+        "p_rs": test_rs[0] if test_rs else math.nan,
+        "p_rs_holm": test_rs[1] if test_rs else math.nan,
         "hv_mean": hv[0],
         "hv_se": hv[1],
     }
 
 
-# --- writing -----------------------------------------------------------------------
-
-HEADERS = (
-    "strategy",
-    "runs",
-    "evals",
-    "final accuracy (%) mean ± s.e.",
-    "median [IQR]",
-    "final regret mean ± s.e.",
-    "median [IQR]",
-    "regret AUC mean ± s.e.",
-    "avg rank ± s.e.",
-    "Wilcoxon p vs best (Holm)",
-)
-
-
-def _cells(row: dict[str, Any], best: str) -> list[str]:
-    def pm(mean: float, se: float, digits: int = 2) -> str:
-        return "n/a" if math.isnan(mean) else f"{mean:.{digits}f} ± {se:.{digits}f}"
-
-    def med(m: float, lo: float, hi: float, digits: int = 2) -> str:
-        return "n/a" if math.isnan(m) else f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
-
-    if row["strategy"] == best:
-        p = "best"
-    elif math.isnan(row["p_holm"]):
-        p = "n/a"
-    else:
-        mark = " *" if row["p_holm"] < SIGNIFICANCE else ""
-        p = f"{row['p_holm']:.2g}{mark}"
-    return [
-        row["strategy"],
-        str(row["runs"]),
-        f"{row['evals_mean']:.0f}",
-        pm(row["acc_mean"], row["acc_se"]),
-        med(row["acc_median"], row["acc_q25"], row["acc_q75"]),
-        pm(row["regret_mean"], row["regret_se"], 3),
-        med(row["regret_median"], row["regret_q25"], row["regret_q75"], 3),
-        pm(row["auc_mean"], row["auc_se"], 3),
-        pm(row["rank_mean"], row["rank_se"]),
-        p,
-    ]
-
-
 def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
-    """Write ``leaderboard.md``, ``leaderboard.html``, ``regret_<dataset>.png`` and ``runs.parquet``."""
-    from nasbench_suite.experiments.plots import plot_regret
-    from nasbench_suite.experiments.trajectory import write_runs
+    """Write ``leaderboard.md``, ``leaderboard.html``, ``regret_<dataset>.png`` and ``runs.parquet``
+    into the folder ``out`` (created if needed); returns the paths written, the two reports first."""
+    from nasbench_suite.experiments.report import write_report
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [write_runs(out / "runs.parquet", board.results)]
-    images = {}
-    for b in board.boards:
-        png = out / f"regret_{_slug(b.dataset)}.png"
-        xlabel = "simulated training time (s)" if b.time_unit == "s" else "evaluations"
-        plot_regret(
-            b.curves, b.budget_value, b.initial_regret, png, f"{b.dataset}: regret ({board.bench})", xlabel
-        )
-        images[b.dataset] = png.name
-        written.append(png)
-    (out / "leaderboard.md").write_text(_markdown(board, images))
-    (out / "leaderboard.html").write_text(_html(board, images))
-    return [out / "leaderboard.md", out / "leaderboard.html", *written]
-
-
-def _intro(board: Leaderboard) -> list[str]:
-    seeds = board.settings.get("seeds") or sorted({r.config.seed for r in board.results})
-    workers = board.settings.get("workers") or (board.results[0].config.workers if board.results else 1)
-    lines = [
-        f"Benchmark `{board.bench}`; seeds {_seed_text(seeds)} ({len(seeds)} per strategy and dataset); "
-        f"W = {workers} simulated worker(s); protocol and metric rule in docs/protocol.md.",
-        "Accuracy is the incumbent's seed-mean report metric (test accuracy where the benchmark has it, "
-        "else validation accuracy); regret is the best seed-mean value in the benchmark minus it (points). "
-        "Regret AUC is the time-averaged regret over the budget (linear time). Ranks by final regret per "
-        "seed. p: paired two-sided Wilcoxon signed-rank test of final regret against the best strategy "
-        "(lowest mean final regret), Holm-corrected; * marks p < 0.05.",
-    ]
-    return lines
-
-
-def _seed_text(seeds: Sequence[int]) -> str:
-    if seeds and list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
-        return f"{seeds[0]}..{seeds[-1]}"
-    return ", ".join(map(str, seeds))
-
-
-def _timing_lines(board: Leaderboard) -> list[str]:
-    lines = []
-    for name in sorted(board.compute_s):
-        kind = "model-based" if board.model_based.get(name) else "model-free"
-        lines.append(f"{name} ({kind}): {board.compute_s[name]:.1f} s")
-    return lines
-
-
-def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
-    lines = ["# Leaderboard", "", *_intro(board), ""]
-    for b in board.boards:
-        lines += [f"## {b.dataset} (budget {b.budget})", "", "| " + " | ".join(HEADERS) + " |"]
-        lines.append("|" + "---|" * len(HEADERS))
-        lines += ["| " + " | ".join(_cells(row, b.best)) + " |" for row in b.rows]
-        if any(not math.isnan(row["hv_mean"]) for row in b.rows):
-            lines += ["", "Hypervolume (normalised, higher is better): "]
-            lines += [f"- {r['strategy']}: {r['hv_mean']:.4f} ± {r['hv_se']:.4f}" for r in b.rows]
-        lines += ["", f"![regret against simulated time, {b.dataset}]({images[b.dataset]})", ""]
-    if board.not_applicable:
-        lines += ["## Not applicable", ""]
-        lines += [f"- {name}: {msg}" for name, msg in sorted(board.not_applicable.items())]
-        lines.append("")
-    lines += [
-        "## Compute",
-        "",
-        f"Wall time of the sweep: {board.elapsed_s:.1f} s "
-        f"({board.settings.get('executor', '?')} executor, processes "
-        f"{board.settings.get('processes') or 'all cores'}). Computer time per strategy (sum over runs):",
-        "",
-    ]
-    lines += [f"- {line}" for line in _timing_lines(board)]
-    return "\n".join(lines) + "\n"
-
-
-def _html(board: Leaderboard, images: dict[str, str]) -> str:
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard</title>",
-        "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child{text-align:left}"
-        "tr.best{font-weight:bold}</style></head><body><h1>Leaderboard</h1>",
-    ]
-    parts += [f"<p>{e(line)}</p>" for line in _intro(board)]
-    for b in board.boards:
-        parts.append(f"<h2>{e(b.dataset)} (budget {e(b.budget)})</h2><table><tr>")
-        parts += [f"<th>{e(h)}</th>" for h in HEADERS]
-        parts.append("</tr>")
-        for row in b.rows:
-            cls = " class='best'" if row["strategy"] == b.best else ""
-            parts.append(f"<tr{cls}>" + "".join(f"<td>{e(c)}</td>" for c in _cells(row, b.best)) + "</tr>")
-        parts.append(f"</table><p><img src='{e(images[b.dataset])}' alt='regret, {e(b.dataset)}'></p>")
-    if board.not_applicable:
-        parts.append("<h2>Not applicable</h2><ul>")
-        parts += [f"<li>{e(n)}: {e(m)}</li>" for n, m in sorted(board.not_applicable.items())]
-        parts.append("</ul>")
-    parts.append(f"<h2>Compute</h2><p>Wall time of the sweep: {board.elapsed_s:.1f} s.</p><ul>")
-    parts += [f"<li>{e(line)}</li>" for line in _timing_lines(board)]
-    parts.append("</ul></body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return write_report(board, out)
 
 
 __all__ = ["DatasetBoard", "Leaderboard", "run_leaderboard", "summarise", "write_leaderboard"]

@@ -60,6 +60,7 @@ def standard_suite(
     seeds: Sequence[int] | None = None,
     workers: int = STANDARD_WORKERS,
     budgets: dict[str, dict[str, float | int]] | None = None,
+    second_objective: str | None = None,
 ) -> list[RunConfig]:
     """The configs of the standard suite on ``bench`` (opened from ``source``).
 
@@ -72,6 +73,9 @@ def standard_suite(
         seeds: default ``range(STANDARD_N_SEEDS)``.
         workers: simulated workers per run (W).
         budgets: per-dataset overrides of :func:`standard_budget`.
+        second_objective: a minimised second objective for every run (``params_m``,
+            ``flops_m``, a latency column): multi-objective strategies then apply, and
+            every run reports its hypervolume. None: single-objective runs.
 
     Raises:
         UnknownDatasetError: a dataset the benchmark lacks.
@@ -94,6 +98,14 @@ def standard_suite(
         for strategy in strategies:
             for seed in seeds:
                 configs.append(
-                    RunConfig(strategy, source, dataset, seed=seed, workers=workers, **budget)  # type: ignore[arg-type]
+                    RunConfig(
+                        strategy,
+                        source,
+                        dataset,
+                        seed=seed,
+                        workers=workers,
+                        second_objective=second_objective,
+                        **budget,  # type: ignore[arg-type]
+                    )
                 )
     return configs
