@@ -141,7 +141,15 @@ def loads_arrays(data: bytes, source: object = "<pickle>") -> Any:
         return SafeUnpickler(io.BytesIO(data), source, arrays=True, encoding="bytes").load()
     except UnsafePickleError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+    ) as exc:
         raise ImportSourceError(source, f"not a valid pickle ({type(exc).__name__}: {exc})") from None
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -51,13 +50,17 @@ def file_checksum(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def library_versions() -> dict[str, str]:
-    """Installed versions of :data:`LIBRARIES` and nasbench-suite (torch only if already imported)."""
+def library_versions(uses_torch: bool = False) -> dict[str, str]:
+    """Installed versions of :data:`LIBRARIES` and nasbench-suite.
+
+    torch is recorded only for models that use it (``uses_torch``): whether some other
+    code in the process happened to import it says nothing about the artefact.
+    """
     from nasbench_suite import __version__
 
     out = {"nasbench-suite": __version__}
     for name in LIBRARIES:
-        if name == "torch" and "torch" not in sys.modules:
+        if name == "torch" and not uses_torch:
             continue
         try:
             out[name] = importlib.metadata.version(name)

@@ -149,7 +149,7 @@ def fit_surrogate(
                     "checksum_kind": "BLAKE2b-128 of the table's canonical JSON manifest",
                     "n_archs": table.n_archs,
                 },
-                "libraries": artefact.library_versions(),
+                "libraries": artefact.library_versions(uses_torch="gin" in (model, params.get("base"))),
                 "datasets": entries,
             }
         artefact.write_manifest(staging, manifest)
