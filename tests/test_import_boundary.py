@@ -149,7 +149,7 @@ def spy():
     search.register("spy", _Spy, replace=True)
     _Spy.seen = []
     yield _Spy
-    search._REGISTERED.pop("spy", None)
+    search._REGISTRY.unregister("spy")
 
 
 def test_the_runner_hands_a_strategy_only_plain_data(spy, tmp_path):

@@ -11,30 +11,37 @@ A strategy never sees a benchmark: this package must not import
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
 
+from nasbench_suite._registry import LazyRegistry
 from nasbench_suite.search.base import Observation, Proposal, SearchContext, Strategy, StrategyError
 from nasbench_suite.spaces.base import SearchSpace
 
-# name -> (module, class); imported lazily by get().
-_BUILTINS: dict[str, tuple[str, str]] = {
-    "random": ("nasbench_suite.search.random", "RandomSearch"),
-    "rea": ("nasbench_suite.search.rea", "RegularizedEvolution"),
-    "ga": ("nasbench_suite.search.ga", "GeneticAlgorithm"),
-    "reinforce": ("nasbench_suite.search.reinforce", "Reinforce"),
-    "local-search": ("nasbench_suite.search.local_search", "LocalSearch"),
-    "bananas": ("nasbench_suite.search.bananas", "Bananas"),
-    "xgb-bo": ("nasbench_suite.search.model_based", "XGBoostSearch"),
-    "sh": ("nasbench_suite.search.successive_halving", "SuccessiveHalving"),
-    "hyperband": ("nasbench_suite.search.successive_halving", "Hyperband"),
-    "optuna-tpe": ("nasbench_suite.search.optuna_adapter", "OptunaTPE"),
-    "optuna-random": ("nasbench_suite.search.optuna_adapter", "OptunaRandom"),
-    "optuna-nsga2": ("nasbench_suite.search.optuna_adapter", "OptunaNSGA2"),
-}
-_REGISTERED: dict[str, type[Strategy]] = {}
+# name -> (module, class); imported lazily on first use.
+_REGISTRY: LazyRegistry[type[Strategy]] = LazyRegistry(
+    "strategy",
+    {
+        "random": ("nasbench_suite.search.random", "RandomSearch"),
+        "rea": ("nasbench_suite.search.rea", "RegularizedEvolution"),
+        "ga": ("nasbench_suite.search.ga", "GeneticAlgorithm"),
+        "reinforce": ("nasbench_suite.search.reinforce", "Reinforce"),
+        "local-search": ("nasbench_suite.search.local_search", "LocalSearch"),
+        "bananas": ("nasbench_suite.search.bananas", "Bananas"),
+        "xgb-bo": ("nasbench_suite.search.model_based", "XGBoostSearch"),
+        "sh": ("nasbench_suite.search.successive_halving", "SuccessiveHalving"),
+        "hyperband": ("nasbench_suite.search.successive_halving", "Hyperband"),
+        "optuna-tpe": ("nasbench_suite.search.optuna_adapter", "OptunaTPE"),
+        "optuna-random": ("nasbench_suite.search.optuna_adapter", "OptunaRandom"),
+        "optuna-nsga2": ("nasbench_suite.search.optuna_adapter", "OptunaNSGA2"),
+    },
+    error=StrategyError,
+    unknown=lambda name, known: StrategyError(
+        f"unknown strategy {name!r}; known strategies: {', '.join(known)}"
+    ),
+    base=Strategy,
+)
 
 
 def register(name: str, cls: type[Strategy], *, replace: bool = False) -> None:
@@ -44,11 +51,7 @@ def register(name: str, cls: type[Strategy], *, replace: bool = False) -> None:
         StrategyError: if ``cls`` is not a Strategy subclass, or ``name`` is taken and
             ``replace`` is false.
     """
-    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise StrategyError(f"cannot register {cls!r} as strategy {name!r}: not a Strategy subclass")
-    if (name in _REGISTERED or name in _BUILTINS) and not replace:
-        raise StrategyError(f"a strategy named {name!r} is already registered")
-    _REGISTERED[name] = cls
+    _REGISTRY.register(name, cls, replace=replace)
 
 
 def strategy_class(name: str) -> type[Strategy]:
@@ -57,14 +60,7 @@ def strategy_class(name: str) -> type[Strategy]:
     Raises:
         StrategyError: if no strategy has that name.
     """
-    cls = _REGISTERED.get(name)
-    if cls is None and name in _BUILTINS:
-        module_name, class_name = _BUILTINS[name]
-        cls = getattr(importlib.import_module(module_name), class_name)
-        _REGISTERED[name] = cls
-    if cls is None:
-        raise StrategyError(f"unknown strategy {name!r}; known strategies: {', '.join(available())}")
-    return cls
+    return _REGISTRY.lookup(name)
 
 
 def get(
@@ -99,7 +95,7 @@ def get(
 
 def available() -> list[str]:
     """Names of the registered strategies, sorted."""
-    return sorted({*_BUILTINS, *_REGISTERED})
+    return _REGISTRY.names()
 
 
 __all__ = [

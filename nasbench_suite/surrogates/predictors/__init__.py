@@ -9,26 +9,30 @@ that ``Predictor.save(directory)`` wrote.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite._registry import LazyRegistry
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError
 
 #: The default predictor (what a surrogate uses when none is named).
 DEFAULT = "xgb"
 
-_BUILTINS: dict[str, tuple[str, str]] = {
-    "xgb": ("nasbench_suite.surrogates.predictors.xgb", "XGBPredictor"),
-    "rf": ("nasbench_suite.surrogates.predictors.forest", "RandomForestPredictor"),
-    "mlp": ("nasbench_suite.surrogates.predictors.mlp", "MLPPredictor"),
-    "gin": ("nasbench_suite.surrogates.predictors.gin", "GINPredictor"),
-    "ensemble": ("nasbench_suite.surrogates.predictors.ensemble", "EnsemblePredictor"),
-    "zc": ("nasbench_suite.surrogates.predictors.zero_cost", "ZeroCostPredictor"),
-}
-_REGISTERED: dict[str, type[Predictor]] = {}
+_REGISTRY: LazyRegistry[type[Predictor]] = LazyRegistry(
+    "predictor",
+    {
+        "xgb": ("nasbench_suite.surrogates.predictors.xgb", "XGBPredictor"),
+        "rf": ("nasbench_suite.surrogates.predictors.forest", "RandomForestPredictor"),
+        "mlp": ("nasbench_suite.surrogates.predictors.mlp", "MLPPredictor"),
+        "gin": ("nasbench_suite.surrogates.predictors.gin", "GINPredictor"),
+        "ensemble": ("nasbench_suite.surrogates.predictors.ensemble", "EnsemblePredictor"),
+        "zc": ("nasbench_suite.surrogates.predictors.zero_cost", "ZeroCostPredictor"),
+    },
+    error=PredictorError,
+    unknown=lambda name, known: PredictorError(f"unknown predictor {name!r}; known: {', '.join(known)}"),
+    base=Predictor,
+)
 
 
 def register(name: str, cls: type[Predictor], *, replace: bool = False) -> None:
@@ -38,23 +42,15 @@ def register(name: str, cls: type[Predictor], *, replace: bool = False) -> None:
         PredictorError: if ``name`` is taken and ``replace`` is false, or ``cls`` is
             not a :class:`Predictor` subclass.
     """
-    if not (isinstance(cls, type) and issubclass(cls, Predictor)):
-        raise PredictorError(f"cannot register {cls!r} as predictor {name!r}: not a Predictor subclass")
-    if (name in _REGISTERED or name in _BUILTINS) and not replace:
-        raise PredictorError(f"a predictor named {name!r} is already registered")
-    _REGISTERED[name] = cls
+    _REGISTRY.register(name, cls, replace=replace)
 
 
 def available() -> list[str]:
-    """Names of the registered predictors, sorted.
+    """Names of the registered predictors, sorted (listing never imports them: no torch).
 
-    A built-in whose module is not installed is left out (found without importing it,
-    so listing never loads torch); one whose library is missing still fails in :func:`get`.
+    ``gin`` is listed without torch installed; :func:`get` then says how to install it.
     """
-    present = {
-        name for name, (module, _) in _BUILTINS.items() if importlib.util.find_spec(module) is not None
-    }
-    return sorted({*present, *_REGISTERED})
+    return _REGISTRY.names()
 
 
 def predictor_class(name: str) -> type[Predictor]:
@@ -63,14 +59,7 @@ def predictor_class(name: str) -> type[Predictor]:
     Raises:
         PredictorError: if no predictor has that name.
     """
-    cls = _REGISTERED.get(name)
-    if cls is None and name in _BUILTINS:
-        module_name, class_name = _BUILTINS[name]
-        cls = getattr(importlib.import_module(module_name), class_name)
-        _REGISTERED[name] = cls
-    if cls is None:
-        raise PredictorError(f"unknown predictor {name!r}; known: {', '.join(available())}")
-    return cls
+    return _REGISTRY.lookup(name)
 
 
 def get(name: str, space: SearchSpace, seed: int = 0, **params: Any) -> Predictor:
