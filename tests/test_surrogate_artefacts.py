@@ -7,13 +7,14 @@ import shutil
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from nasbench_suite import open_benchmark
 from nasbench_suite.bench.surrogate import SurrogateBenchmark
 from nasbench_suite.cli import main
 from nasbench_suite.errors import SurrogateArtefactError, TableNotFoundError
 from nasbench_suite.surrogates import artefact, predictors
-from nasbench_suite.surrogates.card import CARD, agreement_figures, model_card_markdown
+from nasbench_suite.surrogates.card import CARD, agreement_figures, holm, model_card_markdown
 from nasbench_suite.surrogates.fitting import fit_surrogate
 from nasbench_suite.tabular import write_table
 from tests.support import synthetic_table
@@ -69,7 +70,7 @@ def test_predictor_round_trip_is_bit_exact(toy_table, tmp_path):
     assert list(again["checksums"].values()) == list(entry["checksums"].values())
 
 
-def test_artefact_answers_what_the_fitted_models_predict(toy_table, toy_artefact):
+def test_artefact_answers_what_the_fitted_models_predict(toy_table, copy):
     from nasbench_suite import spaces
     from nasbench_suite.surrogates.noise import seed_stats
     from nasbench_suite.tabular import Table
@@ -79,9 +80,51 @@ def test_artefact_answers_what_the_fitted_models_predict(toy_table, toy_artefact
         keys = t.keys
         mean, _, _ = seed_stats(t.metric("toy", "valid_acc", "per_seed"), t.present("toy"))
     direct = predictors.get("xgb", space, seed=0, **SMALL).fit(keys, mean).predict(keys)
-    bench = open_benchmark(toy_artefact)
-    served = bench.query_batch(keys, "toy", "mean")["valid_acc"].to_numpy()
-    assert np.array_equal(served, direct)
+    rough = open_benchmark(copy).query_batch(keys, "toy", "mean")
+    # An artefact without roughness (older ones) serves the model's predictions as they are.
+    edit_manifest(copy, lambda m: m["datasets"]["toy"].pop("roughness"))
+    smooth = open_benchmark(copy).query_batch(keys, "toy", "mean")
+    assert np.array_equal(smooth["valid_acc"].to_numpy(), direct)
+    assert np.array_equal(rough["cost_s"].to_numpy(), smooth["cost_s"].to_numpy())
+
+
+def test_roughness_is_one_fixed_draw_per_architecture(toy_artefact):
+    from nasbench_suite.surrogates.noise import SeedNoiseModel
+
+    entry = artefact.read_manifest(toy_artefact)["datasets"]["toy"]
+    rough, noise = (SeedNoiseModel.from_json(entry[k]) for k in ("roughness", "noise"))
+    assert np.any(rough.stds > 0)
+    bench, again = open_benchmark(toy_artefact), open_benchmark(toy_artefact)
+    keys = bench.reference_archs("toy")
+    smooth = np.asarray(bench._dataset("toy").models["valid_acc"].predict(keys))
+    expected = rough.sample(smooth, bench._keyed_normals("toy", keys, "roughness"))
+    mean = bench.query_batch(keys, "toy", "mean")["valid_acc"].to_numpy()
+    assert np.array_equal(mean, expected)
+    assert np.array_equal(again.query_batch(keys[::-1], "toy", "mean")["valid_acc"].to_numpy(), mean[::-1])
+    # the per-seed noise comes on top of the rough mean, for stored seeds and sampled ones
+    seeded = bench.query_batch(keys, "toy", 1)["valid_acc"].to_numpy()
+    assert np.array_equal(seeded, noise.sample(mean, bench._keyed_normals("toy", keys, 1)))
+    z = np.random.default_rng(3).standard_normal(len(keys))
+    sampled = bench.query_batch(keys, "toy", "sample", rng=np.random.default_rng(3))["valid_acc"]
+    assert np.array_equal(sampled.to_numpy(), noise.sample(mean, z))
+
+
+def test_fit_roughness_leaves_out_the_seed_noise_of_the_mean():
+    from nasbench_suite.surrogates.noise import fit_roughness
+
+    rng = np.random.default_rng(0)
+    fitted = np.linspace(50, 90, 20_000)
+    value = fitted + rng.normal(0, 0.5, fitted.size) + rng.normal(0, 0.3, fitted.size)
+    model = fit_roughness(value, fitted, np.full(fitted.size, 0.09), n_bins=4)
+    assert model.stds == pytest.approx([0.5] * 4, abs=0.02)
+    assert np.all(fit_roughness(value, fitted, np.full(fitted.size, 1.0)).stds == 0)
+    assert fit_roughness(value[:10], fitted[:10]) is None
+
+
+def test_malformed_roughness_is_an_artefact_error(copy):
+    edit_manifest(copy, lambda m: m["datasets"]["toy"]["roughness"].update(stds=[-1.0]))
+    with pytest.raises(SurrogateArtefactError, match="toy: malformed noise model"):
+        open_benchmark(copy).query("0-0-0-0", "toy")
 
 
 def test_manifest_records_what_was_fitted(toy_artefact, toy_table):
@@ -95,6 +138,7 @@ def test_manifest_records_what_was_fitted(toy_artefact, toy_table):
     assert toy["targets"]["train_time_s"]["transform"] == "log"
     assert toy["targets"]["valid_acc"]["evaluation"]["folds"] == 2
     assert toy["noise"]["kind"] == "binned-std" and toy["noise_check"]["n_archs"] > 10
+    assert toy["roughness"]["kind"] == "binned-std"
     for target in toy["targets"].values():
         for relative, checksum in target["model"]["checksums"].items():
             assert artefact.file_checksum(toy_artefact / relative) == checksum
@@ -254,9 +298,47 @@ def test_agreement_figures_and_card(toy_artefact):
     text = model_card_markdown(toy_artefact, {"settings": settings, "datasets": {"toy": figures}})
     for section in ("## What it was fitted on", "## Held-out quality", "## Noise model check", "## Size"):
         assert section in text
-    assert "| toy | rea | 1.40 ± 0.24 | 1.45 ± 0.24 | yes |" in text
+    assert "| toy | rea | 1.40 ± 0.24 | 1.45 ± 0.24 | yes | 0.889 | 1.000 |" in text
+    assert "0 of 2 differ significantly" in text
     assert "rea < random" in text
     assert "Not checked yet" in model_card_markdown(toy_artefact)
+
+
+def test_agreement_welch_holm_column(toy_artefact):
+    # Two strategies on two datasets: only "far" differs between table and surrogate.
+    table = [0.1, 0.4, 0.2, 0.5, 0.3, 0.6]
+    regrets = {
+        ("a", "near"): (table, [v + 0.02 for v in table]),
+        ("a", "far"): (table, [v + 1.0 for v in table]),
+        ("b", "near"): (table, table[::-1]),
+    }
+    rows = [
+        dict(backend=backend, dataset=ds, strategy=name, seed=i, final_regret=v)
+        for (ds, name), pair in regrets.items()
+        for backend, values in zip(("table", "surrogate"), pair, strict=True)
+        for i, v in enumerate(values)
+    ]
+    figures = agreement_figures(rows)
+    entries = {(ds, n): e for ds, d in figures.items() for n, e in d["strategies"].items()}
+    raw = {k: stats.ttest_ind(*regrets[k], equal_var=False).pvalue for k in regrets}
+    for key, entry in entries.items():
+        assert entry["p_welch"] == pytest.approx(raw[key], rel=1e-9)
+    # Holm over the family of three: smallest p times 3, next times 2 (monotone), largest times 1.
+    order = sorted(raw, key=raw.get)
+    expected = [min(1, 3 * raw[order[0]]), min(1, max(3 * raw[order[0]], 2 * raw[order[1]]))]
+    assert [entries[k]["p_holm"] for k in order[:2]] == pytest.approx(expected)
+    assert entries[("a", "far")]["differs"] and not entries[("a", "near")]["differs"]
+    nan = float("nan")
+    assert holm([0.01, nan, 0.04, 0.03]) == pytest.approx([0.03, nan, 0.06, 0.06], nan_ok=True)
+    # A saved agreement.json without p-values still gets the column (from mean, SE and n).
+    for entry in entries.values():
+        for key in ("p_welch", "p_holm", "differs"):
+            del entry[key]
+    settings = {"strategies": ["far", "near"], "seeds": list(range(6)), "budgets": {}}
+    text = model_card_markdown(toy_artefact, {"settings": settings, "datasets": figures})
+    assert "1 of 3 differ significantly" in text and "far on a (p = " in text
+    assert "| a | far | 0.35 ± 0.08 | 1.35 ± 0.08 | no | " in text and " * |" in text
+    assert "16 %" in text
 
 
 # --- CLI ------------------------------------------------------------------------------------------

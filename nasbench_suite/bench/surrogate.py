@@ -5,7 +5,10 @@ mean plus seed noise from the noise model), the per-architecture metrics it
 modelled (``valid_acc_mean``...: the prediction plus one fixed draw per
 architecture of the decoupling noise of :func:`~nasbench_suite.surrogates.noise.
 fit_decoupling_noise`, so that they follow the accuracy as loosely as in the
-table), ``train_time_s``, and ``cost_s`` = the predicted training time. Seed policies:
+table), ``train_time_s``, and ``cost_s`` = the predicted training time. Where the
+manifest has a ``roughness`` model, every accuracy also gets one fixed draw per
+architecture of it (the table's roughness around the smooth fit), under every seed
+policy. Seed policies:
 
 - ``"mean"``: the predicted mean;
 - an ``int`` (one of the table's seeds): a deterministic draw keyed by
@@ -64,6 +67,7 @@ class _Dataset:
     models: dict[str, Any]  # target -> Predictor
     noise: SeedNoiseModel | None
     arch_noise: dict[str, SeedNoiseModel] = field(default_factory=dict)  # per-arch target -> noise
+    roughness: SeedNoiseModel | None = None  # per-architecture roughness of the accuracies
     row_of: dict[str, int] = field(default_factory=dict)
     keys: list[str] = field(default_factory=list)
     means: dict[str, np.ndarray] = field(default_factory=dict)  # target -> (n,) in target units
@@ -151,9 +155,12 @@ class SurrogateBenchmark(Benchmark):
         }
         noise = None
         arch_noise = {}
+        roughness = None
         try:
             if entry.get("noise"):
                 noise = SeedNoiseModel.from_json(entry["noise"])
+            if entry.get("roughness"):
+                roughness = SeedNoiseModel.from_json(entry["roughness"])
             for name, target in sorted(entry["targets"].items()):
                 if target.get("arch_noise"):
                     arch_noise[name] = SeedNoiseModel.from_json(target["arch_noise"])
@@ -168,6 +175,7 @@ class SurrogateBenchmark(Benchmark):
             models=models,
             noise=noise,
             arch_noise=arch_noise,
+            roughness=roughness,
         )
         self._loaded[dataset] = loaded
         size = self.space.size
@@ -195,6 +203,11 @@ class SurrogateBenchmark(Benchmark):
                 ) from None
             if ds.targets[name]["transform"] == "log":
                 mean = np.exp(mean)
+            if ds.roughness is not None and ds.targets[name]["kind"] != "cost":
+                # The table's roughness around the smooth fit: one fixed draw per architecture,
+                # shared by the dataset's accuracies (an architecture better than its features
+                # say is better on every split); every seed policy answers around it.
+                mean = ds.roughness.sample(mean, self._keyed_normals(ds.name, keys, "roughness"))
             if name in ds.arch_noise:
                 # A per-architecture value of the table: one fixed draw per architecture.
                 mean = ds.arch_noise[name].sample(mean, self._keyed_normals(ds.name, keys, f"arch:{name}"))

@@ -11,6 +11,7 @@ turns their results into figures, so it never imports the runner).
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -43,6 +44,59 @@ def _overlap(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
     return abs(a["mean"] - b["mean"]) <= se_a + se_b
 
 
+def _welch_p(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Two-sided p-value of Welch's t-test of two groups given their mean, SE and n.
+
+    Identical to ``scipy.stats.ttest_ind(x, y, equal_var=False)`` on the raw values
+    (the SE times sqrt(n) is the sample std), so saved figures can be re-tested.
+    NaN when either group has fewer than two values or both have no spread.
+    """
+    from scipy import stats
+
+    if a["n"] < 2 or b["n"] < 2 or not (math.isfinite(a["se"]) and math.isfinite(b["se"])):
+        return math.nan
+    if a["se"] == 0 and b["se"] == 0:
+        return 1.0 if a["mean"] == b["mean"] else 0.0
+    result = stats.ttest_ind_from_stats(
+        a["mean"], a["se"] * math.sqrt(a["n"]), a["n"],
+        b["mean"], b["se"] * math.sqrt(b["n"]), b["n"],
+        equal_var=False,
+    )  # fmt: skip
+    return float(result.pvalue)
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as given; NaNs stay NaN and do not count)."""
+    finite = sorted((p, i) for i, p in enumerate(pvalues) if math.isfinite(p))
+    m = len(finite)
+    adjusted = [math.nan] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(finite):
+        # Step-down: the k-th smallest p is multiplied by (m - k), kept monotone.
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+#: Family-wise error rate of the table-vs-surrogate tests.
+ALPHA = 0.05
+
+
+def add_significance(datasets: Mapping[str, Any], alpha: float = ALPHA) -> None:
+    """Add ``p_welch``, ``p_holm`` and ``differs`` to every (dataset, strategy) entry, in place.
+
+    Welch's t-test of the final regrets on the table against the surrogate, per entry,
+    Holm-corrected across all entries of all datasets (one family). Works from the
+    stored mean, SE and n, so an ``agreement.json`` without p-values can be completed.
+    """
+    entries = [e for d in datasets.values() for _, e in sorted(d["strategies"].items())]
+    raw = [_welch_p(e["table"], e["surrogate"]) for e in entries]
+    for entry, p, adjusted in zip(entries, raw, holm(raw), strict=True):
+        entry["p_welch"] = p
+        entry["p_holm"] = adjusted
+        entry["differs"] = bool(math.isfinite(adjusted) and adjusted < alpha)
+
+
 def agreement_figures(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Compare final regrets of strategies on a table and on its surrogate, per dataset.
 
@@ -52,11 +106,14 @@ def agreement_figures(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
     Returns:
         ``{dataset: {"strategies": {name: {"table": {mean, se, n}, "surrogate": {...},
-        "within_se": bool}}, "order_table": [...], "order_surrogate": [...],
-        "same_order": bool, "consistent_order": bool, "all_within_se": bool}}``.
+        "within_se": bool, "p_welch": float, "p_holm": float, "differs": bool}},
+        "order_table": [...], "order_surrogate": [...], "same_order": bool,
+        "consistent_order": bool, "all_within_se": bool}}``.
         Orders rank strategies by mean final regret (best first). ``within_se``: the
-        two intervals mean ± SE overlap. ``consistent_order``: every pair of strategies
-        ordered differently on the two backends is a tie within SE on both.
+        two intervals mean ± SE overlap. ``p_welch``: Welch's t-test of table against
+        surrogate; ``p_holm``: Holm-corrected across all (dataset, strategy) entries;
+        ``differs``: ``p_holm`` < :data:`ALPHA`. ``consistent_order``: every pair of
+        strategies ordered differently on the two backends is a tie within SE on both.
     """
     grouped: dict[str, dict[str, dict[str, list[float]]]] = {}
     for row in rows:
@@ -97,6 +154,7 @@ def agreement_figures(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             "consistent_order": consistent,
             "all_within_se": all(e["within_se"] for e in stats.values()),
         }
+    add_significance(out)
     return out
 
 
@@ -112,6 +170,12 @@ def _f(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     return f"{value:.{digits}f}"
+
+
+def _p(value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:.3f}" if value >= 0.001 else f"{value:.1e}"
 
 
 def _pm(stat: Mapping[str, float], digits: int = 2) -> str:
@@ -203,7 +267,8 @@ def model_card_markdown(root: str | Path, agreement: Mapping[str, Any] | None = 
         f'r = bench.query(arch, "{sorted(m["datasets"])[0]}", seed="sample", rng=rng)',
         "```",
         "",
-        "Seed policies answer like the table: `mean` the predicted seed mean; a stored seed a "
+        "Seed policies answer like the table: `mean` the predicted seed mean (plus the architecture's "
+        "fixed roughness draw where the manifest has one); a stored seed a "
         "deterministic draw keyed by (dataset, canonical architecture, seed); `sample` a draw from "
         "the caller's generator. Any architecture of the space can be queried. The surrogate "
         "imitates the table: it inherits the table's biases and cannot be better than its seeds.",
@@ -268,6 +333,20 @@ def _noise_section(m: Mapping[str, Any]) -> list[str]:
                 f"{c['fitted_residual_std']:.3f} | {c['perturbed_residual_std']:.3f} |"
             )
         lines.append("")
+    rough = [(d, e["roughness"]) for d, e in sorted(m["datasets"].items()) if e.get("roughness")]
+    if rough:
+        lines += [
+            "Roughness: the table is rougher than the models' smooth fit, so each architecture gets one "
+            "fixed draw, shared by its accuracies, with the spread of the held-out (cross-validated) "
+            "residual less the seed noise of the seed mean, per quantile bin of the prediction "
+            '(docs/surrogates.md, "Roughness"). Its std: '
+            + "; ".join(
+                f"{d} {min(r['stds']):.2f} to {max(r['stds']):.2f} (top bin {r['stds'][-1]:.2f})"
+                for d, r in rough
+            )
+            + ".",
+            "",
+        ]
     if any_check:
         lines.append(
             "With thousands of architectures the KS test detects even small shape differences "
@@ -307,34 +386,47 @@ def _agreement_section(agreement: Mapping[str, Any] | None) -> list[str]:
         f"with the experiment runner, seeds {s['seeds'][0]}..{s['seeds'][-1]} ({len(s['seeds'])} per "
         f"strategy and backend), W = {s.get('workers', 1)}, budgets {budgets}. Figures are the final "
         "regret (accuracy points of the report metric below the backend's own best architecture), mean ± "
-        "standard error over seeds. *Within SE*: the two intervals overlap. The order is by mean "
-        "final regret, best first; *consistent* means every pair ordered differently is a tie within SE "
-        "on both backends.",
+        "standard error over seeds. *Within SE*: the two intervals overlap; even under perfect "
+        "agreement two independent 1-SE intervals of equal width fail to overlap about 16 % of the time "
+        "(|z| > 2 / sqrt(2) = 1.41), so a few misses among many pairs are expected. *p*: Welch's "
+        "t-test of the final regrets on the table against the surrogate, then Holm-corrected across all "
+        f"(dataset, strategy) pairs; a pair *differs significantly* when p < {ALPHA}. The order is by "
+        "mean final regret, best first; *consistent* means every pair ordered differently is a tie "
+        "within SE on both backends.",
         f"Generated {s.get('generated', '?')} on {s.get('machine', '?')}.",
         "",
     ]
     if s.get("note"):
         lines += [s["note"], ""]
-    datasets = agreement["datasets"]
+    datasets = copy.deepcopy(dict(agreement["datasets"]))
+    if any("p_holm" not in e for d in datasets.values() for e in d["strategies"].values()):
+        add_significance(datasets)  # figures saved before the test existed
     same = sum(d["same_order"] for d in datasets.values())
     pairs = [(ds, name, e) for ds, d in sorted(datasets.items()) for name, e in d["strategies"].items()]
     outside = [f"{name} on {ds}" for ds, name, e in pairs if not e["within_se"]]
+    differ = [f"{name} on {ds} (p = {e['p_holm']:.2g})" for ds, name, e in pairs if e["differs"]]
     lines += [
         f"**Summary:** the same order of strategies on {same} of {len(datasets)} datasets; final regrets "
         f"within SE for {len(pairs) - len(outside)} of {len(pairs)} (strategy, dataset) pairs"
-        + (f"; not for {', '.join(outside)}." if outside else "."),
+        + (f" (not for {', '.join(outside)})" if outside else "")
+        + f"; {len(differ)} of {len(pairs)} differ significantly (Welch, Holm-corrected, p < {ALPHA})"
+        + (f": {', '.join(differ)}." if differ else "."),
         "",
     ]
-    lines += ["| dataset | strategy | table | surrogate | within SE |", "|---|---|---:|---:|---|"]
-    for dataset, d in sorted(agreement["datasets"].items()):
+    lines += [
+        "| dataset | strategy | table | surrogate | within SE | p (Welch) | p (Holm) |",
+        "|---|---|---:|---:|---|---:|---:|",
+    ]
+    for dataset, d in sorted(datasets.items()):
         for name, e in d["strategies"].items():
+            star = " *" if e["differs"] else ""
             lines.append(
                 f"| {dataset} | {name} | {_pm(e['table'])} | {_pm(e['surrogate'])} | "
-                f"{'yes' if e['within_se'] else 'no'} |"
+                f"{'yes' if e['within_se'] else 'no'} | {_p(e['p_welch'])} | {_p(e['p_holm'])}{star} |"
             )
     lines += ["", "| dataset | order on the table | order on the surrogate | same | consistent |"]
     lines.append("|---|---|---|---|---|")
-    for dataset, d in sorted(agreement["datasets"].items()):
+    for dataset, d in sorted(datasets.items()):
         lines.append(
             f"| {dataset} | {' < '.join(d['order_table'])} | {' < '.join(d['order_surrogate'])} | "
             f"{'yes' if d['same_order'] else 'no'} | {'yes' if d['consistent_order'] else 'no'} |"

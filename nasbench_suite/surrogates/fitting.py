@@ -35,6 +35,7 @@ from nasbench_suite.surrogates.noise import (
     NoiseModelError,
     fit_decoupling_noise,
     fit_noise_model,
+    fit_roughness,
     noise_check,
     seed_stats,
 )
@@ -60,8 +61,20 @@ def cross_validate(
         ``folds``, ``n`` and the metrics of :func:`ranking_metrics` plus ``rmse``
         (empty dict when ``folds < 2``).
     """
+    return _cross_validate(space, archs, y, make, folds, seed)[0]
+
+
+def _cross_validate(
+    space: SearchSpace,
+    archs: Sequence[Any],
+    y: np.ndarray,
+    make: Callable[[int], Any],
+    folds: int,
+    seed: int,
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """:func:`cross_validate`'s figures and its out-of-fold predictions (None when ``folds < 2``)."""
     if folds < 2:
-        return {}
+        return {}, None
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     order = rng.permutation(len(y))
     out = np.empty(len(y))
@@ -72,7 +85,7 @@ def cross_validate(
     figures: dict[str, Any] = {"folds": folds, "n": len(y)}
     figures.update(ranking_metrics(y, out))
     figures["rmse"] = float(np.sqrt(np.mean((out - y) ** 2)))
-    return figures
+    return figures, out
 
 
 def fit_surrogate(
@@ -183,6 +196,7 @@ def _fit_dataset(
     targets: dict[str, Any] = {}
     noise_entry: dict[str, Any] | None = None
     check: dict[str, Any] | None = None
+    roughness_entry: dict[str, Any] | None = None
     table_values: dict[str, np.ndarray] = {}  # target -> (N,) the table's values
     fitted_values: dict[str, np.ndarray] = {}  # target -> (N,) in-sample predictions, NaN where unfitted
 
@@ -207,7 +221,7 @@ def _fit_dataset(
             return predictors.get(model, space, seed=s, **_params)
 
         say(f"{dataset}/{name}: {cv_folds}-fold cross-validation")
-        figures = cross_validate(space, archs, y, make, cv_folds, seed)
+        figures, held_out = _cross_validate(space, archs, y, make, cv_folds, seed)
         say(f"{dataset}/{name}: fit on {len(rows):,} archs")
         predictor = make(seed).fit(archs, y)
         table_values[name] = values
@@ -223,6 +237,12 @@ def _fit_dataset(
             "model": entry,
             "evaluation": figures,
         }
+        if kind == "per_seed" and held_out is not None:
+            # What the model cannot reproduce out of fold, less the seed-mean noise the runs get
+            # anyway, is the table's roughness around the fit (docs/surrogates.md).
+            _, var, count = seed_stats(table.metric(dataset, name, "per_seed"), present)
+            rough = fit_roughness(values[rows], held_out, (var / np.maximum(count, 1))[rows])
+            roughness_entry = rough.to_json() if rough is not None else None
         if kind == "per_seed":
             per_seed = table.metric(dataset, name, "per_seed")
             try:
@@ -243,6 +263,7 @@ def _fit_dataset(
         "targets": targets,
         "noise": noise_entry,
         "noise_check": check,
+        "roughness": roughness_entry,
         "reference_archs": _reference_archs(space, table, dataset, root),
     }
 

@@ -187,6 +187,48 @@ def fit_decoupling_noise(
     return SeedNoiseModel(centres, stds, float(low), float(high))
 
 
+def fit_roughness(
+    value: np.ndarray,
+    fitted: np.ndarray,
+    mean_var: np.ndarray | None = None,
+    *,
+    n_bins: int = 20,
+    low: float = 0.0,
+    high: float = 100.0,
+) -> SeedNoiseModel | None:
+    """Per-architecture roughness: the spread of the table around a surrogate's smooth fit.
+
+    A tree ensemble predicts a smoother landscape than the table's (whose values also
+    hold what no feature explains), so a model-guided search finds the optimum more
+    easily on the surrogate. The spread of ``value - fitted`` per quantile bin of
+    ``fitted``, less the part that is seed noise of the seed mean (``mean_var``: the
+    surrogate adds seed noise to every run already), is this model's std; one fixed
+    draw per architecture gives the landscape that roughness back without moving its
+    expectation.
+
+    Args:
+        value: ``(N,)`` the table's values (seed means for per-seed metrics).
+        fitted: ``(N,)`` the surrogate's predictions of them.
+        mean_var: ``(N,)`` variance of each seed mean from seed noise (the per-seed
+            variance over the number of runs; NaN counts as 0), or None.
+        n_bins: number of quantile bins of ``fitted``.
+        low, high: clip range of the perturbed values.
+
+    Returns:
+        The model, or None with fewer than 50 architectures where both are finite.
+    """
+    v, f = (np.asarray(a, dtype=np.float64) for a in (value, fitted))
+    mv = np.zeros_like(v) if mean_var is None else np.nan_to_num(np.asarray(mean_var, dtype=np.float64))
+    ok = np.isfinite(v) & np.isfinite(f)
+    if ok.sum() < 50:
+        return None
+    v, f, mv = v[ok], f[ok], mv[ok]
+    bins = np.array_split(np.argsort(f, kind="stable"), max(1, min(n_bins, len(f) // 25)))
+    centres = np.array([np.median(f[b]) for b in bins])
+    stds = np.array([np.sqrt(max(np.var(v[b] - f[b]) - np.mean(mv[b]), 0.0)) for b in bins])
+    return SeedNoiseModel(centres, stds, float(low), float(high))
+
+
 def noise_check(
     model: SeedNoiseModel,
     per_seed: np.ndarray,
