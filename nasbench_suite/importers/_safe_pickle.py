@@ -108,24 +108,7 @@ def loads(data: bytes, source: object = "<pickle>") -> Any:
         UnsafePickleError: the pickle names a global outside the allow-list.
         ImportSourceError: the bytes are not a valid pickle.
     """
-    try:
-        return SafeUnpickler(io.BytesIO(data), source).load()
-    except UnsafePickleError:
-        raise
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        KeyError,
-        MemoryError,
-        RecursionError,
-        OverflowError,
-        struct.error,
-    ) as exc:
-        raise ImportSourceError(source, f"not a valid pickle ({type(exc).__name__}: {exc})") from None
+    return _load(SafeUnpickler(io.BytesIO(data), source), source)
 
 
 def loads_arrays(data: bytes, source: object = "<pickle>") -> Any:
@@ -137,19 +120,32 @@ def loads_arrays(data: bytes, source: object = "<pickle>") -> Any:
         UnsafePickleError: the pickle names any other global.
         ImportSourceError: the bytes are not a valid pickle.
     """
+    return _load(SafeUnpickler(io.BytesIO(data), source, arrays=True, encoding="bytes"), source)
+
+
+# What a malformed (not malicious) pickle makes the unpickler raise.
+_MALFORMED = (
+    pickle.UnpicklingError,
+    EOFError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    MemoryError,
+    RecursionError,
+    OverflowError,
+    struct.error,
+)
+
+
+def _load(unpickler: SafeUnpickler, source: object) -> Any:
+    """Run ``unpickler``: a malformed pickle becomes ImportSourceError; UnsafePickleError passes."""
     try:
-        return SafeUnpickler(io.BytesIO(data), source, arrays=True, encoding="bytes").load()
+        return unpickler.load()
     except UnsafePickleError:
         raise
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        KeyError,
-    ) as exc:
+    except _MALFORMED as exc:
         raise ImportSourceError(source, f"not a valid pickle ({type(exc).__name__}: {exc})") from None
 
 

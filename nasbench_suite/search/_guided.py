@@ -38,12 +38,10 @@ from typing import Any, ClassVar
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from nasbench_suite.search._util import choice_option, float_option, int_option
+from nasbench_suite.search._util import UNSEEN_DRAWS, choice_option, float_option, int_option, unseen_sample
 from nasbench_suite.search.base import Observation, Strategy
 from nasbench_suite.spaces.base import Arch
 
-#: Random draws looking for an unseen architecture before accepting a repeat.
-_UNSEEN_DRAWS = 100
 #: Mutation attempts per wanted candidate before topping up with random ones.
 _PATIENCE = 5
 
@@ -130,11 +128,7 @@ class GuidedSearch(Strategy):
         return arch
 
     def _unseen_random(self) -> Arch:
-        for _ in range(_UNSEEN_DRAWS):
-            arch = self.space.sample(self.rng)
-            if self.space.key(arch) not in self._seen:
-                return arch
-        return arch
+        return unseen_sample(self.space, self.rng, self._seen)
 
     def _fit(self) -> None:
         seed = int(self._fit_seeds.spawn(1)[0].generate_state(1)[0] % 2**31)
@@ -159,7 +153,7 @@ class GuidedSearch(Strategy):
             if key not in self._seen and key not in keys:
                 keys.add(key)
                 out.append(arch)
-        for _ in range(_UNSEEN_DRAWS):
+        for _ in range(UNSEEN_DRAWS):
             if len(out) >= self.n_candidates:
                 break
             arch = self.space.sample(self.rng)

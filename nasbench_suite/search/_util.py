@@ -13,6 +13,8 @@ from nasbench_suite.spaces.base import Arch, SearchSpace
 
 #: Redraws of codes that spell no valid architecture before falling back to ``space.sample``.
 MAX_REDRAWS = 100
+#: Random draws looking for an unseen architecture before accepting a repeat.
+UNSEEN_DRAWS = 100
 
 
 def int_option(strategy: Strategy, option: str, minimum: int = 1) -> int:
@@ -55,6 +57,16 @@ def choice_option(strategy: Strategy, option: str, choices: Sequence[str]) -> st
             f"strategy {strategy.name!r}: {option} must be one of {', '.join(choices)}; got {value!r}"
         )
     return str(value)
+
+
+def unseen_sample(space: SearchSpace, rng: np.random.Generator, seen: set[str]) -> Arch:
+    """A random architecture whose ``space.key`` is not in ``seen``; after :data:`UNSEEN_DRAWS`
+    draws (a nearly exhausted space) the last draw, seen or not."""
+    for _ in range(UNSEEN_DRAWS):
+        arch = space.sample(rng)
+        if space.key(arch) not in seen:
+            return arch
+    return arch
 
 
 def fitness(observed: float) -> float:

@@ -27,12 +27,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench_suite.search._util import fitness, int_option
+from nasbench_suite.search._util import fitness, int_option, unseen_sample
 from nasbench_suite.search.base import Observation, Strategy
 from nasbench_suite.spaces.base import Arch
-
-# Random redraws to find an unseen architecture before accepting a repeat.
-_UNSEEN_DRAWS = 100
 
 _INIT, _NEIGHBOUR, _SPARE = "init", "neighbour", "spare"
 
@@ -77,11 +74,7 @@ class LocalSearch(Strategy):
         return arch
 
     def _unseen_random(self) -> Arch:
-        for _ in range(_UNSEEN_DRAWS):
-            arch = self.space.sample(self.rng)
-            if self.space.key(arch) not in self._seen:
-                return arch
-        return arch
+        return unseen_sample(self.space, self.rng, self._seen)
 
     def _tell(self, observation: Observation) -> None:
         role, climb = self._roles.pop(observation.proposal.trial_id)
