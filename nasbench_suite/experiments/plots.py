@@ -2,8 +2,11 @@
 
 Both axes are logarithmic. The curve of a run is a step function: the regret
 charged before any result (best minus worst reference value) until the first
-result, then the incumbent's regret. Regret 0 (the optimum found) cannot sit on
-a log axis: values are drawn at no less than ``REGRET_FLOOR``.
+result, then the incumbent's regret. A strategy's mean is drawn from the moment
+every one of its runs has a result: before that it would average the charged
+initial regret with real incumbents and say nothing about either. Regret 0 (the
+optimum found) cannot sit on a log axis: values are drawn at no less than
+``REGRET_FLOOR``.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ def plot_regret(
         values = np.stack([regret_on_grid(t, r, grid, initial) for t, r in runs])
         mean = values.mean(axis=0)
         se = values.std(axis=0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else np.zeros_like(mean)
+        all_started = max((float(t[0]) if len(t) else np.inf) for t, _ in runs)
+        mean = np.where(grid >= all_started, mean, np.nan)
         (line,) = ax.plot(grid, np.maximum(mean, REGRET_FLOOR), label=f"{name} (n={len(runs)})", lw=1.6)
         ax.fill_between(
             grid,
