@@ -61,8 +61,8 @@ class TableError(NasbenchError):
 class TableNotFoundError(TableError, FileNotFoundError):
     """The table file does not exist."""
 
-    def __init__(self, path: object):
-        super().__init__(path, "no such file")
+    def __init__(self, path: object, reason: str = "no such file"):
+        super().__init__(path, reason)
 
 
 class NotATableError(TableError):

@@ -38,7 +38,10 @@ def open_benchmark(source: str | Path | Benchmark, **options: Any) -> Benchmark:
             from nasbench_suite.bench.surrogate import SurrogateBenchmark
 
             return SurrogateBenchmark(artefact.shipped_artefact(source), **options)
-        raise TableNotFoundError(path)
+        shipped = ", ".join(sorted({*artefact.SHIPPED, *artefact.shipped_names()}))
+        raise TableNotFoundError(
+            path, f"no such table file or surrogate folder; shipped benchmarks: {shipped}"
+        )
     return TabularBenchmark(path, **options)
 
 

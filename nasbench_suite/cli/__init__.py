@@ -84,8 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _import_plugin(module: str) -> None:
-    import importlib
-
     try:
         importlib.import_module(module)
     except ImportError as exc:

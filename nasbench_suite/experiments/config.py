@@ -73,7 +73,8 @@ class RunConfig:
         bench = Path(self.bench)
         object.__setattr__(self, "bench", str(bench.resolve()) if bench.exists() else str(self.bench))
         for name in ("seed", "workers", "max_evals"):
-            object.__setattr__(self, name, _check_int(name, getattr(self, name), minimum=name != "seed"))
+            minimum = 0 if name == "seed" else 1
+            object.__setattr__(self, name, _check_int(name, getattr(self, name), minimum))
         if (self.budget_s is None) == (self.budget_evals is None):
             raise RunConfigError("give exactly one budget: budget_s (simulated seconds) or budget_evals")
         if self.budget_s is not None:

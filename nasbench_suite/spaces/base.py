@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_suite.errors import MalformedArchError
+
 Arch = Hashable
 
 
@@ -48,6 +50,26 @@ class CellGraph:
 
     adjacency: np.ndarray
     ops: tuple[str, ...]
+
+
+def checked_codes(space: str, codes: Any, decisions: Sequence[Decision]) -> tuple[int, ...]:
+    """``codes`` as ints, one per decision, each an index into its options.
+
+    Raises:
+        MalformedArchError: not integers, the wrong count, or a code out of range.
+    """
+    try:
+        values = tuple(int(c) for c in codes)
+    except (TypeError, ValueError):
+        raise MalformedArchError(space, codes, "expected a sequence of integer codes") from None
+    if len(values) != len(decisions):
+        raise MalformedArchError(space, codes, f"expected {len(decisions)} codes, got {len(values)}")
+    for i, (c, d) in enumerate(zip(values, decisions, strict=True)):
+        if not 0 <= c < len(d.options):
+            raise MalformedArchError(
+                space, codes, f"code {c} of decision {d.name!r} (#{i}) is outside 0..{len(d.options) - 1}"
+            )
+    return values
 
 
 class SearchSpace(ABC):

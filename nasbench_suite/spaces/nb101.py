@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite.errors import InvalidArchError, MalformedArchError
-from nasbench_suite.spaces.base import CellGraph, Decision, SearchSpace
+from nasbench_suite.spaces.base import CellGraph, Decision, SearchSpace, checked_codes
 
 INPUT = "input"
 OUTPUT = "output"
@@ -420,19 +420,7 @@ class NB101Space(SearchSpace):
             MalformedArchError: wrong length or a code out of range.
             InvalidArchError: no input-output path or more than 9 edges after pruning.
         """
-        try:
-            values = tuple(int(c) for c in codes)
-        except (TypeError, ValueError):
-            raise MalformedArchError(_SPACE, codes, "expected a sequence of integer codes") from None
-        if len(values) != len(_DECISIONS):
-            raise MalformedArchError(_SPACE, codes, f"expected {len(_DECISIONS)} codes, got {len(values)}")
-        for i, (c, d) in enumerate(zip(values, _DECISIONS, strict=True)):
-            if not 0 <= c < len(d.options):
-                raise MalformedArchError(
-                    _SPACE,
-                    codes,
-                    f"code {c} of decision {d.name!r} (#{i}) is outside 0..{len(d.options) - 1}",
-                )
+        values = checked_codes(_SPACE, codes, _DECISIONS)
         matrix = [[0] * MAX_NODES for _ in range(MAX_NODES)]
         for (i, j), bit in zip(_EDGE_SLOTS, values, strict=False):
             matrix[i][j] = bit

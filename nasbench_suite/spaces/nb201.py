@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite.errors import MalformedArchError
-from nasbench_suite.spaces.base import CellGraph, Decision, SearchSpace
+from nasbench_suite.spaces.base import CellGraph, Decision, SearchSpace, checked_codes
 
 #: Op names in the official order (the index of an op here is its op id).
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -229,20 +229,6 @@ def _edge_graph() -> np.ndarray:
 _EDGE_GRAPH = _edge_graph()
 
 
-def _checked_codes(codes: Any, n_options: Sequence[int]) -> tuple[int, ...]:
-    """``codes`` as a tuple of ints, one per decision, each in range."""
-    try:
-        values = tuple(int(c) for c in codes)
-    except (TypeError, ValueError):
-        raise MalformedArchError(_SPACE, codes, "expected a sequence of integer codes") from None
-    if len(values) != len(n_options):
-        raise MalformedArchError(_SPACE, codes, f"expected {len(n_options)} codes, got {len(values)}")
-    for i, (c, n) in enumerate(zip(values, n_options, strict=True)):
-        if not 0 <= c < n:
-            raise MalformedArchError(_SPACE, codes, f"code {c} of decision {i} is outside 0..{n - 1}")
-    return values
-
-
 class NB201Space(SearchSpace):
     """The NAS-Bench-201 topology space: 5 ops on 6 edges, 15,625 architectures."""
 
@@ -302,7 +288,7 @@ class NB201Space(SearchSpace):
 
     def from_codes(self, codes: Sequence[int]) -> NB201Arch:
         """The architecture with op ``OPS[codes[e]]`` on edge ``e``."""
-        codes = _checked_codes(codes, [len(OPS)] * len(EDGES))
+        codes = checked_codes(_SPACE, codes, _DECISIONS)
         return tuple(OPS[c] for c in codes)  # type: ignore[return-value]
 
     def live_decisions(self, arch: NB201Arch | str) -> tuple[bool, ...]:
