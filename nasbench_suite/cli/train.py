@@ -192,12 +192,11 @@ def _enumeration_index(space, arch) -> int | None:
     # The index is the architecture's position in space.enumerate() (for NB201 the
     # product order of the op tuple, not the official NATS-Bench index).
     if space.name == "nb201":
+        import numpy as np
+
         from nasbench_suite.spaces.nb201 import OPS
 
-        index = 0
-        for op in arch:
-            index = index * len(OPS) + OPS.index(op)
-        return index
+        return int(np.ravel_multi_index(space.to_codes(arch), (len(OPS),) * len(arch)))
     return None
 
 

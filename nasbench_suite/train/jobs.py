@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from typing import Protocol as TypingProtocol
@@ -24,7 +24,7 @@ import numpy as np
 from nasbench_suite import _progress, spaces
 from nasbench_suite.train import entries
 from nasbench_suite.train.errors import TrainConfigError
-from nasbench_suite.train.journal import Journal, journal_path
+from nasbench_suite.train.journal import Journal, journal_path, json_safe
 from nasbench_suite.train.protocols import Protocol, protocol_from_dict
 from nasbench_suite.train.specs import dataset_spec
 
@@ -245,7 +245,7 @@ def train_to_table(
                         progress.advance(failed=True)
                         continue
                     record = {"dataset": table_dataset, "protocol_hash": protocol.hash, "key": job[0]}
-                    record.update(arch=text, seed=seed, result=_json_safe(outcome))
+                    record.update(arch=text, seed=seed, result=json_safe(outcome))
                     journal.append(record)
                     buffer.append(record)
                     summary.trained += 1
@@ -262,21 +262,6 @@ def train_to_table(
 def _flush(table: Path, settings: TrainSettings, protocol: Protocol, dataset: str, records: list) -> None:
     data = entries.records_to_table(settings.space, dataset, protocol, records, settings.data_source)
     entries.flush(table, data)
-
-
-def _json_safe(result: dict[str, Any]) -> dict[str, Any]:
-    """NaN/inf (a diverged run) become None so that every journal line is strict JSON."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and not np.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-
-    return clean(result)
 
 
 class _Progress:
@@ -315,11 +300,6 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
-
-
-def settings_dict(settings: TrainSettings) -> dict[str, Any]:
-    """``settings`` as a plain dict (for logs and reports)."""
-    return asdict(settings)
 
 
 def default_threads(workers: int) -> int:

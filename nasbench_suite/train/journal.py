@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 from nasbench_suite.train.errors import TrainError
 
@@ -31,6 +34,19 @@ JOURNAL_VERSION = 1
 
 class JournalLockedError(TrainError):
     """Another training command is writing the same journal (and table)."""
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as strict JSON: NaN/inf (a diverged run) become None, numpy scalars Python ones."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def journal_path(table: Path) -> Path:
@@ -79,11 +95,12 @@ class Journal:
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one record and make it durable before returning."""
-        line = json.dumps({"v": JOURNAL_VERSION, **record}, sort_keys=True, allow_nan=False)
+        record = {"v": JOURNAL_VERSION, **record}
+        line = json.dumps(record, sort_keys=True, allow_nan=False)
         self._fh.seek(0, os.SEEK_END)
         self._fh.write(line + "\n")
         self._fsync()
-        self.records.append({"v": JOURNAL_VERSION, **record})
+        self.records.append(record)
 
     def done(self, dataset: str, protocol_hash: str) -> dict[tuple[str, int], dict[str, Any]]:
         """Records of one dataset and protocol, keyed by (architecture key, seed)."""

@@ -43,9 +43,16 @@ def input_side(space: str, dataset: DatasetSpec, network: dict[str, Any] | None)
 
 
 def network_stats(
-    space: str, arch: Any, dataset: DatasetSpec, network: dict[str, Any] | None = None
+    space: str,
+    arch: Any,
+    dataset: DatasetSpec,
+    network: dict[str, Any] | None = None,
+    model: nn.Module | None = None,
 ) -> NetStats:
     """Parameters and per-image FLOPs of the network of ``arch`` (an architecture or its text).
+
+    ``model``, the network already built for ``arch`` with these settings, is measured
+    instead of building another (NB101; NB201 counts in closed form and ignores it).
 
     Raises:
         MalformedArchError / InvalidArchError: for a bad architecture.
@@ -58,7 +65,8 @@ def network_stats(
         return nb201_stats(arch, dataset, config)
     from nasbench_suite.train.torch_stats import measure_stats
 
-    model = build_network(space, arch, dataset, network)
+    if model is None:
+        model = build_network(space, arch, dataset, network)
     side = config.input_size or dataset.input_size
     return measure_stats(model, (dataset.channels, side, side))
 

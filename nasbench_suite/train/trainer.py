@@ -208,7 +208,8 @@ def _train(
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(init_seed)
         model = build_network(space, arch, dataset, protocol.network)
-    stats = network_stats(space, arch, dataset, protocol.network)
+    # Measured on this model (NB101): building a second one would draw from torch's global generator.
+    stats = network_stats(space, arch, dataset, protocol.network, model=model)
     cuda = device.type == "cuda"
     memory_format = torch.channels_last if cuda else torch.contiguous_format
     if cuda:

@@ -38,6 +38,7 @@ import numpy as np
 from nasbench_suite.errors import QueryError, UnknownDatasetError, UnknownMetricError
 from nasbench_suite.tabular import Table
 from nasbench_suite.train.errors import ValidationError
+from nasbench_suite.train.journal import json_safe
 
 if TYPE_CHECKING:
     from nasbench_suite.bench.base import Benchmark
@@ -96,7 +97,7 @@ class ValidationReport:
         """The report as JSON-able data (NaN becomes None)."""
         body = asdict(self)
         body["rows"] = [{**asdict(r), "trained_mean": r.trained_mean} for r in self.rows]
-        return _json_clean({"format": REPORT_FORMAT, "version": REPORT_VERSION, **body})
+        return json_safe({"format": REPORT_FORMAT, "version": REPORT_VERSION, **body})
 
 
 def validate(
@@ -324,18 +325,6 @@ def _seed_vs_seed_tau(values: np.ndarray, present: np.ndarray) -> float:
                     taus.append(kendalltau(values[both, a], values[both, b]).statistic)
     finite = [t for t in taus if np.isfinite(t)]
     return float(np.mean(finite)) if finite else math.nan
-
-
-def _json_clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_clean(value.item())
-    return value
 
 
 def _fmt(value: float, digits: int = 3) -> str:
