@@ -100,9 +100,7 @@ def run_leaderboard(
 
     bench = open_cached(source)
     configs = standard_suite(bench, source, strategies, datasets, seeds, workers, budgets, second_objective)
-    model_based = {
-        name: _is_model_based(search.strategy_class(name)) for name in {c.strategy for c in configs}
-    }
+    model_based = {name: search.strategy_class(name).model_based for name in {c.strategy for c in configs}}
     # Longest jobs first, so that a slow model-based chunk does not straggle at the end.
     order = sorted(range(len(configs)), key=lambda i: not model_based[configs[i].strategy])
     done = 0
@@ -138,10 +136,6 @@ def run_leaderboard(
         "second_objective": second_objective,
     }
     return board
-
-
-def _is_model_based(cls: type) -> bool:
-    return bool(getattr(cls, "model_based", False))
 
 
 def summarise(results: Sequence[RunResult], bench: str = "") -> Leaderboard:

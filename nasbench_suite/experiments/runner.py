@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench_suite.errors import UnknownArchError, UnknownSeedError
-from nasbench_suite.experiments.config import RunConfig
+from nasbench_suite.experiments.config import RunConfig, RunConfigError
 from nasbench_suite.experiments.metrics import (
     MetricPlan,
     anytime_auc,
@@ -139,14 +139,16 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
     )
     strategy_seed, bench_seed = np.random.SeedSequence(config.seed).spawn(2)
     cls = search.strategy_class(config.strategy)
-    if (cls.multi_fidelity and not epochs) or (cls.multi_objective and plan.second is None):
-        # The strategy's own refusal, as a result rather than an error: a sweep over
-        # every strategy lists it as not applicable to this benchmark.
-        try:
-            search.get(config.strategy, bench.space, seed=strategy_seed, context=context, **config.options)
-        except StrategyError as exc:
+    try:
+        strategy = search.get(
+            config.strategy, bench.space, seed=strategy_seed, context=context, **config.options
+        )
+    except StrategyError as exc:
+        if (cls.multi_fidelity and not epochs) or (cls.multi_objective and plan.second is None):
+            # The strategy's own refusal, as a result rather than an error: a sweep over
+            # every strategy lists it as not applicable to this benchmark.
             return RunResult(config, status="not-applicable", message=str(exc))
-    strategy = search.get(config.strategy, bench.space, seed=strategy_seed, context=context, **config.options)
+        raise
     loop = _Loop(config, bench, plan, strategy, np.random.default_rng(bench_seed), context.max_epoch)
     trajectory = loop.run()
     summary = _summarise(config, bench, plan, trajectory)
@@ -247,8 +249,6 @@ class _Loop:
             observed, cost, second = math.nan, 0.0, math.nan
         if math.isnan(cost):
             if self.config.budget_s is not None:
-                from nasbench_suite.experiments.config import RunConfigError
-
                 raise RunConfigError(
                     f"dataset {self.config.dataset!r} reports no training time for {key!r}: "
                     "a time budget cannot be kept; use budget_evals"

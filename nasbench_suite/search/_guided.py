@@ -39,7 +39,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nasbench_suite.search._util import UNSEEN_DRAWS, choice_option, float_option, int_option, unseen_sample
-from nasbench_suite.search.base import Observation, Strategy
+from nasbench_suite.search.base import Observation, Strategy, StrategyError
 from nasbench_suite.spaces.base import Arch
 
 #: Mutation attempts per wanted candidate before topping up with random ones.
@@ -105,6 +105,18 @@ class GuidedSearch(Strategy):
     def make_predictor(self, seed: int) -> Any:
         """A new, unfitted predictor (``fit(archs, y)``, ``predict_dist(archs)``) seeded by ``seed``."""
 
+    def _predictor(self, kind: str, seed: int, **params: Any) -> Any:
+        """``predictors.get(kind, space, seed=seed, encoding=<option encoding>, **params)``; a bad
+        encoding or setting is a :class:`StrategyError` naming the strategy."""
+        from nasbench_suite.surrogates import encodings, predictors
+        from nasbench_suite.surrogates.predictors.base import PredictorError
+
+        try:
+            encodings.encoding_size(self.space, self.options["encoding"])
+            return predictors.get(kind, self.space, seed=seed, encoding=self.options["encoding"], **params)
+        except (PredictorError, encodings.EncodingError) as exc:
+            raise StrategyError(f"strategy {self.name!r}: {exc}") from None
+
     def _ask(self) -> tuple[Arch, int | None]:
         if len(self.history) < self.num_init or len(self._data) < 2:
             return self._propose(self._unseen_random()), None
@@ -143,24 +155,24 @@ class GuidedSearch(Strategy):
         parents = [self._data[i][0] for i in order[: self.num_arches_to_mutate]]
         keys: set[str] = set()
         out: list[Arch] = []
+
+        def offer(arch: Arch) -> None:
+            key = self.space.key(arch)
+            if key not in self._seen and key not in keys:
+                keys.add(key)
+                out.append(arch)
+
         for attempt in range(_PATIENCE * self.n_candidates):
             if len(out) >= self.n_candidates:
                 break
             arch = parents[attempt % len(parents)]
             for _ in range(int(self.rng.integers(1, self.max_mutations + 1))):
                 arch = self.space.mutate(arch, self.rng)
-            key = self.space.key(arch)
-            if key not in self._seen and key not in keys:
-                keys.add(key)
-                out.append(arch)
+            offer(arch)
         for _ in range(UNSEEN_DRAWS):
             if len(out) >= self.n_candidates:
                 break
-            arch = self.space.sample(self.rng)
-            key = self.space.key(arch)
-            if key not in self._seen and key not in keys:
-                keys.add(key)
-                out.append(arch)
+            offer(self.space.sample(self.rng))
         return out or [self._unseen_random()]
 
     def _next_batch(self) -> list[Arch]:

@@ -61,19 +61,10 @@ class Bananas(GuidedSearch):
 
     def make_predictor(self, seed: int) -> Any:
         """A new ensemble of MLPs on the path encoding."""
-        from nasbench_suite.surrogates import encodings, predictors
-        from nasbench_suite.surrogates.predictors.base import PredictorError
-
-        try:
-            encodings.encoding_size(self.space, self.options["encoding"])
-            return predictors.get(
-                "ensemble",
-                self.space,
-                seed=seed,
-                base="mlp",
-                encoding=self.options["encoding"],
-                n_members=self.options["n_members"],
-                **self.member_params,
-            )
-        except (PredictorError, encodings.EncodingError) as exc:
-            raise StrategyError(f"strategy 'bananas': {exc}") from None
+        return self._predictor(
+            "ensemble",
+            seed,
+            base="mlp",
+            n_members=self.options["n_members"],
+            **self.member_params,
+        )

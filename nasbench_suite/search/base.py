@@ -21,7 +21,7 @@ Conventions (shared by every strategy and checked by the conformance tests):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -114,10 +114,7 @@ class Strategy(ABC):
         context: SearchContext | None = None,
         **options: Any,
     ):
-        unknown = sorted(set(options) - set(self.defaults))
-        if unknown:
-            known = ", ".join(sorted(self.defaults)) or "none"
-            raise StrategyError(f"strategy {self.name!r}: unknown option(s) {unknown}; options are {known}")
+        self.check_options(options)
         self.space = space
         self.context = context or SearchContext()
         self.options: dict[str, Any] = {**self.defaults, **options}
@@ -135,6 +132,18 @@ class Strategy(ABC):
             )
         if self.multi_objective and self.context.n_objectives < 2:
             raise StrategyError(f"strategy {self.name!r} is multi-objective: give a second objective")
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> None:
+        """Check that every name in ``options`` is one of the strategy's ``defaults``.
+
+        Raises:
+            StrategyError: naming the unknown options and the known ones.
+        """
+        unknown = sorted(set(options) - set(cls.defaults))
+        if unknown:
+            known = ", ".join(sorted(cls.defaults)) or "none"
+            raise StrategyError(f"strategy {cls.name!r}: unknown option(s) {unknown}; options are {known}")
 
     # --- public entry points ---------------------------------------------------
 

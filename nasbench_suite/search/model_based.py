@@ -55,13 +55,4 @@ class XGBoostSearch(GuidedSearch):
 
     def make_predictor(self, seed: int) -> Any:
         """A new XGBoost predictor."""
-        from nasbench_suite.surrogates import encodings, predictors
-        from nasbench_suite.surrogates.predictors.base import PredictorError
-
-        try:
-            encodings.encoding_size(self.space, self.options["encoding"])
-            return predictors.get(
-                "xgb", self.space, seed=seed, encoding=self.options["encoding"], **self.xgb_params
-            )
-        except (PredictorError, encodings.EncodingError) as exc:
-            raise StrategyError(f"strategy 'xgb-bo': {exc}") from None
+        return self._predictor("xgb", seed, **self.xgb_params)
