@@ -73,13 +73,18 @@ class _Dataset:
     means: dict[str, np.ndarray] = field(default_factory=dict)  # target -> (n,) in target units
     z: dict[int, np.ndarray] = field(default_factory=dict)  # seed -> (n,) keyed draws
 
-    @property
+    @cached_property
     def per_seed_names(self) -> list[str]:
         return sorted(n for n, t in self.targets.items() if t["kind"] in ("per_seed", "cost"))
 
-    @property
+    @cached_property
     def all_names(self) -> list[str]:
         return sorted(self.targets)
+
+    @cached_property
+    def cost_name(self) -> str | None:
+        """The cost target (``train_time_s``), or None."""
+        return next((n for n, t in self.targets.items() if t["kind"] == "cost"), None)
 
 
 class SurrogateBenchmark(Benchmark):
@@ -189,6 +194,7 @@ class SurrogateBenchmark(Benchmark):
         for i, key in enumerate(keys):
             ds.row_of[key] = start + i
         ds.keys.extend(keys)
+        rough_z = None if ds.roughness is None else self._keyed_normals(ds.name, keys, "roughness")
         for name, model in ds.models.items():
             try:
                 mean = np.asarray(model.predict(keys), dtype=np.float64)
@@ -203,11 +209,11 @@ class SurrogateBenchmark(Benchmark):
                 ) from None
             if ds.targets[name]["transform"] == "log":
                 mean = np.exp(mean)
-            if ds.roughness is not None and ds.targets[name]["kind"] != "cost":
+            if rough_z is not None and ds.targets[name]["kind"] != "cost":
                 # The table's roughness around the smooth fit: one fixed draw per architecture,
                 # shared by the dataset's accuracies (an architecture better than its features
                 # say is better on every split); every seed policy answers around it.
-                mean = ds.roughness.sample(mean, self._keyed_normals(ds.name, keys, "roughness"))
+                mean = ds.roughness.sample(mean, rough_z)
             if name in ds.arch_noise:
                 # A per-architecture value of the table: one fixed draw per architecture.
                 mean = ds.arch_noise[name].sample(mean, self._keyed_normals(ds.name, keys, f"arch:{name}"))
@@ -327,7 +333,7 @@ class SurrogateBenchmark(Benchmark):
         rows = self._rows(ds, [arch])
         z, seeds = self._noise(ds, rows, seed, rng)
         values = self._values(ds, rows, names, z)
-        cost = ds.means[artefact_cost(ds)][rows[0]] if artefact_cost(ds) else math.nan
+        cost = ds.means[ds.cost_name][rows[0]] if ds.cost_name else math.nan
         answered: int | str = int(seeds[0]) if seeds[0] >= 0 else str(seed)
         return QueryResult(
             ds.keys[rows[0]],
@@ -357,8 +363,7 @@ class SurrogateBenchmark(Benchmark):
         z, seeds = self._noise(ds, rows, seed, rng)
         columns: dict[str, Any] = {"arch": np.asarray(ds.keys, dtype=object)[rows], "seed": seeds}
         columns.update(self._values(ds, rows, names, z))
-        cost_name = artefact_cost(ds)
-        columns["cost_s"] = ds.means[cost_name][rows] if cost_name else np.full(len(rows), np.nan)
+        columns["cost_s"] = ds.means[ds.cost_name][rows] if ds.cost_name else np.full(len(rows), np.nan)
         return pd.DataFrame(columns, copy=False)
 
     def predict_dist(
@@ -404,8 +409,3 @@ class SurrogateBenchmark(Benchmark):
         else:
             noise = 0.0
         return mean, np.sqrt(model_std**2 + noise**2)
-
-
-def artefact_cost(ds: _Dataset) -> str | None:
-    """The cost target of a loaded dataset (``train_time_s``), or None."""
-    return next((n for n, t in ds.targets.items() if t["kind"] == "cost"), None)

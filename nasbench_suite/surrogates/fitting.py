@@ -48,31 +48,18 @@ DEFAULT_EXTRA_TARGETS: tuple[str, ...] = ("valid_acc_mean",)
 
 
 def cross_validate(
-    space: SearchSpace,
-    archs: Sequence[Any],
-    y: np.ndarray,
-    make: Callable[[int], Any],
-    folds: int,
-    seed: int,
-) -> dict[str, Any]:
-    """K-fold out-of-fold predictions of ``make(fold_seed)``, scored as a whole.
-
-    Returns:
-        ``folds``, ``n`` and the metrics of :func:`ranking_metrics` plus ``rmse``
-        (empty dict when ``folds < 2``).
-    """
-    return _cross_validate(space, archs, y, make, folds, seed)[0]
-
-
-def _cross_validate(
-    space: SearchSpace,
     archs: Sequence[Any],
     y: np.ndarray,
     make: Callable[[int], Any],
     folds: int,
     seed: int,
 ) -> tuple[dict[str, Any], np.ndarray | None]:
-    """:func:`cross_validate`'s figures and its out-of-fold predictions (None when ``folds < 2``)."""
+    """K-fold out-of-fold predictions of ``make(fold_seed)``, scored as a whole.
+
+    Returns:
+        The figures (``folds``, ``n`` and the metrics of :func:`ranking_metrics` plus
+        ``rmse``) and the out-of-fold predictions; ``({}, None)`` when ``folds < 2``.
+    """
     if folds < 2:
         return {}, None
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
@@ -206,7 +193,8 @@ def _fit_dataset(
         wanted.append((COST_METRIC, "cost"))
     for name, kind in wanted:
         if name in info.per_seed:
-            values, _, _ = seed_stats(table.metric(dataset, name, "per_seed"), present)
+            per_seed = table.metric(dataset, name, "per_seed")
+            values, var, count = seed_stats(per_seed, present)
         else:
             values = table.metric(dataset, name, "per_arch")
         transform = "log" if kind == "cost" else "identity"
@@ -221,7 +209,7 @@ def _fit_dataset(
             return predictors.get(model, space, seed=s, **_params)
 
         say(f"{dataset}/{name}: {cv_folds}-fold cross-validation")
-        figures, held_out = _cross_validate(space, archs, y, make, cv_folds, seed)
+        figures, held_out = cross_validate(archs, y, make, cv_folds, seed)
         say(f"{dataset}/{name}: fit on {len(rows):,} archs")
         predictor = make(seed).fit(archs, y)
         table_values[name] = values
@@ -240,11 +228,9 @@ def _fit_dataset(
         if kind == "per_seed" and held_out is not None:
             # What the model cannot reproduce out of fold, less the seed-mean noise the runs get
             # anyway, is the table's roughness around the fit (docs/surrogates.md).
-            _, var, count = seed_stats(table.metric(dataset, name, "per_seed"), present)
             rough = fit_roughness(values[rows], held_out, (var / np.maximum(count, 1))[rows])
             roughness_entry = rough.to_json() if rough is not None else None
         if kind == "per_seed":
-            per_seed = table.metric(dataset, name, "per_seed")
             try:
                 noise = fit_noise_model(per_seed, present)
             except NoiseModelError:

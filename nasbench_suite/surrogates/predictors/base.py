@@ -18,6 +18,7 @@ import numpy as np
 
 from nasbench_suite.errors import NasbenchError
 from nasbench_suite.spaces.base import SearchSpace
+from nasbench_suite.surrogates import encodings
 
 
 class PredictorError(NasbenchError, ValueError):
@@ -133,6 +134,13 @@ class Predictor(ABC):
         if not values:
             raise PredictorError(f"predictor {self.name!r}: no architectures given")
         return [self.space.validate(a) for a in values]
+
+    def _encode_for_predict(self, archs: Sequence[Any]) -> tuple[list[Any], np.ndarray]:
+        """Checks of ``predict_dist`` (fitted, valid ``archs``), then the validated
+        architectures and their ``self.params["encoding"]`` vectors."""
+        self._check_fitted()
+        values = self._check_archs(archs)
+        return values, encodings.encode(self.space, values, self.params["encoding"])
 
     def _check_fit_input(
         self, archs: Sequence[Any], y: Sequence[float] | np.ndarray

@@ -48,9 +48,7 @@ class RandomForestPredictor(Predictor):
 
     def predict_dist(self, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Mean over trees and their standard deviation, each ``(n,)``."""
-        self._check_fitted()
-        values = self._check_archs(archs)
-        x = encodings.encode(self.space, values, self.params["encoding"])
+        _, x = self._encode_for_predict(archs)
         per_tree = np.stack([tree.predict(x) for tree in self.forest_.estimators_])
         return per_tree.mean(axis=0), per_tree.std(axis=0)
 

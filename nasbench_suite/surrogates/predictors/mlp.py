@@ -68,10 +68,8 @@ class MLPPredictor(Predictor):
 
     def predict_dist(self, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation across the networks, each ``(n,)``."""
-        self._check_fitted()
-        values = self._check_archs(archs)
-        x = encodings.encode(self.space, values, self.params["encoding"]).astype(np.float64)
-        x = (x - self.x_mean_) / self.x_scale_
+        _, x = self._encode_for_predict(archs)
+        x = (x.astype(np.float64) - self.x_mean_) / self.x_scale_
         preds = np.stack([self.scaler_.inverse(_forward(x, c, b)) for c, b in self.weights_])
         return preds.mean(axis=0), preds.std(axis=0)
 

@@ -76,9 +76,7 @@ class XGBPredictor(Predictor):
 
     def predict_dist(self, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted means and zero standard deviations, each ``(n,)``."""
-        self._check_fitted()
-        values = self._check_archs(archs)
-        x = encodings.encode(self.space, values, self.params["encoding"])
+        values, x = self._encode_for_predict(archs)
         mean = self.transform_.inverse(self.scaler_.inverse(self.booster_.inplace_predict(x)))
         return mean, np.zeros(len(values))
 
