@@ -34,14 +34,13 @@ def open_benchmark(source: str | Path | Benchmark, **options: Any) -> Benchmark:
     if not path.exists():
         from nasbench_suite.surrogates import artefact
 
-        if isinstance(source, str) and source in {*artefact.SHIPPED, *artefact.shipped_names()}:
+        shipped = artefact.shipped_path(source) if isinstance(source, str) else None
+        if shipped is not None:
             from nasbench_suite.bench.surrogate import SurrogateBenchmark
 
-            return SurrogateBenchmark(artefact.shipped_artefact(source), **options)
-        shipped = ", ".join(sorted({*artefact.SHIPPED, *artefact.shipped_names()}))
-        raise TableNotFoundError(
-            path, f"no such table file or surrogate folder; shipped benchmarks: {shipped}"
-        )
+            return SurrogateBenchmark(shipped, **options)
+        known = ", ".join(sorted({*artefact.SHIPPED, *artefact.shipped_names()}))
+        raise TableNotFoundError(path, f"no such table file or surrogate folder; shipped benchmarks: {known}")
     return TabularBenchmark(path, **options)
 
 

@@ -241,8 +241,8 @@ def _artefact_path(text: str) -> Path:
     from nasbench_suite.surrogates import artefact
 
     path = Path(text)
-    if not path.exists() and text in artefact.SHIPPED:
-        return artefact.shipped_artefact(text)
+    if not path.exists() and (shipped := artefact.shipped_path(text)) is not None:
+        return shipped
     artefact.read_manifest(path)  # SurrogateArtefactError names what is wrong
     return path
 

@@ -223,6 +223,15 @@ def shipped_artefact(name: str) -> Path:
     return path
 
 
+def shipped_path(name: str) -> Path | None:
+    """The shipped artefact called ``name``, or None when no shipped artefact has that name.
+
+    Raises:
+        SurrogateArtefactError: ``name`` is a shipped name but its directory is incomplete.
+    """
+    return shipped_artefact(name) if name in {*SHIPPED, *shipped_names()} else None
+
+
 def shipped_names() -> list[str]:
     """Names of the shipped artefacts present in :func:`shipped_root`, sorted."""
     root = shipped_root()
