@@ -137,7 +137,7 @@ class _Spy(Strategy):
         super().__init__(space, seed=seed, context=context, **options)
         _Spy.seen += [("space", space), ("context", self.context)]
 
-    def _ask(self):
+    def _ask(self, trial_id):
         return self.space.sample(self.rng), None
 
     def _tell(self, observation):

@@ -111,7 +111,7 @@ def test_register_a_user_strategy():
 
         name = "test-fixed"
 
-        def _ask(self):
+        def _ask(self, trial_id):
             return self.space.sample(self.rng), None
 
     search.register("test-fixed", Fixed, replace=True)

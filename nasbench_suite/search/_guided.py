@@ -117,7 +117,7 @@ class GuidedSearch(Strategy):
         except (PredictorError, encodings.EncodingError) as exc:
             raise StrategyError(f"strategy {self.name!r}: {exc}") from None
 
-    def _ask(self) -> tuple[Arch, int | None]:
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         if len(self.history) < self.num_init or len(self._data) < 2:
             return self._propose(self._unseen_random()), None
         while self._queue:

@@ -149,10 +149,11 @@ class Strategy(ABC):
 
     def ask(self) -> Proposal:
         """The next evaluation to run."""
-        arch, epoch = self._ask()
-        proposal = Proposal(self._next_trial, arch, epoch)
+        trial_id = self._next_trial
+        arch, epoch = self._ask(trial_id)
         self._next_trial += 1
-        self._pending[proposal.trial_id] = proposal
+        proposal = Proposal(trial_id, arch, epoch)
+        self._pending[trial_id] = proposal
         return proposal
 
     def tell(
@@ -181,8 +182,12 @@ class Strategy(ABC):
     # --- what subclasses implement -------------------------------------------------
 
     @abstractmethod
-    def _ask(self) -> tuple[Arch, int | None]:
-        """The next architecture and epoch (None: full training)."""
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
+        """The next architecture and epoch (None: full training) for trial ``trial_id``.
+
+        ``trial_id`` is the id the returned proposal will carry (and its ``tell``
+        repeat), so a strategy can key per-trial state on it.
+        """
 
     def _tell(self, observation: Observation) -> None:  # noqa: B027 - optional hook
         """Learn from one observation (already appended to ``self.history``)."""

@@ -70,7 +70,7 @@ class GeneticAlgorithm(Strategy):
         # (arch, fitness) of the best results; order of arrival among equals.
         self.population: list[tuple[Arch, float]] = []
 
-    def _ask(self) -> tuple[Arch, int | None]:
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         if len(self.population) < self.population_size:
             return self.space.sample(self.rng), None
         first, second = self._select(), self._select()

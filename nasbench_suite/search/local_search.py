@@ -57,20 +57,20 @@ class LocalSearch(Strategy):
         self._queue: list[Arch] = []
         self._neighbours_in_flight = 0
 
-    def _ask(self) -> tuple[Arch, int | None]:
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         if self.current is None and self._init_left > 0:
             self._init_left -= 1
-            return self._propose(self._unseen_random(), _INIT), None
+            return self._propose(trial_id, self._unseen_random(), _INIT), None
         while self.current is not None and self._queue:
             arch = self._queue.pop()
             if self.space.key(arch) not in self._seen:
                 self._neighbours_in_flight += 1
-                return self._propose(arch, _NEIGHBOUR), None
-        return self._propose(self._unseen_random(), _SPARE), None
+                return self._propose(trial_id, arch, _NEIGHBOUR), None
+        return self._propose(trial_id, self._unseen_random(), _SPARE), None
 
-    def _propose(self, arch: Arch, role: str) -> Arch:
+    def _propose(self, trial_id: int, arch: Arch, role: str) -> Arch:
         self._seen.add(self.space.key(arch))
-        self._roles[self._next_trial] = (role, self._climb)
+        self._roles[trial_id] = (role, self._climb)
         return arch
 
     def _unseen_random(self) -> Arch:

@@ -84,7 +84,7 @@ class OptunaStrategy(Strategy):
     def _sampler(self, optuna: Any, seed: int) -> Any:
         """The seeded Optuna sampler this strategy runs."""
 
-    def _ask(self) -> tuple[Arch, int | None]:
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         for _ in range(MAX_REDRAWS):
             trial = self.study.ask(self._distributions)
             try:
@@ -97,7 +97,7 @@ class OptunaStrategy(Strategy):
             arch = self.space.sample(self.rng)
             self.study.enqueue_trial(dict(zip(self._names, self.space.to_codes(arch))))
             trial = self.study.ask(self._distributions)
-        self._trials[self._next_trial] = trial
+        self._trials[trial_id] = trial
         return arch, None
 
     def _tell(self, observation: Observation) -> None:

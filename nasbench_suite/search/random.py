@@ -20,7 +20,7 @@ class RandomSearch(Strategy):
     name: ClassVar[str] = "random"
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def _ask(self) -> tuple[Arch, int | None]:
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         # RegularizedEvolution's warm-up draws exactly like this (one space.sample on
         # self.rng per proposal) so that REA with population = budget *is* random search.
         return self.space.sample(self.rng), None

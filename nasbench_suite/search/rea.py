@@ -55,7 +55,7 @@ class RegularizedEvolution(Strategy):
         self.population: deque[tuple[Arch, float]] = deque()
         self._filled = False
 
-    def _ask(self) -> tuple[Arch, int | None]:
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         if not self._filled:
             return self.space.sample(self.rng), None
         winner, _ = tournament(self.population, self.sample_size, self.rng)

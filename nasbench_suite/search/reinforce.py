@@ -78,7 +78,7 @@ class Reinforce(Strategy):
         codes = (cumulative <= u[:, None]).sum(axis=1)
         return np.minimum(codes, np.array(self.n_options) - 1)
 
-    def _ask(self) -> tuple[Arch, int | None]:
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         for _ in range(MAX_REDRAWS):
             codes = self._draw()
             try:
@@ -89,7 +89,7 @@ class Reinforce(Strategy):
         else:
             arch = self.space.sample(self.rng)
             codes = np.array(self.space.to_codes(arch))
-        self._codes[self._next_trial] = codes
+        self._codes[trial_id] = codes
         return arch, None
 
     def _tell(self, observation: Observation) -> None:

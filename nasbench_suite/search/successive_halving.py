@@ -112,7 +112,7 @@ class SuccessiveHalving(Strategy):
         """Successive halving always runs the most exploratory bracket."""
         return self.s_max
 
-    def _ask(self) -> tuple[Arch, int | None]:
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         bracket = next((b for b in self._brackets if b.has_job()), None)
         if bracket is None:
             epochs, sizes = self.bracket(self._next_bracket_s())
@@ -124,7 +124,7 @@ class SuccessiveHalving(Strategy):
             arch = self.space.sample(self.rng)
         else:
             arch = bracket.promoted.pop(0)
-        self._trials[self._next_trial] = bracket
+        self._trials[trial_id] = bracket
         return arch, bracket.epochs[bracket.rung]
 
     def _tell(self, observation: Observation) -> None:
