@@ -56,7 +56,7 @@ def library_versions(uses_torch: bool = False) -> dict[str, str]:
     torch is recorded only for models that use it (``uses_torch``): whether some other
     code in the process happened to import it says nothing about the artefact.
     """
-    from nasbench_suite import __version__
+    from nasbench_suite._version import __version__
 
     out = {"nasbench-suite": __version__}
     for name in LIBRARIES:
@@ -201,9 +201,8 @@ def check_space(path: Path, manifest: dict[str, Any], space: SearchSpace) -> Non
 
 def shipped_root() -> Path:
     """The ``surrogates/`` directory of the repository checkout the package runs from."""
-    import nasbench_suite
-
-    return Path(nasbench_suite.__file__).resolve().parents[1] / "surrogates"
+    # nasbench_suite/surrogates/artefact.py -> the checkout holding nasbench_suite/
+    return Path(__file__).resolve().parents[2] / "surrogates"
 
 
 def shipped_artefact(name: str) -> Path:

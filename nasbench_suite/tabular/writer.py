@@ -24,8 +24,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-import nasbench_suite
 from nasbench_suite import spaces
+from nasbench_suite._version import __version__
 from nasbench_suite.errors import TableError, TableLockedError
 from nasbench_suite.tabular import layout
 from nasbench_suite.tabular.merge import merge_tables
@@ -147,7 +147,7 @@ def _write_contents(f: h5py.File, data: TableData, canonical: list[str]) -> None
     manifest: dict = {
         "format": layout.FORMAT_NAME,
         "format_version": layout.FORMAT_VERSION,
-        "written_by": f"nasbench-suite {nasbench_suite.__version__}",
+        "written_by": f"nasbench-suite {__version__}",
         "space": data.space,
         "space_config": data.space_config,
         "description": data.description,
