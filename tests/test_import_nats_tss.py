@@ -15,7 +15,7 @@ import pytest
 
 from nasbench_suite import importers
 from nasbench_suite.errors import ImportSourceError, UnsafePickleError
-from nasbench_suite.importers._safe_pickle import load_pbz2, loads
+from nasbench_suite.safe_pickle import load_pbz2, loads
 from tests.importer_support import assert_same_table, round_trip
 from tests.support import data_path
 

@@ -47,7 +47,7 @@ def test_params_equal_the_published_count_for_every_arch_and_dataset():
 
 def test_flops_and_params_equal_the_official_nats_bench_files():
     """Every result of every real file (3 archs x 2 budgets x 4 datasets x seeds): FLOPs and params."""
-    from nasbench_suite.importers._safe_pickle import load_pbz2
+    from nasbench_suite.safe_pickle import load_pbz2
 
     folder = data_path("nats-tss-simple-sample", "NATS-tss-v1_0-3ffb9-simple")
     files = sorted(p for p in folder.glob("*.pickle.pbz2") if p.name != "meta.pickle.pbz2")

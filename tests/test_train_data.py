@@ -162,7 +162,7 @@ def test_cifar_python_archives(tmp_path: Path):
     with tarfile.open(archive) as tar:
         member = tar.extractfile("cifar-10-batches-py/data_batch_1")
         assert member is not None
-        from nasbench_suite.importers._safe_pickle import loads_arrays
+        from nasbench_suite.safe_pickle import loads_arrays
 
         first = loads_arrays(member.read())[b"data"][0]
     assert train.images[0, 0, 1, 2] == first[2 * 1024 + 1]

@@ -3,7 +3,7 @@
 The folder (``NATS-tss-v1_0-3ffb9-simple`` as its authors ship it) holds
 ``meta.pickle.pbz2`` and one ``NNNNNN.pickle.pbz2`` per architecture, all
 bz2-compressed pickles read with the restricted unpickler of
-:mod:`nasbench_suite.importers._safe_pickle` (no code from the files runs).
+:mod:`nasbench_suite.safe_pickle` (no code from the files runs).
 
 The table holds only the architectures whose file is present, in official
 index order; the index is the static ``nats_index``. Datasets: the 200-epoch
@@ -25,7 +25,7 @@ from nasbench_suite._progress import track
 from nasbench_suite.errors import ImportSourceError, MalformedArchError
 from nasbench_suite.importers._common import require_dir
 from nasbench_suite.importers._nb201_meta import BENCHMARK_ORIGIN, SOURCES, SPLITS, TRAIN_HARDWARE, protocol
-from nasbench_suite.importers._safe_pickle import load_pbz2
+from nasbench_suite.safe_pickle import load_pbz2
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
 
 META = "meta.pickle.pbz2"

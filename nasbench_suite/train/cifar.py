@@ -84,7 +84,7 @@ def load_cifar(path: Path, dataset: str) -> tuple:
     Raises:
         TrainDataError: wrong archive for ``dataset``, a bad checksum, unreadable batches.
     """
-    from nasbench_suite.importers._safe_pickle import loads_arrays
+    from nasbench_suite.safe_pickle import loads_arrays
     from nasbench_suite.train.data import Split
 
     which = "cifar100" if dataset == "cifar100" else "cifar10"

@@ -1,10 +1,19 @@
-"""A restricted unpickler for the official NATS-Bench files.
+"""The project's only unpickler: a restricted one, for the published files that are pickles.
 
 Plain ``pickle.load`` runs whatever a file asks for: any global a pickle names is
-imported and may be called. The NATS-Bench "simple" files only need ordered
-dicts and numpy scalars, so :class:`SafeUnpickler` admits exactly those globals
-and refuses everything else *before* anything is called (``find_class`` runs
-when the global is looked up, ahead of the ``REDUCE`` that would call it).
+imported and may be called. :class:`SafeUnpickler` admits a fixed list of globals and
+refuses everything else *before* anything is called (``find_class`` runs when the
+global is looked up, ahead of the ``REDUCE`` that would call it); persistent ids are
+refused too. What it admits:
+
+- :func:`loads` and :func:`load_pbz2` (the official NATS-Bench "simple" files, read by
+  ``importers/nats_tss.py``): plain containers, ``collections.OrderedDict``,
+  ``numpy.dtype`` and numpy scalars (:data:`ALLOWED_GLOBALS`);
+- :func:`loads_arrays` (the official CIFAR python batches, read by ``train/cifar.py``):
+  the same plus whole numpy arrays (:data:`ARRAY_GLOBALS`), whose bytes are set by
+  ``ndarray.__setstate__``, which runs no code from the file.
+
+Ground floor: it imports only the standard library, numpy and ``nasbench_suite.errors``.
 """
 
 from __future__ import annotations
