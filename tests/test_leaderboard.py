@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from nasbench_suite.bench import open_benchmark
-from nasbench_suite.experiments.leaderboard import run_leaderboard, summarise, write_leaderboard
+from nasbench_suite.experiments.leaderboard import run_leaderboard, summarise
 from nasbench_suite.experiments.protocol import STANDARD_BUDGETS_S, standard_budget, standard_suite
+from nasbench_suite.experiments.report import write_leaderboard
 from nasbench_suite.experiments.trajectory import RunsFileError, read_runs
 from nasbench_suite.tabular import write_table
 from tests.support import synthetic_table

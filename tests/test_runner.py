@@ -17,7 +17,7 @@ from nasbench_suite.experiments.metrics import (
     pareto_front_2d,
     resolve_metrics,
 )
-from nasbench_suite.experiments.stats import average_ranks, holm, mean_se, wilcoxon_vs_best
+from nasbench_suite.stats import average_ranks, holm, mean_se, wilcoxon_vs_reference
 from nasbench_suite.tabular import write_table
 from tests.support import synthetic_table
 
@@ -271,7 +271,7 @@ def test_stats_closed_forms():
     assert ranks.tolist() == pytest.approx([1.5, 1.75, 2.75])  # ranks [1, 2.5, 2.5] and [2, 1, 3]
     rng = np.random.default_rng(0)
     a = rng.normal(0, 1, 30)
-    tests = wilcoxon_vs_best({"a": a, "b": a + 1.0, "c": a.copy()}, "a")
+    tests = wilcoxon_vs_reference({"a": a, "b": a + 1.0, "c": a.copy()}, "a")
     assert tests["b"][0] < 1e-5 and tests["c"] == (1.0, 1.0) and math.isnan(tests["a"][0])
 
 

@@ -129,8 +129,8 @@ def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 def cmd_search(args: argparse.Namespace) -> int:
     from nasbench_suite.experiments import RunConfig, open_cached
     from nasbench_suite.experiments.executors import run_many
-    from nasbench_suite.experiments.stats import mean_se
     from nasbench_suite.experiments.trajectory import write_runs
+    from nasbench_suite.stats import mean_se
 
     seeds = parse_seeds(args.seeds)
     bench = open_cached(args.bench)  # bad path or name: one-line error before any worker starts
@@ -196,7 +196,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from nasbench_suite import search
-    from nasbench_suite.experiments.leaderboard import run_leaderboard, write_leaderboard
+    from nasbench_suite.experiments.leaderboard import run_leaderboard
+    from nasbench_suite.experiments.report import write_leaderboard
     from nasbench_suite.search.base import StrategyError
 
     seeds = list(range(int(args.seeds))) if args.seeds.strip().isdigit() else parse_seeds(args.seeds)

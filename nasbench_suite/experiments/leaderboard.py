@@ -5,8 +5,9 @@ median with inter-quartile range), anytime regret AUC (mean +- s.e.), average
 rank by final regret (mean +- s.e. of the per-seed ranks) and a paired two-sided
 Wilcoxon signed-rank test of final regret against the strategy with the lowest
 mean final regret and another against random search, each Holm-corrected over
-the comparisons of that dataset. The
-files are written by ``experiments.report``.
+the comparisons of that dataset. The files are written by
+``experiments.report.write_leaderboard``, which reads these summaries (the arrow runs
+one way: this module never imports the writer).
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite.experiments.runner import RunResult
-from nasbench_suite.experiments.stats import mean_se, ranks_per_seed, wilcoxon_vs_best
+from nasbench_suite.stats import mean_se, ranks_per_seed, wilcoxon_vs_reference
 
-SIGNIFICANCE = 0.05
 #: The strategy every other one is also tested against.
 BASELINE = "random"
 
@@ -165,9 +165,9 @@ def _dataset_board(dataset: str, runs: dict[str, list[RunResult]]) -> DatasetBoa
     mean_regret = {n: mean_se([r.summary["final_regret"] for r in runs[n]])[0] for n in names}
     best = min(names, key=lambda n: (np.inf if math.isnan(mean_regret[n]) else mean_regret[n], n))
     by_name = {n: regret[:, j] for j, n in enumerate(names)}
-    tests = wilcoxon_vs_best(by_name, best) if len(seeds) else {}
+    tests = wilcoxon_vs_reference(by_name, best) if len(seeds) else {}
     # Random search is the reference every NAS comparison needs: each strategy is also tested against it.
-    tests_rs = wilcoxon_vs_best(by_name, BASELINE) if len(seeds) and BASELINE in names else {}
+    tests_rs = wilcoxon_vs_reference(by_name, BASELINE) if len(seeds) and BASELINE in names else {}
     first = runs[names[0]][0]
     config = first.config
     if config.budget_s is not None:
@@ -244,12 +244,4 @@ def _row(
     }
 
 
-def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
-    """Write ``leaderboard.md``, ``leaderboard.html``, ``regret_<dataset>.png`` and ``runs.parquet``
-    into the folder ``out`` (created if needed); returns the paths written, the two reports first."""
-    from nasbench_suite.experiments.report import write_report
-
-    return write_report(board, out)
-
-
-__all__ = ["DatasetBoard", "Leaderboard", "run_leaderboard", "summarise", "write_leaderboard"]
+__all__ = ["BASELINE", "DatasetBoard", "Leaderboard", "run_leaderboard", "summarise"]

@@ -1,7 +1,7 @@
 """Writing a leaderboard: Markdown, HTML, one regret plot per dataset and the runs' Parquet file.
 
 The tables show, per dataset and strategy, the figures ``leaderboard.summarise``
-computes, each with its uncertainty (``docs/protocol.md`` defines them).
+(``leaderboard.run_leaderboard``) computes, each with its uncertainty (``docs/protocol.md`` defines them).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nasbench_suite.experiments.leaderboard import BASELINE, SIGNIFICANCE, DatasetBoard, Leaderboard
+from nasbench_suite.experiments.leaderboard import BASELINE, DatasetBoard, Leaderboard
+from nasbench_suite.stats import ALPHA
 
 HEADERS = (
     "strategy",
@@ -42,7 +43,7 @@ def _cells(row: dict[str, Any], best: str) -> list[str]:
             return label
         if math.isnan(p):
             return "n/a"
-        return f"{p:.2g}{' *' if p < SIGNIFICANCE else ''}"
+        return f"{p:.2g}{' *' if p < ALPHA else ''}"
 
     return [
         row["strategy"],
@@ -59,8 +60,9 @@ def _cells(row: dict[str, Any], best: str) -> list[str]:
     ]
 
 
-def write_report(board: Leaderboard, out: str | Path) -> list[Path]:
-    """Write ``leaderboard.md``, ``leaderboard.html``, ``regret_<dataset>.png`` and ``runs.parquet``."""
+def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
+    """Write ``leaderboard.md``, ``leaderboard.html``, ``regret_<dataset>.png`` and ``runs.parquet``
+    into the folder ``out`` (created if needed); returns the paths written, the two reports first."""
     from nasbench_suite.experiments.plots import plot_regret
     from nasbench_suite.experiments.trajectory import write_runs
 
@@ -92,7 +94,7 @@ def _intro(board: Leaderboard) -> list[str]:
         "Regret AUC is the time-averaged regret over the budget (linear time). Ranks by final regret per "
         "seed. p: paired two-sided Wilcoxon signed-rank test of final regret against the best strategy "
         "(lowest mean final regret), and against random search, each Holm-corrected over the dataset's "
-        "comparisons; * marks p < 0.05.",
+        f"comparisons; * marks p < {ALPHA}.",
     ]
     second = _second_objective(board)
     if second:
