@@ -158,3 +158,18 @@ class SurrogateArtefactError(NasbenchError, ValueError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+# --- plugins ----------------------------------------------------------------------
+
+
+class PluginError(NasbenchError, ImportError):
+    """An installed plugin (an entry point of a ``nasbench_suite.*`` group) failed to load,
+    or loaded something that is not what its group registers; the message names it."""
+
+    def __init__(self, group: str, name: str, target: str, reason: str):
+        self.group = group
+        self.plugin = name
+        self.target = target
+        self.reason = reason
+        super().__init__(f"plugin {name!r} ({target}, entry-point group {group}) failed to load: {reason}")

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="MODULE",
-        help="import MODULE first (e.g. one that registers a search space); repeatable",
+        help="import MODULE first (one that registers a space, strategy, predictor or importer); repeatable",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
 
@@ -65,12 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from nasbench_suite import _progress
     from nasbench_suite.errors import NasbenchError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _progress.enable(args.progress)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        for module in args.plugin:
-            _import_plugin(module)
+        # Plugins first: what they register (an importer, a strategy) must be in the
+        # parser's choices and in --help, and every command must find it by name.
+        for module in plugin_modules(argv):
+            import_plugin(module)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        _progress.enable(args.progress)
         return args.run(args)
     except (NasbenchError, UsageError) as exc:
         print(f"nasbench: error: {_one_line(exc)}", file=sys.stderr)
@@ -83,11 +86,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _import_plugin(module: str) -> None:
+def plugin_modules(argv: Sequence[str]) -> list[str]:
+    """The modules named by ``--plugin`` options in ``argv``, in order (nothing else is parsed)."""
+    pre = _QuietParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    try:
+        known, _ = pre.parse_known_args(argv)
+    except UsageError:  # e.g. a bare --plugin: the full parser says what is wrong
+        return []
+    return list(known.plugin)
+
+
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise UsageError(message)
+
+
+def import_plugin(module: str) -> None:
+    """Import a ``--plugin`` module (which registers spaces, strategies, predictors or importers).
+
+    Raises:
+        UsageError: naming the module, when importing it fails in any way.
+    """
     try:
         importlib.import_module(module)
     except ImportError as exc:
         raise UsageError(f"--plugin {module}: cannot import it ({exc})") from None
+    except Exception as exc:  # a plugin's own code can fail in any way: one line naming it
+        raise UsageError(f"--plugin {module}: importing it failed ({type(exc).__name__}: {exc})") from None
 
 
 def _one_line(exc: BaseException) -> str:

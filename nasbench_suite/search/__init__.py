@@ -1,7 +1,9 @@
 """Search strategies behind one ask/tell interface (see :mod:`nasbench_suite.search.base`).
 
 ``get("rea", space, seed=0)`` builds a strategy by name; ``available()`` lists the
-names; ``register(name, cls)`` adds a user strategy. Built-in strategies are
+names; ``register(name, cls)`` adds a user strategy (``unregister`` and the
+``registered`` context manager undo it), and installed packages can declare
+strategies under the entry-point group ``nasbench_suite.strategies``. Built-in strategies are
 imported on first use, so ``import nasbench_suite.search`` stays cheap and never
 loads a benchmark, a table, XGBoost, torch or Optuna.
 
@@ -11,11 +13,14 @@ A strategy never sees a benchmark: this package must not import
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from nasbench_suite._registry import LazyRegistry
+from nasbench_suite._registry import ENTRY_POINT_GROUPS, LazyRegistry
+from nasbench_suite.errors import PluginError
 from nasbench_suite.search.base import Observation, Proposal, SearchContext, Strategy, StrategyError
 from nasbench_suite.spaces.base import SearchSpace
 
@@ -41,6 +46,8 @@ _REGISTRY: LazyRegistry[type[Strategy]] = LazyRegistry(
         f"unknown strategy {name!r}; known strategies: {', '.join(known)}"
     ),
     base=Strategy,
+    entry_point_group=ENTRY_POINT_GROUPS["strategies"],
+    plugin_error=PluginError,
 )
 
 
@@ -54,11 +61,28 @@ def register(name: str, cls: type[Strategy], *, replace: bool = False) -> None:
     _REGISTRY.register(name, cls, replace=replace)
 
 
+def unregister(name: str) -> None:
+    """Forget the strategy registered as ``name`` (a built-in of that name comes back)."""
+    _REGISTRY.unregister(name)
+
+
+@contextmanager
+def registered(name: str, cls: type[Strategy], *, replace: bool = False) -> Iterator[type[Strategy]]:
+    """``register(name, cls)`` for the duration of a ``with`` block, undone on exit.
+
+    Raises:
+        StrategyError: as :func:`register`.
+    """
+    with _REGISTRY.registered(name, cls, replace=replace):
+        yield cls
+
+
 def strategy_class(name: str) -> type[Strategy]:
     """The class registered as ``name`` (to read ``defaults``, ``multi_fidelity``, ...).
 
     Raises:
         StrategyError: if no strategy has that name.
+        PluginError: the installed plugin of that name failed to load.
     """
     return _REGISTRY.lookup(name)
 
@@ -94,7 +118,11 @@ def get(
 
 
 def available() -> list[str]:
-    """Names of the registered strategies, sorted."""
+    """Names of the strategies (built in, registered, installed plugins), sorted.
+
+    The standard leaderboard does not run all of these: it runs the fixed list in
+    ``nasbench_suite.experiments.protocol``.
+    """
     return _REGISTRY.names()
 
 
@@ -107,5 +135,7 @@ __all__ = [
     "available",
     "get",
     "register",
+    "registered",
     "strategy_class",
+    "unregister",
 ]

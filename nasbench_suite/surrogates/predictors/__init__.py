@@ -1,7 +1,9 @@
 """Accuracy predictors by name.
 
 ``get("xgb", space, seed=0, **params)`` builds a predictor; ``available()`` lists
-the names; ``register(name, cls)`` adds one. Built-in predictors are imported on
+the names; ``register(name, cls)`` adds one (``unregister`` and the ``registered``
+context manager undo it), and installed packages can declare predictors under the
+entry-point group ``nasbench_suite.predictors``. Built-in predictors are imported on
 first use, so naming ``"gin"`` is what loads torch, and nothing here loads the
 table modules. ``load_predictor(space, directory, spec)`` rebuilds a predictor
 that ``Predictor.save(directory)`` wrote.
@@ -9,10 +11,13 @@ that ``Predictor.save(directory)`` wrote.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nasbench_suite._registry import LazyRegistry
+from nasbench_suite._registry import ENTRY_POINT_GROUPS, LazyRegistry
+from nasbench_suite.errors import PluginError
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError
 
@@ -32,6 +37,8 @@ _REGISTRY: LazyRegistry[type[Predictor]] = LazyRegistry(
     error=PredictorError,
     unknown=lambda name, known: PredictorError(f"unknown predictor {name!r}; known: {', '.join(known)}"),
     base=Predictor,
+    entry_point_group=ENTRY_POINT_GROUPS["predictors"],
+    plugin_error=PluginError,
 )
 
 
@@ -45,8 +52,26 @@ def register(name: str, cls: type[Predictor], *, replace: bool = False) -> None:
     _REGISTRY.register(name, cls, replace=replace)
 
 
+def unregister(name: str) -> None:
+    """Forget the predictor registered as ``name`` (a built-in of that name comes back)."""
+    _REGISTRY.unregister(name)
+
+
+@contextmanager
+def registered(name: str, cls: type[Predictor], *, replace: bool = False) -> Iterator[type[Predictor]]:
+    """``register(name, cls)`` for the duration of a ``with`` block, undone on exit.
+
+    Raises:
+        PredictorError: as :func:`register`.
+    """
+    with _REGISTRY.registered(name, cls, replace=replace):
+        yield cls
+
+
 def available() -> list[str]:
-    """Names of the registered predictors, sorted (listing never imports them: no torch).
+    """Names of the predictors (built in, registered, installed plugins), sorted.
+
+    Listing never imports them (no torch) and never loads a plugin.
 
     ``gin`` is listed without torch installed; :func:`get` then says how to install it.
     """
@@ -58,6 +83,7 @@ def predictor_class(name: str) -> type[Predictor]:
 
     Raises:
         PredictorError: if no predictor has that name.
+        PluginError: the installed plugin of that name failed to load.
     """
     return _REGISTRY.lookup(name)
 
@@ -95,4 +121,14 @@ def load_predictor(space: SearchSpace, directory: str | Path, spec: dict[str, An
     return predictor_class(spec["name"])._rebuild(space, directory, spec)
 
 
-__all__ = ["DEFAULT", "Predictor", "PredictorError", "available", "get", "load_predictor", "register"]
+__all__ = [
+    "DEFAULT",
+    "Predictor",
+    "PredictorError",
+    "available",
+    "get",
+    "load_predictor",
+    "register",
+    "registered",
+    "unregister",
+]
