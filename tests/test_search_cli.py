@@ -8,9 +8,18 @@ import sys
 import numpy as np
 import pytest
 
+from nasbench_suite import search
+from nasbench_suite.bench import open_benchmark
 from nasbench_suite.cli import UsageError, main
 from nasbench_suite.cli.search import parse_seeds
+from nasbench_suite.experiments.protocol import (
+    PROTOCOL_VERSION,
+    STANDARD_STRATEGIES,
+    STANDARD_STRATEGIES_V1,
+    standard_suite,
+)
 from nasbench_suite.experiments.trajectory import read_runs
+from nasbench_suite.search.random import RandomSearch
 from nasbench_suite.tabular import write_table
 from tests.support import REPO, synthetic_table
 
@@ -139,3 +148,38 @@ def test_leaderboard_help_runs_as_a_command():
         capture_output=True, text=True, cwd=REPO, check=True,
     ).stdout  # fmt: skip
     assert "--exclude-model-based" in out and "--ray-address" in out and "--second-objective" in out
+
+
+class _PluginWalk(RandomSearch):
+    """A user strategy: registering it must not change the standard suite."""
+
+    name = "test-plugin-walk"
+
+
+def test_the_standard_suite_is_a_fixed_list_that_plugins_do_not_join(table, monkeypatch, capsys):
+    bench = open_benchmark(str(table))
+    with search.registered(_PluginWalk.name, _PluginWalk):
+        configs = standard_suite(bench, str(table), seeds=[0])
+        asked: list[list[str]] = []
+
+        def fake_run_leaderboard(bench, strategies, **kwargs):
+            asked.append(list(strategies))
+            raise UsageError("stop here")
+
+        monkeypatch.setattr("nasbench_suite.experiments.leaderboard.run_leaderboard", fake_run_leaderboard)
+        run(capsys, "leaderboard", "--bench", table, "--seeds", 1)
+        run(capsys, "leaderboard", "--bench", table, "--seeds", 1, "--exclude-model-based")
+    assert PROTOCOL_VERSION == 1 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V1
+    assert tuple(c.strategy for c in configs) == STANDARD_STRATEGIES
+    assert asked[0] == list(STANDARD_STRATEGIES)
+    assert asked[1] == [s for s in STANDARD_STRATEGIES if s not in ("bananas", "optuna-tpe", "xgb-bo")]
+
+
+def test_leaderboard_runs_a_registered_strategy_named_in_strategies(capsys, table, tmp_path):
+    with search.registered(_PluginWalk.name, _PluginWalk):
+        code, out, _ = run(
+            capsys, "leaderboard", "--bench", table, "--seeds", 2,
+            "--strategies", f"random,{_PluginWalk.name}", "--out", tmp_path, "--executor", "serial",
+        )  # fmt: skip
+    assert code == 0, out
+    assert f"{_PluginWalk.name} " in out and _PluginWalk.name not in search.available()

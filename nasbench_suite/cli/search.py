@@ -43,7 +43,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("leaderboard", help="run the standard suite and write results/leaderboard.md|.html")
     p.add_argument("--bench", default="nb201", help="table file or shipped benchmark name (default: nb201)")
     p.add_argument("--seeds", default="30", help="number of seeds N (seeds 0..N-1; default 30) or '0-29'")
-    p.add_argument("--strategies", help="comma-separated strategies (default: every registered one)")
+    p.add_argument(
+        "--strategies",
+        help="comma-separated strategies, any registered ones (default: the standard suite's fixed "
+        "list, docs/protocol.md)",
+    )
     p.add_argument(
         "--exclude-model-based", action="store_true", help="leave out model-based strategies (bananas, ...)"
     )
@@ -197,6 +201,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from nasbench_suite import search
     from nasbench_suite.experiments.leaderboard import run_leaderboard
+    from nasbench_suite.experiments.protocol import STANDARD_STRATEGIES
     from nasbench_suite.experiments.report import write_leaderboard
     from nasbench_suite.search.base import StrategyError
 
@@ -204,7 +209,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if not seeds:
         raise UsageError("--seeds: give at least one seed")
     try:
-        strategies = _names(args.strategies) if args.strategies else search.available()
+        strategies = _names(args.strategies) if args.strategies else list(STANDARD_STRATEGIES)
         if args.exclude_model_based:
             strategies = [s for s in strategies if not search.strategy_class(s).model_based]
         with _progress_bar("leaderboard") as progress:

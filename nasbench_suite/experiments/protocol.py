@@ -1,8 +1,9 @@
 """The standard suite: which runs a leaderboard makes (``docs/protocol.md`` gives the reasons).
 
-Every registered strategy applicable to the benchmark, every dataset, seeds
-0..29, W = 1 simulated worker, and per dataset a budget in simulated seconds of
-about 150 full trainings of an average architecture of that dataset.
+The strategies of ``STANDARD_STRATEGIES`` (a fixed, versioned list: registering a
+plugin never changes the standard leaderboard) that apply to the benchmark, every
+dataset, seeds 0..29, W = 1 simulated worker, and per dataset a budget in simulated
+seconds of about 150 full trainings of an average architecture of that dataset.
 """
 
 from __future__ import annotations
@@ -15,6 +16,31 @@ from nasbench_suite.experiments.config import RunConfig
 
 if TYPE_CHECKING:
     from nasbench_suite.bench.base import Benchmark
+
+#: Version of the standard suite. A change of what the suite runs (its strategies, seeds,
+#: workers, budgets) is a new version, so that a committed leaderboard says which it is.
+PROTOCOL_VERSION = 1
+
+#: The strategies of protocol version 1, in the order the suite runs them: the twelve
+#: built-in strategies as the suite named them when version 1 was fixed. Those that do
+#: not apply to a benchmark (sh and hyperband without learning curves, optuna-nsga2
+#: without a second objective) come back as "not applicable".
+STANDARD_STRATEGIES_V1: tuple[str, ...] = (
+    "bananas",
+    "ga",
+    "hyperband",
+    "local-search",
+    "optuna-nsga2",
+    "optuna-random",
+    "optuna-tpe",
+    "random",
+    "rea",
+    "reinforce",
+    "sh",
+    "xgb-bo",
+)
+#: The strategies of the current protocol version.
+STANDARD_STRATEGIES: tuple[str, ...] = STANDARD_STRATEGIES_V1
 
 STANDARD_N_SEEDS = 30
 STANDARD_WORKERS = 1
@@ -67,8 +93,9 @@ def standard_suite(
     Args:
         bench: the open benchmark (to read datasets and budgets).
         source: what workers open (``RunConfig.bench``).
-        strategies: default every registered strategy (inapplicable ones come
-            back from the runner as "not-applicable").
+        strategies: default ``STANDARD_STRATEGIES``, in that order (inapplicable ones
+            come back from the runner as "not-applicable"); any registered strategy
+            may be named.
         datasets: default every dataset of the benchmark.
         seeds: default ``range(STANDARD_N_SEEDS)``.
         workers: simulated workers per run (W).
@@ -84,7 +111,7 @@ def standard_suite(
     from nasbench_suite import search
     from nasbench_suite.errors import UnknownDatasetError
 
-    strategies = list(strategies) if strategies is not None else search.available()
+    strategies = list(strategies) if strategies is not None else list(STANDARD_STRATEGIES)
     for name in strategies:
         search.strategy_class(name)
     datasets = list(datasets) if datasets is not None else bench.datasets
