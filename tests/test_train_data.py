@@ -156,8 +156,9 @@ def _cifar_archive(path: Path, which: str) -> Path:
 def test_cifar_python_archives(tmp_path: Path):
     archive = _cifar_archive(tmp_path / "c10.tar.gz", "cifar10")
     assert cifar.is_cifar_archive(archive)
-    train, test, classes = cifar.load_cifar(archive, "cifar10-valid")
-    assert (train.images.shape, test.images.shape, classes) == ((30, 32, 32, 3), (6, 32, 32, 3), 10)
+    (train_images, train_labels), (test_images, _), classes = cifar.load_cifar(archive, "cifar10-valid")
+    assert (train_images.shape, test_images.shape, classes) == ((30, 32, 32, 3), (6, 32, 32, 3), 10)
+    assert (train_images.dtype, train_labels.dtype, train_labels.shape) == (np.uint8, np.int64, (30,))
     # Rows are stored channel-major (1024 R, 1024 G, 1024 B); images come back HWC.
     with tarfile.open(archive) as tar:
         member = tar.extractfile("cifar-10-batches-py/data_batch_1")
@@ -165,13 +166,13 @@ def test_cifar_python_archives(tmp_path: Path):
         from nasbench_suite.safe_pickle import loads_arrays
 
         first = loads_arrays(member.read())[b"data"][0]
-    assert train.images[0, 0, 1, 2] == first[2 * 1024 + 1]
+    assert train_images[0, 0, 1, 2] == first[2 * 1024 + 1]
     data = load_training_data("cifar10-valid", archive)
     assert (len(data.train), len(data.valid), len(data.test)) <= (15, 15, 6)
 
     c100 = _cifar_archive(tmp_path / "c100.tgz", "cifar100")
-    train, test, classes = cifar.load_cifar(c100, "cifar100")
-    assert (len(train), len(test), classes) == (6, 6, 100)
+    (_, train_labels), (_, test_labels), classes = cifar.load_cifar(c100, "cifar100")
+    assert (len(train_labels), len(test_labels), classes) == (6, 6, 100)
     with pytest.raises(TrainDataError, match="lacks"):
         cifar.load_cifar(c100, "cifar10")
 

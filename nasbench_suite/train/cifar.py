@@ -1,7 +1,9 @@
 """The official CIFAR-10/100 python archives: download with a checksum, or read a local copy.
 
 The archives hold pickled batches; they are read with the project's restricted
-unpickler, which admits only the numpy array reconstruction they need.
+unpickler, which admits only the numpy array reconstruction they need. This module
+hands back plain arrays; ``train.data`` turns them into splits (and imports this
+module, never the other way round).
 """
 
 from __future__ import annotations
@@ -75,17 +77,20 @@ def download(which: str, folder: Path) -> Path:
     return target
 
 
-def load_cifar(path: Path, dataset: str) -> tuple:
+#: Images ``(N, 32, 32, 3)`` uint8 (HWC) and labels ``(N,)`` int64 of one set.
+Arrays = tuple[np.ndarray, np.ndarray]
+
+
+def load_cifar(path: Path, dataset: str) -> tuple[Arrays, Arrays, int]:
     """Read the train and test sets of a CIFAR archive (``.tar.gz`` or extracted folder).
 
     Returns:
-        (train Split, test Split, number of classes).
+        ((train images, train labels), (test images, test labels), number of classes).
 
     Raises:
         TrainDataError: wrong archive for ``dataset``, a bad checksum, unreadable batches.
     """
     from nasbench_suite.safe_pickle import loads_arrays
-    from nasbench_suite.train.data import Split
 
     which = "cifar100" if dataset == "cifar100" else "cifar10"
     train_names, test_names, label_key = _MEMBERS[which]
@@ -94,7 +99,7 @@ def load_cifar(path: Path, dataset: str) -> tuple:
         raise TrainDataError(f"{path}: MD5 differs from the official {name}")
     raw = _read_members(path, train_names + test_names)
 
-    def batch(names: list[str]) -> Split:
+    def batch(names: list[str]) -> Arrays:
         images, labels = [], []
         for member in names:
             obj = loads_arrays(raw[member], f"{path}:{member}")
@@ -104,7 +109,7 @@ def load_cifar(path: Path, dataset: str) -> tuple:
                 np.asarray(obj[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
             )
             labels.append(np.asarray(obj[label_key], dtype=np.int64))
-        return Split(np.concatenate(images), np.concatenate(labels))
+        return np.concatenate(images), np.concatenate(labels)
 
     return batch(train_names), batch(test_names), 100 if which == "cifar100" else 10
 

@@ -138,7 +138,8 @@ def load_training_data(dataset: str, source: str | Path, cache_dir: Path | None 
         text = str(cifar.download(_ARCHIVE_OF[dataset], folder))
     path = Path(text)
     if cifar.is_cifar_archive(path):
-        train, test, num_classes = cifar.load_cifar(path, dataset)
+        train_arrays, test_arrays, num_classes = cifar.load_cifar(path, dataset)
+        train, test = Split(*train_arrays), Split(*test_arrays)
     else:
         train, test, classes = _cached_image_folder(path, cache_dir)
         num_classes = len(classes)
