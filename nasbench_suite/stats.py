@@ -122,9 +122,7 @@ def welch_p(mean_a: float, se_a: float, n_a: int, mean_b: float, se_b: float, n_
     return float(result.pvalue)
 
 
-def wilcoxon_vs_reference(
-    scores: Mapping[str, np.ndarray], reference: str
-) -> dict[str, tuple[float, float]]:
+def wilcoxon_vs_reference(scores: Mapping[str, np.ndarray], reference: str) -> dict[str, tuple[float, float]]:
     """Paired two-sided Wilcoxon signed-rank test of each entry against ``reference``.
 
     Args:

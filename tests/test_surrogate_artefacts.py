@@ -11,10 +11,12 @@ from scipy import stats
 
 from nasbench_suite import open_benchmark
 from nasbench_suite.bench.surrogate import SurrogateBenchmark
+from nasbench_suite.checks.agreement import AGREEMENT, agreement_figures, read_agreement
 from nasbench_suite.cli import main
 from nasbench_suite.errors import SurrogateArtefactError, TableNotFoundError
+from nasbench_suite.stats import holm
 from nasbench_suite.surrogates import artefact, predictors
-from nasbench_suite.surrogates.card import CARD, agreement_figures, holm, model_card_markdown
+from nasbench_suite.surrogates.card import CARD, model_card_markdown
 from nasbench_suite.surrogates.fitting import fit_surrogate
 from nasbench_suite.tabular import write_table
 from tests.support import synthetic_table
@@ -97,13 +99,13 @@ def test_roughness_is_one_fixed_draw_per_architecture(toy_artefact):
     bench, again = open_benchmark(toy_artefact), open_benchmark(toy_artefact)
     keys = bench.reference_archs("toy")
     smooth = np.asarray(bench._dataset("toy").models["valid_acc"].predict(keys))
-    expected = rough.sample(smooth, bench._keyed_normals("toy", keys, "roughness"))
+    expected = rough.sample(smooth, bench._dataset("toy").draws(keys, "roughness"))
     mean = bench.query_batch(keys, "toy", "mean")["valid_acc"].to_numpy()
     assert np.array_equal(mean, expected)
     assert np.array_equal(again.query_batch(keys[::-1], "toy", "mean")["valid_acc"].to_numpy(), mean[::-1])
     # the per-seed noise comes on top of the rough mean, for stored seeds and sampled ones
     seeded = bench.query_batch(keys, "toy", 1)["valid_acc"].to_numpy()
-    assert np.array_equal(seeded, noise.sample(mean, bench._keyed_normals("toy", keys, 1)))
+    assert np.array_equal(seeded, noise.sample(mean, bench._dataset("toy").draws(keys, 1)))
     z = np.random.default_rng(3).standard_normal(len(keys))
     sampled = bench.query_batch(keys, "toy", "sample", rng=np.random.default_rng(3))["valid_acc"]
     assert np.array_equal(sampled.to_numpy(), noise.sample(mean, z))
@@ -304,7 +306,7 @@ def test_agreement_figures_and_card(toy_artefact):
     assert "Not checked yet" in model_card_markdown(toy_artefact)
 
 
-def test_agreement_welch_holm_column(toy_artefact):
+def test_agreement_welch_holm_column(toy_artefact, tmp_path):
     # Two strategies on two datasets: only "far" differs between table and surrogate.
     table = [0.1, 0.4, 0.2, 0.5, 0.3, 0.6]
     regrets = {
@@ -329,13 +331,19 @@ def test_agreement_welch_holm_column(toy_artefact):
     assert [entries[k]["p_holm"] for k in order[:2]] == pytest.approx(expected)
     assert entries[("a", "far")]["differs"] and not entries[("a", "near")]["differs"]
     nan = float("nan")
-    assert holm([0.01, nan, 0.04, 0.03]) == pytest.approx([0.03, nan, 0.06, 0.06], nan_ok=True)
+    assert holm([0.01, nan, 0.04, 0.03]).tolist() == pytest.approx([0.03, nan, 0.06, 0.06], nan_ok=True)
     # A saved agreement.json without p-values still gets the column (from mean, SE and n).
     for entry in entries.values():
         for key in ("p_welch", "p_holm", "differs"):
             del entry[key]
     settings = {"strategies": ["far", "near"], "seeds": list(range(6)), "budgets": {}}
-    text = model_card_markdown(toy_artefact, {"settings": settings, "datasets": figures})
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / AGREEMENT).write_text(json.dumps({"settings": settings, "datasets": figures}))
+    assert read_agreement(tmp_path) is None
+    completed = read_agreement(folder)
+    assert "p_holm" not in json.loads((folder / AGREEMENT).read_text())["datasets"]["a"]["strategies"]["far"]
+    text = model_card_markdown(toy_artefact, completed)
     assert "1 of 3 differ significantly" in text and "far on a (p = " in text
     assert "| a | far | 0.35 ± 0.08 | 1.35 ± 0.08 | no | " in text and " * |" in text
     assert "16 %" in text

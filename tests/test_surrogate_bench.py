@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nasbench_suite import open_benchmark
-from nasbench_suite.bench import SeedPolicyError
+from nasbench_suite.bench import PredictDistUnsupportedError, SeedPolicyError
 from nasbench_suite.bench import surrogate as surrogate_module
 from nasbench_suite.errors import (
     MalformedArchError,
@@ -127,6 +127,15 @@ def test_predict_dist_combines_model_and_seed_noise(bench, archs):
     assert np.allclose(cost, bench.query_batch(archs[:3], "toy", "mean")["cost_s"]) and (cost_std >= 0).all()
     with pytest.raises(UnknownMetricError):
         bench.predict_dist(archs, "toy", "params_m")
+
+
+def test_predict_dist_is_an_optional_capability(bench, archs, toy_path):
+    """A surrogate declares it; a table does not have it and says so by a named error."""
+    assert bench.supports_predict_dist
+    table = open_benchmark(toy_path.parent / "toy.h5")
+    assert not table.supports_predict_dist
+    with pytest.raises(PredictDistUnsupportedError, match="no predictive distribution"):
+        table.predict_dist(archs, "toy")
 
 
 def test_the_runner_runs_on_a_surrogate(toy_path):

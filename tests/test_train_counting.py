@@ -155,7 +155,7 @@ def test_the_torch_free_parts_never_load_torch():
         "import sys, contextlib, io; "
         "import nasbench_suite.train, nasbench_suite.train.protocols, nasbench_suite.train.journal, "
         "nasbench_suite.train.entries, nasbench_suite.train.data, nasbench_suite.train.counting, "
-        "nasbench_suite.train.networks, nasbench_suite.train.jobs, nasbench_suite.train.validate, "
+        "nasbench_suite.train.networks, nasbench_suite.train.jobs, nasbench_suite.checks.validation, "
         "nasbench_suite.train.cifar; "
         "from nasbench_suite.cli import main; "
         "out = io.StringIO(); "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nasbench_suite.bench.base import Benchmark, QueryResult, SeedPolicy
+from nasbench_suite.bench.base import Benchmark, PredictDistUnsupportedError, QueryResult, SeedPolicy
 from nasbench_suite.bench.tabular import SeedPolicyError, TabularBenchmark
 from nasbench_suite.errors import TableNotFoundError
 
@@ -46,6 +46,7 @@ def open_benchmark(source: str | Path | Benchmark, **options: Any) -> Benchmark:
 
 __all__ = [
     "Benchmark",
+    "PredictDistUnsupportedError",
     "QueryResult",
     "SeedPolicy",
     "SeedPolicyError",

@@ -11,6 +11,11 @@ given, and what would it have cost?" for a seed policy:
 The cost (``cost_s``) is the simulated training time in seconds: the stored
 training time of the run (for ``"mean"``, the mean over seeds; at an
 intermediate ``epoch``, the time spent up to and including that epoch).
+
+Optional capability: ``predict_dist`` (the predictive mean and standard deviation of
+one training run) is offered by backends whose ``supports_predict_dist`` is true (the
+surrogate); on the others it raises :class:`PredictDistUnsupportedError`. Callers check
+the flag rather than probing for the method.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from nasbench_suite.errors import NasbenchError
 from nasbench_suite.spaces.base import SearchSpace
 
 if TYPE_CHECKING:
@@ -54,8 +60,22 @@ class QueryResult:
         return self.metrics[metric]
 
 
+class PredictDistUnsupportedError(NasbenchError, NotImplementedError):
+    """The benchmark offers no predictive distribution (``supports_predict_dist`` is false)."""
+
+    def __init__(self, benchmark: object):
+        self.benchmark = benchmark
+        super().__init__(
+            f"{benchmark!r} has no predictive distribution (predict_dist); a table answers with its "
+            "stored seeds instead"
+        )
+
+
 class Benchmark(ABC):
     """What every benchmark backend (table, surrogate, live trainer) provides."""
+
+    #: Whether :meth:`predict_dist` is offered; a backend that implements it sets this.
+    supports_predict_dist: ClassVar[bool] = False
 
     @property
     @abstractmethod
@@ -123,6 +143,24 @@ class Benchmark(ABC):
         ``"mean"``), one column per metric, ``cost_s``. Same arguments and errors
         as ``query``.
         """
+
+    def predict_dist(
+        self, archs: Sequence[Any], dataset: str, metric: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted mean and standard deviation of one training run's ``metric`` (optional).
+
+        Args:
+            archs: architectures of the space (or text forms).
+            dataset: dataset name.
+            metric: a metric of the dataset (default: its accuracy metric).
+
+        Returns:
+            ``(mean, std)``, each ``(n,)``, in the metric's units.
+
+        Raises:
+            PredictDistUnsupportedError: the backend has none (``supports_predict_dist`` false).
+        """
+        raise PredictDistUnsupportedError(self)
 
     def reference_archs(self, dataset: str) -> list[str]:
         """Keys of the architectures over which "the best in the benchmark" is taken.

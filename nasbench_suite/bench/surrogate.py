@@ -19,26 +19,25 @@ policy. Seed policies:
 Any architecture of the space can be queried, not only the table's. For spaces
 that can be enumerated and are small (NB201: 15,625), the first query of a
 dataset predicts every architecture at once, so later queries are lookups;
-otherwise predictions are cached per architecture as they are asked for.
+otherwise predictions are cached per architecture as they are asked for (loading,
+predicting and the keyed draws: :mod:`nasbench_suite.bench.surrogate_models`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from nasbench_suite.bench.base import Benchmark, QueryResult, SeedPolicy
+from nasbench_suite.bench.surrogate_models import LoadedDataset, load_dataset
 from nasbench_suite.bench.tabular import SeedPolicyError
 from nasbench_suite.errors import (
     MalformedArchError,
-    SurrogateArtefactError,
     UnknownDatasetError,
     UnknownEpochError,
     UnknownMetricError,
@@ -46,45 +45,12 @@ from nasbench_suite.errors import (
 )
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import artefact
-from nasbench_suite.surrogates.noise import SeedNoiseModel
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Spaces up to this size are predicted whole on first use.
 ENUMERATE_LIMIT = 100_000
-
-
-@dataclass
-class _Dataset:
-    """Loaded models of one dataset and the predictions made so far."""
-
-    name: str
-    seeds: tuple[int, ...]
-    final_epoch: int | None
-    metric: str  # the per-seed (or sole) accuracy
-    targets: dict[str, dict[str, Any]]  # manifest entries
-    models: dict[str, Any]  # target -> Predictor
-    noise: SeedNoiseModel | None
-    arch_noise: dict[str, SeedNoiseModel] = field(default_factory=dict)  # per-arch target -> noise
-    roughness: SeedNoiseModel | None = None  # per-architecture roughness of the accuracies
-    row_of: dict[str, int] = field(default_factory=dict)
-    keys: list[str] = field(default_factory=list)
-    means: dict[str, np.ndarray] = field(default_factory=dict)  # target -> (n,) in target units
-    z: dict[int, np.ndarray] = field(default_factory=dict)  # seed -> (n,) keyed draws
-
-    @cached_property
-    def per_seed_names(self) -> list[str]:
-        return sorted(n for n, t in self.targets.items() if t["kind"] in ("per_seed", "cost"))
-
-    @cached_property
-    def all_names(self) -> list[str]:
-        return sorted(self.targets)
-
-    @cached_property
-    def cost_name(self) -> str | None:
-        """The cost target (``train_time_s``), or None."""
-        return next((n for n, t in self.targets.items() if t["kind"] == "cost"), None)
 
 
 class SurrogateBenchmark(Benchmark):
@@ -96,10 +62,12 @@ class SurrogateBenchmark(Benchmark):
             Model files are checked (checksums) when a dataset is first queried.
     """
 
+    supports_predict_dist: ClassVar[bool] = True
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.manifest = artefact.read_manifest(self.path)
-        self._loaded: dict[str, _Dataset] = {}
+        self._loaded: dict[str, LoadedDataset] = {}
 
     # --- description ----------------------------------------------------------
 
@@ -149,79 +117,18 @@ class SurrogateBenchmark(Benchmark):
 
     # --- loading and predicting ---------------------------------------------------
 
-    def _dataset(self, dataset: str) -> _Dataset:
+    def _dataset(self, dataset: str) -> LoadedDataset:
         loaded = self._loaded.get(dataset)
         if loaded is not None:
             return loaded
-        entry = self._entry(dataset)
-        models = {
-            name: artefact.load_predictor(self.space, self.path, t["model"])
-            for name, t in sorted(entry["targets"].items())
-        }
-        noise = None
-        arch_noise = {}
-        roughness = None
-        try:
-            if entry.get("noise"):
-                noise = SeedNoiseModel.from_json(entry["noise"])
-            if entry.get("roughness"):
-                roughness = SeedNoiseModel.from_json(entry["roughness"])
-            for name, target in sorted(entry["targets"].items()):
-                if target.get("arch_noise"):
-                    arch_noise[name] = SeedNoiseModel.from_json(target["arch_noise"])
-        except ValueError as exc:
-            raise SurrogateArtefactError(self.path / artefact.MANIFEST, f"{dataset}: {exc}") from None
-        loaded = _Dataset(
-            name=dataset,
-            seeds=tuple(entry["seeds"]),
-            final_epoch=entry.get("final_epoch"),
-            metric=entry["metric"],
-            targets=entry["targets"],
-            models=models,
-            noise=noise,
-            arch_noise=arch_noise,
-            roughness=roughness,
-        )
+        loaded = load_dataset(self.path, self.space, dataset, self._entry(dataset))
         self._loaded[dataset] = loaded
         size = self.space.size
         if size is not None and size <= ENUMERATE_LIMIT:
-            self._predict(loaded, [self.space.key(a) for a in self.space.enumerate()])
+            loaded.predict([self.space.key(a) for a in self.space.enumerate()])
         return loaded
 
-    def _predict(self, ds: _Dataset, keys: list[str]) -> None:
-        """Predict every target for new ``keys`` (stored keys of the space) and append them."""
-        start = len(ds.keys)
-        for i, key in enumerate(keys):
-            ds.row_of[key] = start + i
-        ds.keys.extend(keys)
-        rough_z = None if ds.roughness is None else self._keyed_normals(ds.name, keys, "roughness")
-        for name, model in ds.models.items():
-            try:
-                mean = np.asarray(model.predict(keys), dtype=np.float64)
-            except ValueError as exc:
-                # e.g. XGBoost's "feature shape mismatch": the encoding the model was fitted on
-                # is not what this version of the code computes.
-                raise SurrogateArtefactError(
-                    self.path / ds.targets[name]["model"]["directory"],
-                    f"the model cannot predict with this version of nasbench-suite ({exc}); its encoding "
-                    f"or predictor changed since the artefact was fitted: refit it "
-                    f"(nasbench surrogate fit TABLE.h5 -o {self.path} --force)",
-                ) from None
-            if ds.targets[name]["transform"] == "log":
-                mean = np.exp(mean)
-            if rough_z is not None and ds.targets[name]["kind"] != "cost":
-                # The table's roughness around the smooth fit: one fixed draw per architecture,
-                # shared by the dataset's accuracies (an architecture better than its features
-                # say is better on every split); every seed policy answers around it.
-                mean = ds.roughness.sample(mean, rough_z)
-            if name in ds.arch_noise:
-                # A per-architecture value of the table: one fixed draw per architecture.
-                mean = ds.arch_noise[name].sample(mean, self._keyed_normals(ds.name, keys, f"arch:{name}"))
-            ds.means[name] = np.concatenate([ds.means[name], mean]) if name in ds.means else mean
-        for seed in list(ds.z):
-            ds.z[seed] = np.concatenate([ds.z[seed], self._keyed_normals(ds.name, keys, seed)])
-
-    def _rows(self, ds: _Dataset, archs: Sequence[Any]) -> np.ndarray:
+    def _rows(self, ds: LoadedDataset, archs: Sequence[Any]) -> np.ndarray:
         if isinstance(archs, (str, bytes)):
             raise MalformedArchError(self.space.name, archs, "query_batch takes a sequence of architectures")
         rows = np.empty(len(archs), dtype=np.int64)
@@ -236,40 +143,14 @@ class SurrogateBenchmark(Benchmark):
                     continue
             rows[i] = row
         if new:
-            self._predict(ds, list(new))
+            ds.predict(list(new))
             for key, positions in new.items():
                 rows[positions] = ds.row_of[key]
         return rows
 
-    def _keyed_normals(self, dataset: str, keys: list[str], seed: int | str) -> np.ndarray:
-        # A draw keyed by (dataset, canonical key, seed or tag) must not depend on which other
-        # queries came first, so it is a hash of the key rather than a generator's stream:
-        # 53 bits of BLAKE2b give a uniform in (0, 1), the normal quantile makes it Gaussian.
-        from scipy.special import ndtri
-
-        canonical = self.space.canonical_key
-        prefix = f"{dataset}\x00{seed}\x00".encode()
-        bits = np.fromiter(
-            (
-                int.from_bytes(hashlib.blake2b(prefix + canonical(k).encode(), digest_size=8).digest(), "big")
-                >> 11
-                for k in keys
-            ),
-            dtype=np.float64,
-            count=len(keys),
-        )
-        return ndtri((bits + 0.5) / float(1 << 53))
-
-    def _seed_draws(self, ds: _Dataset, seed: int) -> np.ndarray:
-        z = ds.z.get(seed)
-        if z is None:
-            z = self._keyed_normals(ds.name, ds.keys, seed)
-            ds.z[seed] = z
-        return z
-
     # --- queries ------------------------------------------------------------------
 
-    def _names(self, ds: _Dataset, metrics: Sequence[str] | str | None) -> list[str]:
+    def _names(self, ds: LoadedDataset, metrics: Sequence[str] | str | None) -> list[str]:
         if metrics is None:
             return ds.per_seed_names or ds.all_names
         if metrics == "all":
@@ -281,7 +162,7 @@ class SurrogateBenchmark(Benchmark):
                 raise UnknownMetricError(m, ds.all_names)
         return list(metrics)
 
-    def _check_epoch(self, ds: _Dataset, epoch: int | None) -> None:
+    def _check_epoch(self, ds: LoadedDataset, epoch: int | None) -> None:
         if epoch is None:
             return
         if ds.final_epoch is not None and not isinstance(epoch, bool) and epoch == ds.final_epoch:
@@ -291,7 +172,7 @@ class SurrogateBenchmark(Benchmark):
         )
 
     def _noise(
-        self, ds: _Dataset, rows: np.ndarray, seed: SeedPolicy, rng: np.random.Generator | None
+        self, ds: LoadedDataset, rows: np.ndarray, seed: SeedPolicy, rng: np.random.Generator | None
     ) -> tuple[np.ndarray | None, np.ndarray]:
         """Standard normal draws for ``rows`` (None for "mean") and the seed column."""
         if isinstance(seed, str) and seed == "mean":
@@ -305,10 +186,10 @@ class SurrogateBenchmark(Benchmark):
             raise SeedPolicyError(f"seed must be a stored seed (int), 'mean' or 'sample', not {seed!r}")
         if int(seed) not in ds.seeds:
             raise UnknownSeedError(seed, ds.seeds)
-        z = self._seed_draws(ds, int(seed))[rows] if ds.noise is not None else None
+        z = ds.seed_draws(int(seed))[rows] if ds.noise is not None else None
         return z, np.full(len(rows), int(seed), dtype=np.int64)
 
-    def _values(self, ds: _Dataset, rows: np.ndarray, names: list[str], z: np.ndarray | None) -> dict:
+    def _values(self, ds: LoadedDataset, rows: np.ndarray, names: list[str], z: np.ndarray | None) -> dict:
         out = {}
         for name in names:
             mean = ds.means[name][rows]

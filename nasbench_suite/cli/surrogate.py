@@ -200,6 +200,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    from nasbench_suite.checks.agreement import read_agreement
     from nasbench_suite.surrogates.card import write_model_card
     from nasbench_suite.surrogates.fitting import fit_surrogate
 
@@ -220,7 +221,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         progress=_say(),
     )
     if not args.no_card:
-        write_model_card(path)
+        write_model_card(path, read_agreement(path))
     from nasbench_suite.bench.surrogate import SurrogateBenchmark
 
     bench = SurrogateBenchmark(path)
@@ -247,71 +248,10 @@ def _artefact_path(text: str) -> Path:
     return path
 
 
-def agreement_check(
-    root: Path,
-    table: Path,
-    strategies: list[str],
-    seeds: list[int],
-    datasets: list[str] | None = None,
-    processes: int = 1,
-) -> dict[str, Any]:
-    """Run ``strategies`` on the table and on the surrogate in ``root`` (standard protocol, the
-    surrogate's standard budget on both) and compare their final regrets
-    (:func:`~nasbench_suite.surrogates.card.agreement_figures`).
-
-    Returns:
-        ``{"settings": ..., "datasets": ...}``, the content of ``agreement.json``.
-    """
-    from nasbench_suite.bench import open_benchmark
-    from nasbench_suite.errors import UnknownDatasetError
-    from nasbench_suite.experiments.executors import run_many
-    from nasbench_suite.experiments.protocol import standard_budget, standard_suite
-    from nasbench_suite.surrogates.card import agreement_figures
-    from nasbench_suite.surrogates.report import stamp
-
-    sources = {"surrogate": str(root.resolve()), "table": str(table.resolve())}
-    benches = {name: open_benchmark(source) for name, source in sources.items()}
-    datasets = datasets or benches["surrogate"].datasets
-    for dataset in datasets:
-        for bench in benches.values():
-            if dataset not in bench.datasets:
-                raise UnknownDatasetError(dataset, bench.datasets)
-    budgets = {d: standard_budget(benches["surrogate"], d) for d in datasets}
-    backend_of: dict[str, str] = {}
-    configs = []
-    for name, bench in benches.items():
-        suite = standard_suite(bench, sources[name], strategies, datasets, seeds, budgets=budgets)
-        configs += suite
-        backend_of.update({c.bench: name for c in suite})
-    results = run_many(configs, "local" if processes > 1 else "serial", processes)
-    rows = [
-        {
-            "backend": backend_of[r.config.bench],
-            "dataset": r.config.dataset,
-            "strategy": r.config.strategy,
-            "seed": r.config.seed,
-            "final_regret": r.summary["final_regret"],
-        }
-        for r in results
-        if r.ok
-    ]
-    settings = stamp(
-        {
-            "table": str(table),
-            "strategies": strategies,
-            "seeds": seeds,
-            "workers": 1,
-            "budgets": budgets,
-            "n_runs": len(rows),
-        }
-    )
-    return {"settings": settings, "datasets": agreement_figures(rows)}
-
-
 def cmd_card(args: argparse.Namespace) -> int:
+    from nasbench_suite.checks.agreement import agreement_check, read_agreement, write_agreement
     from nasbench_suite.cli.search import parse_seeds
-    from nasbench_suite.surrogates.card import AGREEMENT, write_model_card
-    from nasbench_suite.surrogates.report import to_json_text
+    from nasbench_suite.surrogates.card import write_model_card
 
     root = _artefact_path(args.artefact)
     if args.table is not None:
@@ -322,7 +262,7 @@ def cmd_card(args: argparse.Namespace) -> int:
         agreement = agreement_check(
             root, args.table, strategies, parse_seeds(args.seeds), datasets, args.processes
         )
-        (root / AGREEMENT).write_text(to_json_text(agreement))
-    path = write_model_card(root)
+        write_agreement(root, agreement)
+    path = write_model_card(root, read_agreement(root))
     print(f"wrote {path}")
     return EXIT_OK

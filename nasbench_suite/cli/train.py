@@ -202,7 +202,7 @@ def _enumeration_index(space, arch) -> int | None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from nasbench_suite import open_benchmark
-    from nasbench_suite.train.validate import format_markdown, validate, write_report
+    from nasbench_suite.checks.validation import format_markdown, validate, write_report
 
     with open_benchmark(args.benchmark) as benchmark:
         report = validate(

@@ -1,161 +1,25 @@
-"""Model cards of surrogate artefacts, and the figures of the table-vs-surrogate agreement check.
+"""Model cards of surrogate artefacts: Markdown rendered from the manifest and the figures given.
 
 A model card (``MODEL_CARD.md`` in the artefact directory) is written from the
-manifest alone: what the surrogate was fitted on, its cross-validated quality
-per target, the noise-model check and the artefact's size. The agreement section
-comes from ``agreement.json`` beside it when present: final regrets of search
-strategies run on the training table and on the surrogate (``nasbench surrogate
-card --table``, which runs them with the experiment runner; this module only
-turns their results into figures, so it never imports the runner).
+manifest: what the surrogate was fitted on, its cross-validated quality per target,
+the noise-model check and the artefact's size. The agreement section renders the
+figures of the table-vs-surrogate agreement check when the caller passes them
+(:mod:`nasbench_suite.checks.agreement` computes them and reads ``agreement.json``);
+this module computes no statistic and runs nothing.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite.stats import ALPHA
 from nasbench_suite.surrogates import artefact
 
-AGREEMENT = "agreement.json"
 CARD = "MODEL_CARD.md"
-
-
-# --- agreement figures --------------------------------------------------------------
-
-
-def _mean_se(values: list[float]) -> dict[str, float]:
-    finite = [v for v in values if math.isfinite(v)]
-    n = len(finite)
-    if n == 0:
-        return {"mean": math.nan, "se": math.nan, "n": 0}
-    mean = sum(finite) / n
-    se = math.sqrt(sum((v - mean) ** 2 for v in finite) / (n - 1) / n) if n > 1 else math.nan
-    return {"mean": mean, "se": se, "n": n}
-
-
-def _overlap(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
-    """Whether the intervals mean ± SE of ``a`` and ``b`` overlap (an SE of NaN counts as 0)."""
-    se_a = a["se"] if math.isfinite(a["se"]) else 0.0
-    se_b = b["se"] if math.isfinite(b["se"]) else 0.0
-    return abs(a["mean"] - b["mean"]) <= se_a + se_b
-
-
-def _welch_p(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    """Two-sided p-value of Welch's t-test of two groups given their mean, SE and n.
-
-    Identical to ``scipy.stats.ttest_ind(x, y, equal_var=False)`` on the raw values
-    (the SE times sqrt(n) is the sample std), so saved figures can be re-tested.
-    NaN when either group has fewer than two values or both have no spread.
-    """
-    from scipy import stats
-
-    if a["n"] < 2 or b["n"] < 2 or not (math.isfinite(a["se"]) and math.isfinite(b["se"])):
-        return math.nan
-    if a["se"] == 0 and b["se"] == 0:
-        return 1.0 if a["mean"] == b["mean"] else 0.0
-    result = stats.ttest_ind_from_stats(
-        a["mean"], a["se"] * math.sqrt(a["n"]), a["n"],
-        b["mean"], b["se"] * math.sqrt(b["n"]), b["n"],
-        equal_var=False,
-    )  # fmt: skip
-    return float(result.pvalue)
-
-
-def holm(pvalues: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (same order as given; NaNs stay NaN and do not count)."""
-    finite = sorted((p, i) for i, p in enumerate(pvalues) if math.isfinite(p))
-    m = len(finite)
-    adjusted = [math.nan] * len(pvalues)
-    running = 0.0
-    for rank, (p, i) in enumerate(finite):
-        # Step-down: the k-th smallest p is multiplied by (m - k), kept monotone.
-        running = max(running, min(1.0, (m - rank) * p))
-        adjusted[i] = running
-    return adjusted
-
-
-#: Family-wise error rate of the table-vs-surrogate tests.
-ALPHA = 0.05
-
-
-def add_significance(datasets: Mapping[str, Any], alpha: float = ALPHA) -> None:
-    """Add ``p_welch``, ``p_holm`` and ``differs`` to every (dataset, strategy) entry, in place.
-
-    Welch's t-test of the final regrets on the table against the surrogate, per entry,
-    Holm-corrected across all entries of all datasets (one family). Works from the
-    stored mean, SE and n, so an ``agreement.json`` without p-values can be completed.
-    """
-    entries = [e for d in datasets.values() for _, e in sorted(d["strategies"].items())]
-    raw = [_welch_p(e["table"], e["surrogate"]) for e in entries]
-    for entry, p, adjusted in zip(entries, raw, holm(raw), strict=True):
-        entry["p_welch"] = p
-        entry["p_holm"] = adjusted
-        entry["differs"] = bool(math.isfinite(adjusted) and adjusted < alpha)
-
-
-def agreement_figures(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Compare final regrets of strategies on a table and on its surrogate, per dataset.
-
-    Args:
-        rows: one per run: ``backend`` (``"table"`` or ``"surrogate"``), ``dataset``,
-            ``strategy``, ``seed`` and ``final_regret`` (accuracy points).
-
-    Returns:
-        ``{dataset: {"strategies": {name: {"table": {mean, se, n}, "surrogate": {...},
-        "within_se": bool, "p_welch": float, "p_holm": float, "differs": bool}},
-        "order_table": [...], "order_surrogate": [...], "same_order": bool,
-        "consistent_order": bool, "all_within_se": bool}}``.
-        Orders rank strategies by mean final regret (best first). ``within_se``: the
-        two intervals mean ± SE overlap. ``p_welch``: Welch's t-test of table against
-        surrogate; ``p_holm``: Holm-corrected across all (dataset, strategy) entries;
-        ``differs``: ``p_holm`` < :data:`ALPHA`. ``consistent_order``: every pair of
-        strategies ordered differently on the two backends is a tie within SE on both.
-    """
-    grouped: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for row in rows:
-        backend = str(row["backend"])
-        if backend not in ("table", "surrogate"):
-            raise ValueError(f"backend must be 'table' or 'surrogate', not {backend!r}")
-        by_strategy = grouped.setdefault(str(row["dataset"]), {}).setdefault(str(row["strategy"]), {})
-        by_strategy.setdefault(backend, []).append(float(row["final_regret"]))
-    out: dict[str, Any] = {}
-    for dataset, strategies in sorted(grouped.items()):
-        stats = {
-            name: {
-                "table": _mean_se(values.get("table", [])),
-                "surrogate": _mean_se(values.get("surrogate", [])),
-            }
-            for name, values in sorted(strategies.items())
-        }
-        for entry in stats.values():
-            entry["within_se"] = _overlap(entry["table"], entry["surrogate"])
-        orders = {
-            backend: sorted(stats, key=lambda s, b=backend: (stats[s][b]["mean"], s))
-            for backend in ("table", "surrogate")
-        }
-        consistent = True
-        names = list(stats)
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                flipped = orders["table"].index(a) < orders["table"].index(b)
-                flipped ^= orders["surrogate"].index(a) < orders["surrogate"].index(b)
-                tie = all(_overlap(stats[a][k], stats[b][k]) for k in ("table", "surrogate"))
-                if flipped and not tie:
-                    consistent = False
-        out[dataset] = {
-            "strategies": stats,
-            "order_table": orders["table"],
-            "order_surrogate": orders["surrogate"],
-            "same_order": orders["table"] == orders["surrogate"],
-            "consistent_order": consistent,
-            "all_within_se": all(e["within_se"] for e in stats.values()),
-        }
-    add_significance(out)
-    return out
 
 
 # --- the model card -----------------------------------------------------------------
@@ -193,7 +57,9 @@ def model_card_markdown(root: str | Path, agreement: Mapping[str, Any] | None = 
     Args:
         root: artefact directory (its manifest is read and checked).
         agreement: the content of ``agreement.json`` (``settings`` and ``datasets``
-            as :func:`agreement_figures` returns them), or None for no agreement section.
+            as :func:`nasbench_suite.checks.agreement.agreement_figures` returns them,
+            p-values included; ``checks.agreement.read_agreement`` completes older
+            files), or None for an agreement section that says it was not checked.
 
     Raises:
         SurrogateArtefactError: from reading the manifest.
@@ -398,9 +264,7 @@ def _agreement_section(agreement: Mapping[str, Any] | None) -> list[str]:
     ]
     if s.get("note"):
         lines += [s["note"], ""]
-    datasets = copy.deepcopy(dict(agreement["datasets"]))
-    if any("p_holm" not in e for d in datasets.values() for e in d["strategies"].values()):
-        add_significance(datasets)  # figures saved before the test existed
+    datasets = agreement["datasets"]
     same = sum(d["same_order"] for d in datasets.values())
     pairs = [(ds, name, e) for ds, d in sorted(datasets.items()) for name, e in d["strategies"].items()]
     outside = [f"{name} on {ds}" for ds, name, e in pairs if not e["within_se"]]
@@ -434,11 +298,10 @@ def _agreement_section(agreement: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
-def write_model_card(root: str | Path) -> Path:
-    """Write ``root/MODEL_CARD.md`` from the manifest and ``root/agreement.json`` (if present)."""
+def write_model_card(root: str | Path, agreement: Mapping[str, Any] | None = None) -> Path:
+    """Write ``root/MODEL_CARD.md`` from the manifest and the agreement figures
+    (:func:`model_card_markdown`); returns its path."""
     root = Path(root)
-    agreement_path = root / AGREEMENT
-    agreement = json.loads(agreement_path.read_text()) if agreement_path.is_file() else None
     path = root / CARD
     path.write_text(model_card_markdown(root, agreement))
     return path

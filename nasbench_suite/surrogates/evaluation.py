@@ -20,13 +20,13 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from nasbench_suite.errors import NasbenchError
 from nasbench_suite.spaces.base import SearchSpace
+from nasbench_suite.stats import mean_or_nan, mean_se, seed_vs_seed
 from nasbench_suite.surrogates.noise import seed_stats
 
 #: Builds a fresh predictor: ``factory(space, seed) -> Predictor``.
@@ -92,7 +92,8 @@ def seed_noise_ceiling(per_seed: np.ndarray, present: np.ndarray) -> dict[str, A
 
     Returns a dict with ``n_archs`` and, for all of them and for the top 10
     percent by seed mean (``top10_``), ``kendall_tau_seed_vs_seed`` (mean over
-    seed pairs, on the archs having both), ``kendall_tau_seed_vs_rest`` (each
+    seed pairs, on the archs having both: :func:`nasbench_suite.stats.seed_vs_seed`;
+    a pair whose tau is undefined makes it NaN), ``kendall_tau_seed_vs_rest`` (each
     seed against the mean of the arch's other seeds, mean over seeds) and the
     same two with Spearman rho.
 
@@ -109,12 +110,7 @@ def seed_noise_ceiling(per_seed: np.ndarray, present: np.ndarray) -> dict[str, A
     top = multi & (mean >= np.quantile(mean[multi], 1 - TOP_TEST_FRACTION))
     out: dict[str, Any] = {"n_archs": int(multi.sum()), "n_seeds": int(per_seed.shape[1])}
     for prefix, rows in (("", multi), ("top10_", top)):
-        pair_tau, pair_rho, rest_tau, rest_rho = [], [], [], []
-        for a, b in combinations(range(per_seed.shape[1]), 2):
-            both = rows & ok[:, a] & ok[:, b]
-            if both.sum() >= 2:
-                pair_tau.append(kendalltau(per_seed[both, a], per_seed[both, b]).statistic)
-                pair_rho.append(spearmanr(per_seed[both, a], per_seed[both, b]).statistic)
+        rest_tau, rest_rho = [], []
         for s in range(per_seed.shape[1]):
             has = rows & ok[:, s]
             others = np.where(ok, per_seed, 0.0).sum(axis=1) - np.where(ok[:, s], per_seed[:, s], 0.0)
@@ -124,15 +120,12 @@ def seed_noise_ceiling(per_seed: np.ndarray, present: np.ndarray) -> dict[str, A
                 rest = others[has] / n_others[has]
                 rest_tau.append(kendalltau(per_seed[has, s], rest).statistic)
                 rest_rho.append(spearmanr(per_seed[has, s], rest).statistic)
-        out[f"{prefix}kendall_tau_seed_vs_seed"] = _mean_or_nan(pair_tau)
-        out[f"{prefix}kendall_tau_seed_vs_rest"] = _mean_or_nan(rest_tau)
-        out[f"{prefix}spearman_seed_vs_seed"] = _mean_or_nan(pair_rho)
-        out[f"{prefix}spearman_seed_vs_rest"] = _mean_or_nan(rest_rho)
+        in_rows = ok & rows[:, None]
+        out[f"{prefix}kendall_tau_seed_vs_seed"] = seed_vs_seed(per_seed, in_rows, method="kendall")
+        out[f"{prefix}kendall_tau_seed_vs_rest"] = mean_or_nan(rest_tau)
+        out[f"{prefix}spearman_seed_vs_seed"] = seed_vs_seed(per_seed, in_rows, method="spearman")
+        out[f"{prefix}spearman_seed_vs_rest"] = mean_or_nan(rest_rho)
     return out
-
-
-def _mean_or_nan(values: list[float]) -> float:
-    return float(np.mean(values)) if values else math.nan
 
 
 # --- the harness ----------------------------------------------------------------
@@ -163,17 +156,10 @@ class EvaluationResult:
             entry["n_test"] = int(np.mean([r["n_test"] for r in rows]))
             for name in (*METRICS, "fit_time_s", "predict_time_s"):
                 values = np.array([r[name] for r in rows], dtype=np.float64)
-                entry[name] = _mean_se(values)
+                mean, se = mean_se(values)
+                entry[name] = {"mean": mean, "se": se}
             out.append(entry)
         return out
-
-
-def _mean_se(values: np.ndarray) -> dict[str, float]:
-    finite = values[np.isfinite(values)]
-    if len(finite) == 0:
-        return {"mean": math.nan, "se": math.nan}
-    se = float(np.std(finite, ddof=1) / np.sqrt(len(finite))) if len(finite) > 1 else math.nan
-    return {"mean": float(np.mean(finite)), "se": se}
 
 
 def resolve_models(

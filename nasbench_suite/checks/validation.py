@@ -11,18 +11,20 @@ output) and reports how well its predictions match what training gave:
 - calibration: the share of trained *runs* (architecture, seed) that fall inside the
   benchmark's central predictive interval for one run at the nominal ``level``.
 
-What the interval is depends on the benchmark. A benchmark with ``predict_dist``
-(the surrogate) gives a predictive mean and standard deviation of one run; the
-interval is the normal one, ``mean +- z * std``. Any other benchmark (a table) is
-asked for each of its stored seeds; from the k runs of an architecture, with mean m
-and standard deviation s, the interval for a new run is the normal prediction
-interval ``m +- t(k - 1) * s * sqrt(1 + 1/k)``, undefined for a single run (such
-architectures count for ranking and error, not for coverage).
+What the interval is depends on the benchmark. A benchmark that supports
+``predict_dist`` (``Benchmark.supports_predict_dist``: the surrogate) gives a
+predictive mean and standard deviation of one run; the interval is the normal one,
+``mean +- z * std``. Any other benchmark (a table) is asked for each of its stored
+seeds; from the k runs of an architecture, with mean m and standard deviation s, the
+interval for a new run is the normal prediction interval
+``m +- t(k - 1) * s * sqrt(1 + 1/k)``, undefined for a single run (such architectures
+count for ranking and error, not for coverage).
 
 The report also gives the trained table's own seed-vs-seed Kendall tau when it
 holds two or more seeds: the ceiling any predictor of single runs can reach on
 those architectures. Nothing here imports torch; the caller opens the benchmark
-(``nasbench_suite.open_benchmark``), so this module never reaches up into ``bench/``.
+(``nasbench_suite.open_benchmark``) and passes it in. The statistics are
+:mod:`nasbench_suite.stats`'s.
 """
 
 from __future__ import annotations
@@ -31,17 +33,16 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from nasbench_suite.bench.base import Benchmark
 from nasbench_suite.errors import QueryError, UnknownDatasetError, UnknownMetricError
+from nasbench_suite.stats import rank_correlations, seed_vs_seed
 from nasbench_suite.tabular import Table
 from nasbench_suite.train.errors import ValidationError
 from nasbench_suite.train.journal import json_safe
-
-if TYPE_CHECKING:
-    from nasbench_suite.bench.base import Benchmark
 
 #: Identifies a validation report file (JSON ``format`` field) and its layout version.
 REPORT_FORMAT = "nasbench-suite-validation"
@@ -116,8 +117,8 @@ def validate(
     """Compare ``benchmark``'s predictions with the trained runs in the table ``trained``.
 
     Args:
-        benchmark: an open Benchmark (``open_benchmark(...)``): a surrogate (uses its
-            ``predict_dist``) or any other backend (uses its stored seeds).
+        benchmark: an open Benchmark (``open_benchmark(...)``): one that supports
+            ``predict_dist`` (the surrogate) or any other backend (uses its stored seeds).
         trained: table of trained runs.
         dataset: dataset of the trained table (default: its only dataset).
         benchmark_dataset: dataset name in the benchmark (default: ``dataset`` if the
@@ -156,7 +157,7 @@ def validate(
         raise UnknownMetricError(benchmark_metric, benchmark.metric_names(bench_dataset))
     has_runs = np.flatnonzero(present.any(axis=1))
     wanted = [keys[i] for i in has_runs]
-    if hasattr(benchmark, "predict_dist"):
+    if benchmark.supports_predict_dist:
         usable = has_runs
         kind = "surrogate: predictive distribution of one run"
         method = f"normal interval mean +- z * std at level {level} (predict_dist)"
@@ -206,7 +207,10 @@ def validate(
         n_archs=len(rows),
         n_runs=sum(len(r.trained) for r in rows),
         n_archs_not_in_benchmark=len(has_runs) - len(rows),
-        seed_vs_seed_kendall_tau=_seed_vs_seed_tau(values[kept_rows], present[kept_rows]),
+        # Only pairs of seeds sharing three archs count, and ties-only pairs are skipped.
+        seed_vs_seed_kendall_tau=seed_vs_seed(
+            values[kept_rows], present[kept_rows], min_common=3, skip_undefined=True
+        ),
         rows=rows,
         **figures,
     )
@@ -236,7 +240,7 @@ def _benchmark_dataset(benchmark: Benchmark, dataset: str, chosen: str | None) -
 
 
 def _from_distribution(
-    benchmark: Any, keys: list[str], dataset: str, metric: str, level: float
+    benchmark: Benchmark, keys: list[str], dataset: str, metric: str, level: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from scipy.stats import norm
 
@@ -272,27 +276,10 @@ def _from_seeds(
 
 
 def _figures(rows: list[ArchRow], n_bootstrap: int, rng: np.random.Generator) -> dict[str, Any]:
-    from scipy.stats import kendalltau, spearmanr
-
     pred = np.array([r.predicted for r in rows])
     true = np.array([r.trained_mean for r in rows])
     error = pred - true
-    tau = spearman = math.nan
-    interval = (math.nan, math.nan)
-    if len(rows) >= 2:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tau = float(kendalltau(true, pred).statistic)
-            spearman = float(spearmanr(true, pred).statistic)
-    if len(rows) >= 3 and n_bootstrap > 0:
-        draws = []
-        for _ in range(n_bootstrap):
-            idx = rng.integers(len(rows), size=len(rows))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                draws.append(kendalltau(true[idx], pred[idx]).statistic)
-        finite = np.asarray(draws, dtype=np.float64)
-        finite = finite[np.isfinite(finite)]
-        if len(finite):
-            interval = (float(np.quantile(finite, 0.05)), float(np.quantile(finite, 0.95)))
+    ranking = rank_correlations(true, pred, n_bootstrap=n_bootstrap, rng=rng)
     inside, counted, widths = 0, 0, []
     for r in rows:
         if np.isfinite(r.lower) and np.isfinite(r.upper):
@@ -300,9 +287,7 @@ def _figures(rows: list[ArchRow], n_bootstrap: int, rng: np.random.Generator) ->
             inside += sum(r.lower <= v <= r.upper for v in r.trained)
             widths.append(r.upper - r.lower)
     return {
-        "kendall_tau": tau,
-        "kendall_tau_interval": interval,
-        "spearman": spearman,
+        **ranking,
         "mae": float(np.mean(np.abs(error))),
         "rmse": float(np.sqrt(np.mean(error**2))),
         "bias": float(np.mean(error)),
@@ -310,21 +295,6 @@ def _figures(rows: list[ArchRow], n_bootstrap: int, rng: np.random.Generator) ->
         "n_runs_with_interval": counted,
         "mean_interval_width": float(np.mean(widths)) if widths else math.nan,
     }
-
-
-def _seed_vs_seed_tau(values: np.ndarray, present: np.ndarray) -> float:
-    """Mean Kendall tau between two trained seeds, over seed pairs, on archs having both (NaN if none)."""
-    from scipy.stats import kendalltau
-
-    taus = []
-    for a in range(values.shape[1]):
-        for b in range(a + 1, values.shape[1]):
-            both = present[:, a] & present[:, b]
-            if both.sum() >= 3:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    taus.append(kendalltau(values[both, a], values[both, b]).statistic)
-    finite = [t for t in taus if np.isfinite(t)]
-    return float(np.mean(finite)) if finite else math.nan
 
 
 def _fmt(value: float, digits: int = 3) -> str:
