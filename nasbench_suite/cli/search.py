@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from nasbench_suite.cli import EXIT_OK, UsageError
+from nasbench_suite.cli._options import comma_list, parse_assignments, parse_seeds
 
 EXECUTOR_HELP = "local: a process pool (default); serial: this process; ray: a Ray cluster"
 
@@ -69,67 +66,6 @@ def _executor_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-29' -> 0..29, '1,4,7' -> [1, 4, 7], '5' -> [5].
-
-    Raises:
-        UsageError: for anything else.
-    """
-    seeds: list[int] = []
-    try:
-        for part in text.split(","):
-            part = part.strip()
-            if "-" in part[1:]:
-                low, high = part.split("-", 1)
-                lo, hi = int(low), int(high)
-                if hi < lo:
-                    raise ValueError
-                seeds += range(lo, hi + 1)
-            else:
-                seeds.append(int(part))
-    except ValueError:
-        raise UsageError(f"--seeds {text!r}: expected '0-29', '1,4,7' or one seed") from None
-    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise UsageError(f"--seeds {text!r}: seeds must be distinct and >= 0")
-    return seeds
-
-
-def _options(pairs: list[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise UsageError(f"--option {pair!r}: expected NAME=VALUE")
-        try:
-            options[name] = json.loads(value)
-        except json.JSONDecodeError:
-            options[name] = value
-    return options
-
-
-@contextmanager
-def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A callback ``(done, total)`` that drives a rich bar on stderr when bars are on."""
-    from nasbench_suite import _progress
-
-    if not _progress.enabled():
-        yield lambda done, total: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     from nasbench_suite.experiments import RunConfig, open_cached
     from nasbench_suite.experiments.executors import run_many
@@ -151,7 +87,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             budget_s=args.budget_s,
             budget_evals=args.budget_evals,
             workers=args.workers,
-            strategy_options=_options(args.option),
+            strategy_options=parse_assignments(args.option, "--option"),
             observe_metric=args.observe_metric,
             report_metric=args.report_metric,
             second_objective=args.second_objective,
@@ -159,21 +95,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         for seed in seeds
     ]
     from nasbench_suite import search
+    from nasbench_suite._progress import Progress
     from nasbench_suite.search.base import StrategyError
 
-    with _progress_bar(f"{args.strategy} on {args.dataset}") as progress:
-        done = 0
-
-        def on_progress(n: int) -> None:
-            nonlocal done
-            done += n
-            progress(done, len(configs))
-
+    with Progress(f"{args.strategy} on {args.dataset}", len(configs)) as progress:
         try:
             # Unknown strategy or option: an error before any worker starts.
             search.strategy_class(args.strategy).check_options(configs[0].options)
             results = run_many(
-                configs, args.executor, args.processes, args.ray_address, on_progress=on_progress
+                configs, args.executor, args.processes, args.ray_address, on_progress=progress.advance
             )
         except StrategyError as exc:  # not a NasbenchError: say it in one line here
             raise UsageError(str(exc)) from None
@@ -200,6 +130,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from nasbench_suite import search
+    from nasbench_suite._progress import Progress
     from nasbench_suite.experiments.leaderboard import run_leaderboard
     from nasbench_suite.experiments.protocol import STANDARD_STRATEGIES
     from nasbench_suite.experiments.report import write_leaderboard
@@ -209,20 +140,22 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if not seeds:
         raise UsageError("--seeds: give at least one seed")
     try:
-        strategies = _names(args.strategies) if args.strategies else list(STANDARD_STRATEGIES)
+        strategies = (
+            comma_list(args.strategies, "--strategies") if args.strategies else list(STANDARD_STRATEGIES)
+        )
         if args.exclude_model_based:
             strategies = [s for s in strategies if not search.strategy_class(s).model_based]
-        with _progress_bar("leaderboard") as progress:
+        with Progress("leaderboard") as progress:
             board = run_leaderboard(
                 args.bench,
                 strategies=strategies,
-                datasets=_names(args.datasets) if args.datasets else None,
+                datasets=comma_list(args.datasets, "--datasets") if args.datasets else None,
                 seeds=seeds,
                 workers=args.workers,
                 executor=args.executor,
                 processes=args.processes,
                 ray_address=args.ray_address,
-                on_progress=progress,
+                on_progress=progress.update,
                 second_objective=args.second_objective,
             )
     except StrategyError as exc:  # not a NasbenchError: say it in one line here
@@ -235,10 +168,3 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         print(f"{name}: not applicable ({message})")
     print(f"wrote {', '.join(str(p) for p in written[:2])} and {len(written) - 2} more in {args.out}")
     return EXIT_OK
-
-
-def _names(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise UsageError(f"empty list {text!r}")
-    return names

@@ -237,7 +237,7 @@ def train_to_table(
         buffer: list[dict[str, Any]] = []
         last_flush = time.monotonic()
         try:
-            with _Progress(len(todo)) as progress:
+            with _progress.Progress("training", len(todo), rate_unit="runs", transient=False) as progress:
                 for (text, seed), outcome in executor.run(settings, [(text_of[k], s) for k, s in todo]):
                     job = (key_of[text], seed)
                     if isinstance(outcome, str):
@@ -262,44 +262,6 @@ def train_to_table(
 def _flush(table: Path, settings: TrainSettings, protocol: Protocol, dataset: str, records: list) -> None:
     data = entries.records_to_table(settings.space, dataset, protocol, records, settings.data_source)
     entries.flush(table, data)
-
-
-class _Progress:
-    """Progress bar on stderr: runs done of total, failures, throughput (runs/h) and ETA."""
-
-    def __init__(self, total: int):
-        self.total, self.done, self.failed = total, 0, 0
-        self._bar: Any = None
-
-    def __enter__(self) -> _Progress:
-        if _progress.enabled() and self.total:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._start = time.monotonic()
-            self._bar = Progress(
-                TextColumn("training"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
-            self._bar.start()
-            self._task = self._bar.add_task("train", total=self.total, rate="")
-        return self
-
-    def advance(self, failed: bool = False) -> None:
-        self.done += 1
-        self.failed += failed
-        if self._bar is not None:
-            hours = max(time.monotonic() - self._start, 1e-9) / 3600
-            rate = f"{self.done / hours:.1f} runs/h" + (f", {self.failed} failed" if self.failed else "")
-            self._bar.update(self._task, advance=1, rate=rate)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
 
 def default_threads(workers: int) -> int:
