@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from nasbench_suite import _progress
 from nasbench_suite.cli import EXIT_OK, CommandParser, UsageError
+from nasbench_suite.cli._options import comma_list, parse_assignments, parse_seeds
 
 #: Strategies of the agreement check: random search, regularized evolution and a
 #: model-based one (BANANAS).
@@ -92,13 +91,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=cmd_card)
 
 
-def _comma_list(text: str, what: str) -> list[str]:
-    items = [part.strip() for part in text.split(",") if part.strip()]
-    if not items:
-        raise UsageError(f"{what} {text!r}: expected a comma-separated list")
-    return items
-
-
 def parse_sizes(text: str) -> list[int]:
     """'20,100,1000' -> [20, 100, 1000].
 
@@ -106,51 +98,12 @@ def parse_sizes(text: str) -> list[int]:
         UsageError: for anything but positive integers.
     """
     try:
-        sizes = [int(part) for part in _comma_list(text, "--train-sizes")]
+        sizes = [int(part) for part in comma_list(text, "--train-sizes")]
     except ValueError:
         raise UsageError(f"--train-sizes {text!r}: expected comma-separated integers") from None
     if any(s < 2 for s in sizes):
         raise UsageError(f"--train-sizes {text!r}: sizes must be >= 2")
     return sizes
-
-
-def _value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def parse_params(pairs: list[str], models: list[str] | None) -> dict[str, Any]:
-    """``NAME=VALUE`` pairs (``models`` None) -> {name: value}; ``MODEL.NAME=VALUE`` pairs ->
-    {model: {name: value}}.
-
-    Raises:
-        UsageError: a malformed pair or a model not in ``models``.
-    """
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if models is None:
-            if not sep or not name:
-                raise UsageError(f"--param {pair!r}: expected NAME=VALUE")
-            out[name] = _value(value)
-            continue
-        model, dot, param = name.partition(".")
-        if not sep or not dot or not model or not param:
-            raise UsageError(f"--param {pair!r}: expected MODEL.NAME=VALUE")
-        if model not in models:
-            raise UsageError(f"--param {pair!r}: model {model!r} is not among --model {','.join(models)}")
-        out.setdefault(model, {})[param] = _value(value)
-    return out
-
-
-def _say() -> Callable[[str], None] | None:
-    from nasbench_suite import _progress
-
-    if not _progress.enabled():
-        return None
-    return lambda text: print(f"  {text}", file=sys.stderr, flush=True)
 
 
 def _check_models(models: list[str]) -> None:
@@ -169,12 +122,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     from nasbench_suite.surrogates.table_evaluation import evaluate_table
 
-    models = _comma_list(args.model, "--model")
+    models = comma_list(args.model, "--model")
     _check_models(models)
     sizes = parse_sizes(args.train_sizes)
     if args.trials < 1:
         raise UsageError(f"--trials must be >= 1, not {args.trials}")
-    params = parse_params(args.param, models)
+    params = parse_assignments(args.param, "--param", models)
     report = evaluate_table(
         args.table,
         args.dataset,
@@ -184,7 +137,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         target=args.target,
         params=params,
-        progress=_say(),
+        progress=_progress.step_printer(),
         archs_file=args.archs,
     )
     report = stamp(report)
@@ -207,18 +160,18 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _check_models([args.model])
     if args.cv_folds < 0 or args.cv_folds == 1:
         raise UsageError(f"--cv-folds must be 0 (none) or >= 2, not {args.cv_folds}")
-    datasets = _comma_list(args.dataset, "--dataset") if args.dataset else None
+    datasets = comma_list(args.dataset, "--dataset") if args.dataset else None
     path = fit_surrogate(
         args.table,
         args.output,
         datasets=datasets,
         model=args.model,
-        params=parse_params(args.param, None),
+        params=parse_assignments(args.param, "--param"),
         seed=args.seed,
         cv_folds=args.cv_folds,
         overwrite=args.force,
         description=args.description,
-        progress=_say(),
+        progress=_progress.step_printer(),
     )
     if not args.no_card:
         write_model_card(path, read_agreement(path))
@@ -250,15 +203,14 @@ def _artefact_path(text: str) -> Path:
 
 def cmd_card(args: argparse.Namespace) -> int:
     from nasbench_suite.checks.agreement import agreement_check, read_agreement, write_agreement
-    from nasbench_suite.cli.search import parse_seeds
     from nasbench_suite.surrogates.card import write_model_card
 
     root = _artefact_path(args.artefact)
     if args.table is not None:
         if args.processes < 1:
             raise UsageError(f"--processes must be >= 1, not {args.processes}")
-        strategies = _comma_list(args.strategies, "--strategies")
-        datasets = _comma_list(args.datasets, "--datasets") if args.datasets else None
+        strategies = comma_list(args.strategies, "--strategies")
+        datasets = comma_list(args.datasets, "--datasets") if args.datasets else None
         agreement = agreement_check(
             root, args.table, strategies, parse_seeds(args.seeds), datasets, args.processes
         )
