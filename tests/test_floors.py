@@ -21,7 +21,8 @@ PACKAGE = REPO / "nasbench_suite"
 
 #: Bottom up. A room is a top-level module or subpackage of nasbench_suite.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("errors", "stats", "safe_pickle", "_version", "_registry", "_progress"),
+    ("errors", "_version"),
+    ("stats", "safe_pickle", "_registry", "_progress"),
     ("spaces",),
     ("tabular",),
     ("importers", "surrogates", "train"),
@@ -142,5 +143,5 @@ def test_the_checks_see_typing_only_and_function_level_imports(tmp_path, monkeyp
     monkeypatch.setattr("tests.test_floors.REPO", tmp_path)
     files = sorted(root.rglob("*.py"))
     offences = floor_offences(files)
-    assert any("nasbench_suite.spaces.low (floor 1) imports nasbench_suite.bench.high" in o for o in offences)
+    assert any("nasbench_suite.spaces.low (floor 2) imports nasbench_suite.bench.high" in o for o in offences)
     assert mutual_imports(files) == ["nasbench_suite.bench.high <-> nasbench_suite.spaces.low"]
