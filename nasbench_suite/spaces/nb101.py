@@ -13,258 +13,36 @@ and the official tfrecord agree on keys. Text forms and rules: ``docs/spaces.md`
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from numbers import Integral
 from typing import Any
 
 import numpy as np
 
-from nasbench_suite.errors import InvalidArchError, MalformedArchError
+from nasbench_suite.errors import MalformedArchError
 from nasbench_suite.spaces.base import CellGraph, Decision, SearchSpace, checked_codes
-
-INPUT = "input"
-OUTPUT = "output"
-CONV3X3 = "conv3x3-bn-relu"
-CONV1X1 = "conv1x1-bn-relu"
-MAXPOOL3X3 = "maxpool3x3"
-#: Interior ops; the index of an op here is its label in the official hash.
-INTERIOR_OPS: tuple[str, ...] = (CONV3X3, CONV1X1, MAXPOOL3X3)
-#: Every op name a cell may hold.
-OPS: tuple[str, ...] = (INPUT, *INTERIOR_OPS, OUTPUT)
-MAX_NODES = 7
-MAX_EDGES = 9
-
-_SPACE = "nb101"
-_HASH_RE = re.compile(r"[0-9a-f]{32}")
-_LABELS = {INPUT: -1, OUTPUT: -2, **{op: i for i, op in enumerate(INTERIOR_OPS)}}
-
-
-@dataclass(frozen=True)
-class NB101Cell:
-    """An NB101 cell: ``matrix[i][j] == 1`` is an edge from node ``i`` to node ``j``."""
-
-    matrix: tuple[tuple[int, ...], ...]
-    ops: tuple[str, ...]
-
-    @property
-    def n_nodes(self) -> int:
-        """Number of nodes, input and output included."""
-        return len(self.ops)
-
-    @property
-    def n_edges(self) -> int:
-        """Number of edges (ones in the matrix)."""
-        return sum(map(sum, self.matrix))
-
-
-# --- construction and checks ---------------------------------------------------------
-
-
-def cell_from_lists(matrix: Any, ops: Any, shown: object = None) -> NB101Cell:
-    """Build a cell from nested sequences, checking its form (not its validity).
-
-    Args:
-        matrix: n x n nested sequence of 0/1 (ints, bools or numpy integers).
-        ops: n op names.
-        shown: what error messages quote as the architecture (default: both arguments).
-
-    Raises:
-        MalformedArchError: not square, size not matching ``ops``, entries other
-            than 0/1, an entry on or below the diagonal, an unknown op, or
-            ``input``/``output`` misplaced.
-    """
-    shown = {"matrix": matrix, "ops": ops} if shown is None else shown
-
-    def bad(reason: str) -> MalformedArchError:
-        return MalformedArchError(_SPACE, shown, reason)
-
-    if isinstance(ops, str) or not isinstance(ops, Sequence | np.ndarray):
-        raise bad(f"ops must be a list of op names, got {type(ops).__name__}")
-    ops_t = tuple(ops)
-    for i, op in enumerate(ops_t):
-        if not isinstance(op, str) or op not in _LABELS:
-            raise bad(f"unknown op {op!r} at node {i}; expected one of {', '.join(OPS)}")
-    n = len(ops_t)
-    if n < 2:
-        raise bad(f"a cell needs at least 2 nodes (input and output), got {n}")
-    if ops_t[0] != INPUT:
-        raise bad(f"node 0 must be {INPUT!r}, got {ops_t[0]!r}")
-    if ops_t[-1] != OUTPUT:
-        raise bad(f"node {n - 1} (the last) must be {OUTPUT!r}, got {ops_t[-1]!r}")
-    for i, op in enumerate(ops_t[1:-1], start=1):
-        if op not in INTERIOR_OPS:
-            raise bad(f"interior node {i} has op {op!r}; expected one of {', '.join(INTERIOR_OPS)}")
-    if isinstance(matrix, str) or not isinstance(matrix, Sequence | np.ndarray):
-        raise bad(f"matrix must be a list of rows, got {type(matrix).__name__}")
-    if len(matrix) != n:
-        raise bad(f"matrix has {len(matrix)} rows but there are {n} ops")
-    rows = []
-    for i, row in enumerate(matrix):
-        if isinstance(row, str) or not isinstance(row, Sequence | np.ndarray):
-            raise bad(f"row {i} of the matrix is not a list")
-        if len(row) != n:
-            raise bad(f"row {i} has {len(row)} entries; expected {n} (one per op)")
-        for j, v in enumerate(row):
-            if not isinstance(v, Integral | np.bool_) or v not in (0, 1):
-                raise bad(f"entry ({i}, {j}) is {v!r}; entries must be 0 or 1")
-            if v and j <= i:
-                raise bad(
-                    f"entry ({i}, {j}) is 1 on or below the diagonal; the matrix must be strictly "
-                    "upper-triangular (edges go from a lower to a higher node index)"
-                )
-        rows.append(tuple(int(v) for v in row))
-    return NB101Cell(tuple(rows), ops_t)
-
-
-def _reachable(matrix: tuple[tuple[int, ...], ...], start: int, forward: bool) -> set[int]:
-    n = len(matrix)
-    seen = {start}
-    frontier = [start]
-    while frontier:
-        v = frontier.pop()
-        for w in range(n):
-            edge = matrix[v][w] if forward else matrix[w][v]
-            if edge and w not in seen:
-                seen.add(w)
-                frontier.append(w)
-    return seen
-
-
-@lru_cache(maxsize=65536)
-def _analyse(cell: NB101Cell) -> tuple[NB101Cell | None, str]:
-    # (pruned cell, "") for a valid cell; (None, reason) otherwise. Cached: every
-    # key, neighbour and mutation check of the same cell goes through here.
-    n = cell.n_nodes
-    if n > MAX_NODES:
-        return None, f"{n} nodes; a cell has at most {MAX_NODES}"
-    keep = sorted(_reachable(cell.matrix, 0, True) & _reachable(cell.matrix, n - 1, False))
-    if not keep:
-        return None, "input and output are not connected (no path from input to output)"
-    pruned = NB101Cell(
-        tuple(tuple(cell.matrix[i][j] for j in keep) for i in keep), tuple(cell.ops[i] for i in keep)
-    )
-    if pruned.n_edges > MAX_EDGES:
-        return None, f"{pruned.n_edges} edges after pruning; a cell has at most {MAX_EDGES}"
-    return pruned, ""
-
-
-def _checked(cell: NB101Cell, shown: object) -> NB101Cell:
-    pruned, reason = _analyse(cell)
-    if pruned is None:
-        raise InvalidArchError(_SPACE, shown, reason)
-    return pruned
-
-
-def prune(cell: NB101Cell) -> NB101Cell:
-    """Remove the nodes on no input-to-output path (and their edges), as ``ModelSpec`` does.
-
-    Raises:
-        MalformedArchError: if ``cell`` is not well formed.
-        InvalidArchError: if input and output are disconnected, the cell has more
-            than 7 nodes, or more than 9 edges remain after pruning.
-    """
-    cell = cell_from_lists(cell.matrix, cell.ops, shown=cell)
-    return _checked(cell, cell)
-
-
-def hash_module(matrix: Sequence[Sequence[int]], labels: Sequence[int]) -> str:
-    """The official ``graph_util.hash_module`` fingerprint of a labelled DAG.
-
-    Each node starts as md5 of ``str((out_degree, in_degree, label))``; then, as
-    many times as there are nodes, becomes md5 of its sorted in-neighbour hashes,
-    ``|``, its sorted out-neighbour hashes, ``|``, its own hash. The fingerprint is
-    md5 of ``str(sorted(hashes))``. Labels: -1 input, -2 output, else the index in
-    :data:`INTERIOR_OPS`.
-    """
-    n = len(matrix)
-    preds = [[w for w in range(n) if matrix[w][v]] for v in range(n)]
-    succs = [[w for w in range(n) if matrix[v][w]] for v in range(n)]
-    hashes = [_md5(str((len(succs[v]), len(preds[v]), labels[v]))) for v in range(n)]
-    for _ in range(n):
-        ins = ["".join(sorted(hashes[w] for w in preds[v])) for v in range(n)]
-        outs = ["".join(sorted(hashes[w] for w in succs[v])) for v in range(n)]
-        hashes = [_md5(f"{ins[v]}|{outs[v]}|{hashes[v]}") for v in range(n)]
-    return _md5(str(sorted(hashes)))
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
-
-
-@lru_cache(maxsize=65536)
-def _pruned_hash(pruned: NB101Cell) -> str:
-    return hash_module(pruned.matrix, [_LABELS[op] for op in pruned.ops])
-
-
-# --- text forms ------------------------------------------------------------------------
-
-
-def format_cell(cell: NB101Cell) -> str:
-    """The compact form: matrix rows as 0/1 strings joined by ``/``, ``:``, ops joined by ``,``."""
-    rows = "/".join("".join(str(v) for v in row) for row in cell.matrix)
-    return f"{rows}:{','.join(cell.ops)}"
-
-
-def parse_cell(text: object) -> NB101Cell:
-    """Parse the compact form or JSON ``{"adjacency"|"matrix": [[...]], "ops": [...]}``.
-
-    The cell is checked for form only; :meth:`NB101Space.parse` also checks validity.
-
-    Raises:
-        MalformedArchError: naming what is wrong.
-    """
-    if not isinstance(text, str):
-        raise MalformedArchError(_SPACE, text, f"expected a string, got {type(text).__name__}")
-    body = text.strip()
-    if body.startswith("{"):
-        return _parse_json(text, body)
-    if _HASH_RE.fullmatch(body):
-        raise MalformedArchError(_SPACE, text, "this is a graph hash; a cell cannot be rebuilt from its hash")
-    rows_text, sep, ops_text = body.partition(":")
-    if not sep:
-        raise MalformedArchError(
-            _SPACE, text, "expected '<rows joined by />:<ops joined by ,>' or a JSON object; no ':' found"
-        )
-    rows = rows_text.split("/")
-    matrix = []
-    for i, row in enumerate(rows):
-        stray = "".join(sorted(set(row) - {"0", "1"}))
-        if stray or not row:
-            found = f"found {stray!r}" if stray else "it is empty"
-            raise MalformedArchError(_SPACE, text, f"row {i} {row!r} must be a string of 0 and 1; {found}")
-        matrix.append([int(c) for c in row])
-    ops = [op.strip() for op in ops_text.split(",")]
-    return cell_from_lists(matrix, ops, shown=text)
-
-
-def _parse_json(text: str, body: str) -> NB101Cell:
-    try:
-        obj = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedArchError(_SPACE, text, f"invalid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise MalformedArchError(_SPACE, text, "JSON form must be an object")
-    return _cell_from_mapping(obj, text)
-
-
-def _cell_from_mapping(obj: Mapping[Any, Any], shown: object) -> NB101Cell:
-    if "adjacency" in obj and "matrix" in obj:
-        raise MalformedArchError(_SPACE, shown, "give 'adjacency' or its alias 'matrix', not both")
-    matrix = obj.get("adjacency", obj.get("matrix"))
-    if matrix is None:
-        raise MalformedArchError(_SPACE, shown, "missing 'adjacency' (or 'matrix')")
-    if "ops" not in obj:
-        raise MalformedArchError(_SPACE, shown, "missing 'ops'")
-    return cell_from_lists(matrix, obj["ops"], shown=shown)
-
-
-# --- the space ---------------------------------------------------------------------------
-
+from nasbench_suite.spaces.nb101_cell import (
+    CONV1X1,
+    CONV3X3,
+    HASH_RE,
+    INPUT,
+    INTERIOR_OPS,
+    MAX_EDGES,
+    MAX_NODES,
+    MAXPOOL3X3,
+    OPS,
+    OUTPUT,
+    SPACE_NAME,
+    NB101Cell,
+    analyse,
+    cell_from_lists,
+    cell_from_mapping,
+    checked,
+    format_cell,
+    parse_cell,
+    prune,
+    pruned_hash,
+)
+from nasbench_suite.spaces.nb101_hash import hash_module
 
 _EDGE_SLOTS = tuple((i, j) for i in range(MAX_NODES) for j in range(i + 1, MAX_NODES))
 _DECISIONS = (
@@ -297,7 +75,7 @@ class NB101Space(SearchSpace):
             MalformedArchError: bad form; InvalidArchError: valid form breaking a constraint.
         """
         cell = parse_cell(text)
-        _checked(cell, text)
+        checked(cell, text)
         return cell
 
     def format(self, arch: NB101Cell | str) -> str:
@@ -306,25 +84,27 @@ class NB101Space(SearchSpace):
 
     def _validate_value(self, arch: Any) -> NB101Cell:
         if isinstance(arch, Mapping):
-            cell = _cell_from_mapping(arch, arch)
+            cell = cell_from_mapping(arch, arch)
         elif hasattr(arch, "matrix") and hasattr(arch, "ops"):
             cell = cell_from_lists(arch.matrix, arch.ops, shown=arch)
         else:
             raise MalformedArchError(
-                _SPACE, arch, f"expected an NB101Cell, a mapping or a text form, got {type(arch).__name__}"
+                SPACE_NAME,
+                arch,
+                f"expected an NB101Cell, a mapping or a text form, got {type(arch).__name__}",
             )
-        _checked(cell, arch)
+        checked(cell, arch)
         return cell
 
     def prune(self, arch: NB101Cell | str) -> NB101Cell:
         """The pruned form of ``arch`` (see :func:`prune`)."""
-        return _checked(self.validate(arch), arch)
+        return checked(self.validate(arch), arch)
 
     def key(self, arch: NB101Cell | str) -> str:
         """The official graph hash of the pruned cell; a 32-hex-digit string passes through as is."""
-        if isinstance(arch, str) and _HASH_RE.fullmatch(arch):
+        if isinstance(arch, str) and HASH_RE.fullmatch(arch):
             return arch
-        return _pruned_hash(self.prune(arch))
+        return pruned_hash(self.prune(arch))
 
     def canonical_key(self, arch: NB101Cell | str) -> str:
         """The same as :meth:`key`: the hash is already equal across isomorphic cells."""
@@ -337,7 +117,7 @@ class NB101Space(SearchSpace):
             matrix = np.triu(rng.integers(0, 2, size=(MAX_NODES, MAX_NODES)), 1)
             op_ids = rng.integers(0, len(INTERIOR_OPS), size=MAX_NODES)
             ops = (INPUT, *(INTERIOR_OPS[i] for i in op_ids[1:-1]), OUTPUT)
-            pruned, _ = _analyse(NB101Cell(tuple(tuple(int(v) for v in r) for r in matrix), ops))
+            pruned, _ = analyse(NB101Cell(tuple(tuple(int(v) for v in r) for r in matrix), ops))
             if pruned is not None:
                 return pruned
 
@@ -350,7 +130,7 @@ class NB101Space(SearchSpace):
         ops) before its output, so that mutation can grow it back to 7 nodes.
         """
         cell = self.validate(arch)
-        own = _pruned_hash(_checked(cell, arch))
+        own = pruned_hash(checked(cell, arch))
         n_pad = MAX_NODES - cell.n_nodes
         pad_ops = tuple(INTERIOR_OPS[i] for i in rng.integers(0, len(INTERIOR_OPS), size=n_pad))
         base, base_ops = _padded(cell, pad_ops)
@@ -365,8 +145,8 @@ class NB101Space(SearchSpace):
                 # A shift of 1 or 2 picks one of the two other ops uniformly.
                 ops[i] = INTERIOR_OPS[(INTERIOR_OPS.index(ops[i]) + int(shifts[i - 1])) % len(INTERIOR_OPS)]
             candidate = NB101Cell(tuple(tuple(int(v) for v in row) for row in matrix), tuple(ops))
-            pruned, _ = _analyse(candidate)
-            if pruned is not None and _pruned_hash(pruned) != own:
+            pruned, _ = analyse(candidate)
+            if pruned is not None and pruned_hash(pruned) != own:
                 return pruned
 
     def neighbours(self, arch: NB101Cell | str) -> list[NB101Cell]:
@@ -388,13 +168,13 @@ class NB101Space(SearchSpace):
             for op in INTERIOR_OPS:
                 if op != cell.ops[i]:
                     candidates.append(NB101Cell(cell.matrix, cell.ops[:i] + (op,) + cell.ops[i + 1 :]))
-        seen = {_pruned_hash(cell)}
+        seen = {pruned_hash(cell)}
         out = []
         for candidate in candidates:
-            pruned, _ = _analyse(candidate)
+            pruned, _ = analyse(candidate)
             if pruned is None:
                 continue
-            h = _pruned_hash(pruned)
+            h = pruned_hash(pruned)
             if h not in seen:
                 seen.add(h)
                 out.append(pruned)
@@ -420,12 +200,12 @@ class NB101Space(SearchSpace):
             MalformedArchError: wrong length or a code out of range.
             InvalidArchError: no input-output path or more than 9 edges after pruning.
         """
-        values = checked_codes(_SPACE, codes, _DECISIONS)
+        values = checked_codes(SPACE_NAME, codes, _DECISIONS)
         matrix = [[0] * MAX_NODES for _ in range(MAX_NODES)]
         for (i, j), bit in zip(_EDGE_SLOTS, values, strict=False):
             matrix[i][j] = bit
         ops = (INPUT, *(INTERIOR_OPS[c] for c in values[len(_EDGE_SLOTS) :]), OUTPUT)
-        return _checked(NB101Cell(tuple(map(tuple, matrix)), ops), codes)
+        return checked(NB101Cell(tuple(map(tuple, matrix)), ops), codes)
 
     def graph_ops(self) -> tuple[str, ...]:
         """The interior ops :data:`INTERIOR_OPS`."""
@@ -447,3 +227,24 @@ class NB101Space(SearchSpace):
     def config(self) -> dict[str, Any]:
         """No settings: the limits (7 nodes, 9 edges) are those of the benchmark."""
         return {}
+
+
+# The cell's constants and functions are part of this module's public interface.
+__all__ = [
+    "CONV1X1",
+    "CONV3X3",
+    "INPUT",
+    "INTERIOR_OPS",
+    "MAXPOOL3X3",
+    "MAX_EDGES",
+    "MAX_NODES",
+    "OPS",
+    "OUTPUT",
+    "NB101Cell",
+    "NB101Space",
+    "cell_from_lists",
+    "format_cell",
+    "hash_module",
+    "parse_cell",
+    "prune",
+]
