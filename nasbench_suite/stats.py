@@ -54,6 +54,18 @@ def mean_se(values: Sequence[float] | np.ndarray, *, in_order: bool = False) -> 
     return float(np.mean(x)), se
 
 
+def standard_error(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Standard error of the mean along ``axis`` (``ddof=1``); zeros below two values (a plot's band).
+
+    Args:
+        values: (n, ...) samples along ``axis``, all finite (a regret curve per run on a grid).
+    """
+    n = values.shape[axis]
+    if n < 2:
+        return np.zeros_like(values.mean(axis=axis))
+    return values.std(axis=axis, ddof=1) / np.sqrt(n)
+
+
 def mean_or_nan(values: Sequence[float]) -> float:
     """``np.mean`` of ``values`` (a NaN among them makes it NaN), or NaN for no values."""
     return float(np.mean(values)) if len(values) else math.nan

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
-from nasbench_suite.stats import mean_se, rank_correlations, seed_vs_seed, welch_p
+from nasbench_suite.stats import mean_se, rank_correlations, seed_vs_seed, standard_error, welch_p
 
 
 def test_mean_se_both_arithmetics_agree_closely_and_share_the_rules():
@@ -70,3 +70,12 @@ def test_seed_vs_seed_pairs_and_undefined_pairs():
         sp.kendalltau(values[:3, 0], values[:3, 1]).statistic
     )
     assert math.isnan(seed_vs_seed(values, present, min_common=4, skip_undefined=True))
+
+
+def test_standard_error_along_an_axis_matches_mean_se_per_column():
+    values = np.random.default_rng(3).normal(size=(7, 4))
+    se = standard_error(values, axis=0)
+    assert se.shape == (4,)
+    for j in range(4):
+        assert se[j] == mean_se(values[:, j])[1]
+    assert np.array_equal(standard_error(values[:1], axis=0), np.zeros(4))

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nasbench_suite.stats import standard_error
+
 REGRET_FLOOR = 1e-3
 GRID_POINTS = 200
 
@@ -66,7 +68,7 @@ def plot_regret(
             continue
         values = np.stack([regret_on_grid(t, r, grid, initial) for t, r in runs])
         mean = values.mean(axis=0)
-        se = values.std(axis=0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else np.zeros_like(mean)
+        se = standard_error(values, axis=0)
         all_started = max((float(t[0]) if len(t) else np.inf) for t, _ in runs)
         mean = np.where(grid >= all_started, mean, np.nan)
         (line,) = ax.plot(grid, np.maximum(mean, REGRET_FLOOR), label=f"{name} (n={len(runs)})", lw=1.6)
