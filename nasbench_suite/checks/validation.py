@@ -38,15 +38,19 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite.bench.base import Benchmark
-from nasbench_suite.errors import QueryError, UnknownDatasetError, UnknownMetricError
+from nasbench_suite.errors import NasbenchError, QueryError, UnknownDatasetError, UnknownMetricError
 from nasbench_suite.stats import rank_correlations, seed_vs_seed
 from nasbench_suite.tabular import Table
-from nasbench_suite.train.errors import ValidationError
 from nasbench_suite.train.journal import json_safe
 
 #: Identifies a validation report file (JSON ``format`` field) and its layout version.
 REPORT_FORMAT = "nasbench-suite-validation"
 REPORT_VERSION = 1
+
+
+class ValidationError(NasbenchError, ValueError):
+    """A validation cannot be computed: tables of different spaces, no architecture in common,
+    a trained table with several datasets and none chosen; the message names the values."""
 
 
 @dataclass

@@ -22,8 +22,3 @@ class TorchMissingError(TrainError, ImportError):
 
     def __init__(self, what: str):
         super().__init__(f"{what} needs torch: pip install 'nasbench-suite[torch]'")
-
-
-class ValidationError(TrainError, ValueError):
-    """A validation cannot be computed: tables of different spaces, no architecture in common,
-    a trained table with several datasets and none chosen; the message names the values."""

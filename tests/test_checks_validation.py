@@ -12,12 +12,11 @@ from scipy.stats import kendalltau
 from scipy.stats import t as student_t
 
 from nasbench_suite import open_benchmark, spaces
-from nasbench_suite.checks.validation import format_markdown, validate, write_report
+from nasbench_suite.checks.validation import ValidationError, format_markdown, validate, write_report
 from nasbench_suite.cli import main
 from nasbench_suite.errors import UnknownDatasetError, UnknownMetricError
 from nasbench_suite.tabular import Table, write_table
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
-from nasbench_suite.train.errors import ValidationError
 
 NB201 = spaces.get("nb201")
 ALL_KEYS = [NB201.key(a) for a in NB201.enumerate()]
