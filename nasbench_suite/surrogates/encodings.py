@@ -16,20 +16,30 @@ space. Vector kinds (``docs/surrogates.md`` gives lengths and rules):
   each op (and how many convolutions) they pass.
 
 Kinds join with ``+`` (``"onehot+features"``). Rows are cached per architecture,
-so encoding the same architectures again is a dictionary lookup.
+so encoding the same architectures again is a dictionary lookup. The graph analysis
+behind the path and structural kinds (live paths, live nodes, kernel areas) is in
+:mod:`nasbench_suite.surrogates.graph_analysis`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from nasbench_suite.spaces.base import Arch, CellGraph, SearchSpace
+from nasbench_suite.surrogates import graph_analysis
+from nasbench_suite.surrogates.graph_analysis import (
+    ZERO_OP,
+    is_conv,
+    kernel_area,
+    live_edge_count,
+    live_nodes,
+    live_paths,
+    path_stats,
+)
 
 #: The vector kinds :func:`encode` accepts (joined with ``+`` for concatenations).
 VECTOR_KINDS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "path_stats")
@@ -38,8 +48,6 @@ VECTOR_KINDS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "pat
 PATH_CAP = 4096
 #: Labels of the padded node slots in :func:`encode_graphs` and ``"adjacency"``.
 GRAPH_ENDS = ("input", "output")
-#: Op label of a node that computes zero (dropped from paths and live counts).
-ZERO_OP = "none"
 
 _CACHE_LIMIT = 200_000
 
@@ -230,6 +238,12 @@ def _cache(space: SearchSpace, kind: str) -> dict[Any, Any]:
     return _CACHES.setdefault(key, {})
 
 
+def clear_caches() -> None:
+    """Forget every cached row and graph analysis (for timings of a cold start)."""
+    _CACHES.clear()
+    graph_analysis.clear_caches()
+
+
 def _store(cache: dict[Any, Any], arch: Any, row: Any) -> None:
     if len(cache) >= _CACHE_LIMIT:  # long NB101 searches: bounded memory beats a perfect hit rate
         cache.clear()
@@ -282,7 +296,7 @@ def _path_row(space: SearchSpace, arch: Any) -> np.ndarray:
     index = {op: i for i, op in enumerate(_path_ops(space))}
     v = len(index)
     row = np.zeros(size, dtype=np.float32)
-    for path in _live_paths(graph.adjacency.tobytes(), len(graph.ops), graph.ops):
+    for path in live_paths(graph.adjacency.tobytes(), len(graph.ops), graph.ops):
         if len(path) >= len(offsets):
             raise EncodingError(
                 f"{space.name}: a path of {len(path)} interior nodes is longer than the declared "
@@ -300,12 +314,12 @@ def _path_row(space: SearchSpace, arch: Any) -> np.ndarray:
 def _features_row(space: SearchSpace, arch: Any) -> np.ndarray:
     graph = space.to_graph(arch)
     ops = graph.ops
-    paths = _live_paths(graph.adjacency.tobytes(), len(ops), ops)
-    live = _live_nodes(graph.adjacency.tobytes(), len(ops), ops)
+    paths = live_paths(graph.adjacency.tobytes(), len(ops), ops)
+    live = live_nodes(graph.adjacency.tobytes(), len(ops), ops)
     counts = [sum(1 for i in live if ops[i] == op) for op in _path_ops(space)]
-    convs = [sum(_is_conv(op) for op in path) for path in paths]
-    live_edges = _live_edge_count(graph.adjacency.tobytes(), len(ops), live, bool(paths))
-    params = sum(_kernel_area(ops[i]) for i in live if _is_conv(ops[i]))
+    convs = [sum(is_conv(op) for op in path) for path in paths]
+    live_edges = live_edge_count(graph.adjacency.tobytes(), len(ops), live, bool(paths))
+    params = sum(kernel_area(ops[i]) for i in live if is_conv(ops[i]))
     return np.array(
         [
             *counts,
@@ -325,22 +339,8 @@ def _path_stats_row(space: SearchSpace, arch: Any) -> np.ndarray:
     # counts and path indicators confuse (Kendall tau of the default xgb on NB201 at
     # 1,000 training architectures: 0.87 without these columns, 0.91 with them).
     graph = space.to_graph(arch)
-    paths = _live_paths(graph.adjacency.tobytes(), len(graph.ops), graph.ops)
-    return np.array(_path_stats(paths, _path_ops(space), max_path_length(space) + 1), dtype=np.float32)
-
-
-@lru_cache(maxsize=65536)
-def _path_stats(paths: tuple[tuple[str, ...], ...], ops: tuple[str, ...], lengths: int) -> tuple[float, ...]:
-    """The ``"path_stats"`` row of a multiset of live paths (many cells share one)."""
-    by_op = np.zeros((len(ops), lengths))
-    for path in paths:
-        for k, op in enumerate(ops):
-            by_op[k, min(path.count(op), lengths - 1)] += 1
-    convs = [sum(_is_conv(op) for op in path) for path in paths]
-    by_conv = np.bincount([min(c, lengths - 1) for c in convs], minlength=lengths)
-    area = sum(_kernel_area(op) for path in paths for op in path if _is_conv(op))
-    conv_free = len({path for path, c in zip(paths, convs, strict=True) if c == 0})
-    return (*by_op.ravel().tolist(), *by_conv.tolist(), area, conv_free)
+    paths = live_paths(graph.adjacency.tobytes(), len(graph.ops), graph.ops)
+    return np.array(path_stats(paths, _path_ops(space), max_path_length(space) + 1), dtype=np.float32)
 
 
 _ROW_FUNCTIONS = {
@@ -352,7 +352,7 @@ _ROW_FUNCTIONS = {
 }
 
 
-# --- graph helpers (space-independent, cached on the graph) ---------------------------
+# --- padding a graph to the space's largest ----------------------------------------------
 
 
 def _padded(graph: CellGraph, n_nodes: int, arch: Any) -> tuple[np.ndarray, list[str | None]]:
@@ -366,64 +366,3 @@ def _padded(graph: CellGraph, n_nodes: int, arch: Any) -> tuple[np.ndarray, list
     out[: n - 1, n_nodes - 1] = adjacency[: n - 1, n - 1]
     ops: list[str | None] = [*graph.ops[:-1], *([None] * (n_nodes - n)), graph.ops[-1]]
     return out, ops
-
-
-@lru_cache(maxsize=4096)
-def _successors(adjacency_bytes: bytes, n: int) -> tuple[tuple[int, ...], ...]:
-    matrix = np.frombuffer(adjacency_bytes, dtype=np.uint8).reshape(n, n)
-    return tuple(tuple(np.flatnonzero(matrix[i]).tolist()) for i in range(n))
-
-
-@lru_cache(maxsize=65536)
-def _live_paths(adjacency_bytes: bytes, n: int, ops: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-    """Op sequences of the interior nodes on every input-to-output path that avoids
-    ``none`` nodes (node 0 is the input, node ``n - 1`` the output)."""
-    succ = _successors(adjacency_bytes, n)
-    paths: list[tuple[str, ...]] = []
-    stack: list[tuple[int, tuple[str, ...]]] = [(0, ())]
-    while stack:
-        node, seq = stack.pop()
-        for nxt in succ[node]:
-            if nxt == n - 1:
-                paths.append(seq)
-            elif ops[nxt] != ZERO_OP:
-                stack.append((nxt, (*seq, ops[nxt])))
-    return tuple(sorted(paths))
-
-
-@lru_cache(maxsize=65536)
-def _live_nodes(adjacency_bytes: bytes, n: int, ops: tuple[str, ...]) -> frozenset[int]:
-    """Interior nodes on some input-to-output path that avoids ``none`` nodes."""
-    succ = _successors(adjacency_bytes, n)
-    usable = [i in (0, n - 1) or ops[i] != ZERO_OP for i in range(n)]
-    forward = [False] * n
-    forward[0] = True
-    for i in range(n):  # upper-triangular adjacency: node order is a topological order
-        if forward[i] and usable[i]:
-            for j in succ[i]:
-                forward[j] = True
-    backward = [False] * n
-    backward[n - 1] = True
-    for i in range(n - 2, -1, -1):
-        backward[i] = usable[i] and any(backward[j] for j in succ[i])
-    return frozenset(i for i in range(1, n - 1) if usable[i] and forward[i] and backward[i])
-
-
-def _live_edge_count(adjacency_bytes: bytes, n: int, live: frozenset[int], connected: bool) -> int:
-    """Edges between live nodes, input and output counting as live when a live path joins them."""
-    nodes = live | {0, n - 1} if connected else live
-    succ = _successors(adjacency_bytes, n)
-    return sum(1 for i in nodes for j in succ[i] if j in nodes)
-
-
-def _is_conv(op: str) -> bool:
-    return "conv" in op
-
-
-_KERNEL = re.compile(r"(\d+)x(\d+)")
-
-
-def _kernel_area(op: str) -> int:
-    # A conv's weights scale with its kernel area at fixed channels (9 for 3x3, 1 for 1x1).
-    match = _KERNEL.search(op)
-    return int(match.group(1)) * int(match.group(2)) if match else 1

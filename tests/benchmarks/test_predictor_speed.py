@@ -22,14 +22,7 @@ def test_encode_all_nb201_cold(benchmark):
     """All 15,625 architectures, caches emptied before each round (the first encoding of a run)."""
 
     def setup():
-        encodings._CACHES.clear()
-        for helper in (
-            encodings._live_paths,
-            encodings._live_nodes,
-            encodings._successors,
-            encodings._path_stats,
-        ):
-            helper.cache_clear()
+        encodings.clear_caches()
 
     x = benchmark.pedantic(
         encodings.encode, args=(SPACE, ARCHS, "onehot+path+features+path_stats"), setup=setup, rounds=3
