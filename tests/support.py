@@ -1,18 +1,16 @@
-"""Shared test helpers: the location of the real data, a toy space, synthetic tables."""
+"""Shared test helpers: the location of the real data, the toy space registered, synthetic tables."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nasbench_suite import spaces
-from nasbench_suite.errors import MalformedArchError
-from nasbench_suite.spaces.base import Decision, SearchSpace
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
+from nasbench_suite.testing.toy import ToyChainSpace
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -26,63 +24,10 @@ def data_path(*parts: str) -> Path:
     return path
 
 
-class ToyChainSpace(SearchSpace):
-    """A chain of ``length`` layers with one of ``choices`` ops each; text form 'a-b-c'."""
-
-    name = "test-chain"
-
-    def __init__(self, length: int = 4, choices: int = 3):
-        self.length, self.choices = length, choices
-        self.size = choices**length
-
-    def parse(self, text: str) -> tuple[int, ...]:
-        parts = text.split("-")
-        if len(parts) != self.length or not all(p.isdigit() and int(p) < self.choices for p in parts):
-            raise MalformedArchError(self.name, text, f"expected {self.length} op ids < {self.choices}")
-        return tuple(int(p) for p in parts)
-
-    def format(self, arch: tuple[int, ...]) -> str:
-        return "-".join(str(o) for o in arch)
-
-    def _validate_value(self, arch: object) -> tuple[int, ...]:
-        if not isinstance(arch, tuple) or len(arch) != self.length:
-            raise MalformedArchError(self.name, arch, f"expected a tuple of {self.length} op ids")
-        return arch
-
-    def canonical_key(self, arch: object) -> str:
-        return self.key(arch)
-
-    def sample(self, rng: np.random.Generator) -> tuple[int, ...]:
-        return tuple(int(x) for x in rng.integers(self.choices, size=self.length))
-
-    def mutate(self, arch: object, rng: np.random.Generator) -> tuple[int, ...]:
-        a = list(self.validate(arch))
-        i = int(rng.integers(self.length))
-        a[i] = (a[i] + 1 + int(rng.integers(self.choices - 1))) % self.choices
-        return tuple(a)
-
-    def decisions(self) -> tuple[Decision, ...]:
-        return tuple(Decision(f"layer {i}", tuple(map(str, range(self.choices)))) for i in range(self.length))
-
-    def to_codes(self, arch: object) -> tuple[int, ...]:
-        return self.validate(arch)
-
-    def from_codes(self, codes: object) -> tuple[int, ...]:
-        return self.validate(tuple(int(c) for c in codes))  # type: ignore[attr-defined]
-
-    def neighbours(self, arch: object) -> list[tuple[int, ...]]:
-        a = self.validate(arch)
-        return [
-            a[:i] + (c,) + a[i + 1 :] for i in range(self.length) for c in range(self.choices) if c != a[i]
-        ]
-
-    def enumerate(self) -> Iterator[tuple[int, ...]]:
-        return iter(itertools.product(range(self.choices), repeat=self.length))
-
-    def config(self) -> dict:
-        return {"length": self.length, "choices": self.choices}
-
-
+# The toy space lives in the public conformance suite (its predictor checks fit on it). It is
+# registered here, once, when the test helpers are imported (at collection, and in the
+# subprocesses that import them) because the synthetic tables store its name: it is part
+# of the session's baseline, not something a test leaves behind.
 spaces.register("test-chain", ToyChainSpace, replace=True)
 
 

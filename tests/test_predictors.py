@@ -1,27 +1,27 @@
-"""The shared predictor conformance suite: every name in ``predictors.available()``.
+"""Every registered predictor passes the public conformance suite
+(nasbench_suite.testing.predictors); the registry and what is particular to each predictor.
 
 A new predictor is tested by registering it; ``FAST`` keeps its budget small here.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from scipy.stats import kendalltau
 
 from nasbench_suite import spaces
 from nasbench_suite.surrogates import predictors
 from nasbench_suite.surrogates.predictors import PredictorError, load_predictor
 from nasbench_suite.surrogates.predictors.base import Predictor
-from tests.support import ToyChainSpace
-
-SPACE = ToyChainSpace(length=4, choices=3)
-ARCHS = list(SPACE.enumerate())  # 81
-WEIGHTS = np.array([[0.0, 1.0, 3.0], [0.0, 2.0, 0.5], [1.0, 0.0, 2.0], [0.0, 0.5, 1.5]])
+from nasbench_suite.testing import parametrize_checks, predictor_checks
+from nasbench_suite.testing.predictors import TOY_ARCHS as ARCHS
+from nasbench_suite.testing.predictors import TOY_SPACE as SPACE
+from nasbench_suite.testing.predictors import TOY_Y as Y
 
 #: Small budgets per predictor name so that the whole suite stays quick on 2 cores.
 FAST: dict[str, dict] = {
@@ -32,23 +32,11 @@ FAST: dict[str, dict] = {
     "gin": {"epochs": 30, "hidden": 16, "n_layers": 2},
     "ensemble": {"base": "xgb", "n_members": 3, "n_estimators": 40, "n_jobs": 1},
 }
-#: Predictors that need an optional library, by name.
+#: Predictors that need an optional library, by name: their checks run only when it is installed.
 NEEDS = {"gin": "torch"}
 
 
-def synthetic_target(archs) -> np.ndarray:
-    """An additive, mildly interacting score of the toy chain, in 'percent'."""
-    codes = np.array([SPACE.to_codes(a) for a in archs])
-    score = WEIGHTS[np.arange(4), codes].sum(axis=1) + 0.5 * (codes[:, 0] == codes[:, 3])
-    return 60.0 + 4.0 * score
-
-
-Y = synthetic_target(ARCHS)
-
-
 def params_for(name: str) -> dict:
-    if name in NEEDS:
-        pytest.importorskip(NEEDS[name], reason=f"predictor {name!r} needs {NEEDS[name]}")
     if name == "zc":
         # A noisy, sign-flipped proxy of the target: zc must learn the sign and the map.
         noise = np.random.default_rng(5).normal(0, 1.0, len(ARCHS))
@@ -56,9 +44,30 @@ def params_for(name: str) -> dict:
     return dict(FAST.get(name, {}))
 
 
-@pytest.fixture(params=predictors.available())
-def name(request) -> str:
-    return request.param
+def _skip(reason: str):
+    def check() -> None:
+        pytest.skip(reason)
+
+    return check
+
+
+def _conformance() -> list:
+    """(id, check) for every check of every registered predictor; a predictor whose optional
+    library is not installed gets one check that skips, naming the library."""
+    checks = []
+    for name in predictors.available():
+        library = NEEDS.get(name)
+        if library and importlib.util.find_spec(library) is None:
+            checks.append((f"{name}-needs-{library}", _skip(f"predictor {name!r} needs {library}")))
+            continue
+        cls = predictors.predictor_class(name)
+        checks += [(f"{name}-{check}", run) for check, run in predictor_checks(cls, params_for(name))]
+    return checks
+
+
+@parametrize_checks(_conformance())
+def test_conformance(check):
+    check()
 
 
 def fitted(name: str, seed: int = 0, n: int = 60) -> Predictor:
@@ -76,65 +85,9 @@ def test_registry_lists_the_builtins():
         predictors.register("xgb", predictors.predictor_class("xgb"))
 
 
-def test_shapes_and_text_forms(name):
-    model = fitted(name)
-    test = ARCHS[60:]
-    mean, std = model.predict_dist(test)
-    assert mean.shape == std.shape == (len(test),)
-    assert np.isfinite(mean).all() and np.isfinite(std).all() and (std >= 0).all()
-    np.testing.assert_array_equal(model.predict(test), mean)
-    np.testing.assert_array_equal(model.predict([SPACE.format(a) for a in test]), mean)
-
-
-def test_same_seed_same_predictions(name):
-    a = fitted(name, seed=3).predict_dist(ARCHS)
-    b = fitted(name, seed=3).predict_dist(ARCHS)
-    np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_array_equal(a[1], b[1])
-
-
-def test_learns_a_synthetic_target_better_than_chance(name):
-    model = fitted(name, n=60)
-    tau = kendalltau(model.predict(ARCHS[60:]), Y[60:])[0]
-    # Chance is 0; 0.3 on 21 held-out architectures is already unlikely by luck (p ~ 0.03).
-    assert tau > 0.3, f"{name}: Kendall tau {tau:.3f} on held-out toy architectures"
-
-
-def test_input_errors(name):
-    model = predictors.get(name, SPACE, seed=0, **params_for(name))
-    with pytest.raises(PredictorError, match="not fitted"):
-        model.predict(ARCHS[:3])
-    with pytest.raises(PredictorError, match="no architectures"):
-        model.fit([], [])
-    with pytest.raises(PredictorError, match="3 architectures but targets of shape"):
-        model.fit(ARCHS[:3], [1.0, 2.0])
-    with pytest.raises(PredictorError, match="non-finite target nan at position 1"):
-        model.fit(ARCHS[:3], [1.0, float("nan"), 2.0])
-    with pytest.raises(PredictorError, match="a string"):
-        model.fit("0-1-2-0", [1.0])
-    with pytest.raises(PredictorError, match="not fitted"):
-        model.save("unused")
-    with pytest.raises(PredictorError, match=r"unknown parameter.*'no_such_param'"):
-        predictors.get(name, SPACE, no_such_param=1, **params_for(name))
-    model.fit(ARCHS[:20], Y[:20])
-    with pytest.raises(PredictorError, match="no architectures"):
-        model.predict([])
-
-
-def test_save_load_round_trip_is_bit_exact(name, tmp_path):
-    model = fitted(name)
-    if name == "rf":
-        with pytest.raises(PredictorError, match=r"cannot be saved.*pickle.*xgb"):
-            model.save(tmp_path)
-        return
-    spec = model.save(tmp_path / "model")
-    spec = json.loads(json.dumps(spec))  # what a manifest stores
-    assert spec["name"] == name and spec["files"]
-    assert all((tmp_path / "model" / f).is_file() for f in spec["files"])
-    assert not list((tmp_path / "model").rglob("*.pkl")) and not list((tmp_path / "model").rglob("*.pickle"))
-    loaded = load_predictor(SPACE, tmp_path / "model", spec)
-    for before, after in zip(model.predict_dist(ARCHS), loaded.predict_dist(ARCHS), strict=True):
-        np.testing.assert_array_equal(before, after)
+def test_random_forest_cannot_be_saved_and_says_why(tmp_path):
+    with pytest.raises(PredictorError, match=r"cannot be saved.*pickle.*xgb"):
+        fitted("rf").save(tmp_path)
 
 
 def test_load_predictor_rejects_bad_specs(tmp_path):
