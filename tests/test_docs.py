@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from nasbench_suite import spaces
 from nasbench_suite.cli import main
 from tests.support import REPO
+
+
+@pytest.fixture(autouse=True)
+def _forget_the_walkthrough_space():
+    """The walkthrough registers its space for the process, as a user would; tests leave none."""
+    yield
+    spaces.unregister("chain")
 
 
 def python_blocks(doc: str) -> list[str]:
