@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
+from nasbench_suite.errors import PluginError
+
 F = TypeVar("F")
 
 #: The entry-point group of each registry, by what it registers.
@@ -45,9 +47,6 @@ class LazyRegistry(Generic[F]):
         unknown: builds the exception raised for an unknown name from (name, known names).
         base: when given, a factory (registered or plugin) must be a subclass of it.
         entry_point_group: the importlib entry-point group of installed plugins.
-        plugin_error: builds the exception raised for a plugin that fails to load from
-            (group, plugin name, entry-point target, reason): ``errors.PluginError``,
-            passed in because this module sits beside ``errors`` and may not import it.
     """
 
     def __init__(
@@ -59,7 +58,6 @@ class LazyRegistry(Generic[F]):
         unknown: Callable[[str, list[str]], Exception],
         base: type | None = None,
         entry_point_group: str,
-        plugin_error: Callable[[str, str, str, str], Exception],
     ):
         self.kind = kind
         self.entry_point_group = entry_point_group
@@ -70,7 +68,6 @@ class LazyRegistry(Generic[F]):
         self._error = error
         self._unknown = unknown
         self._base = base
-        self._plugin_error = plugin_error
 
     def register(self, name: str, factory: F, *, replace: bool = False) -> None:
         """Make ``factory`` available as ``lookup(name)``.
@@ -120,7 +117,7 @@ class LazyRegistry(Generic[F]):
 
         Raises:
             the registry's ``unknown`` exception: no factory has that name.
-            the registry's ``plugin_error``: the installed plugin of that name failed to load, or is not a
+            PluginError: the installed plugin of that name failed to load, or is not a
                 subclass of the registry's ``base``.
         """
         factory = self._registered.get(name)
@@ -155,9 +152,9 @@ class LazyRegistry(Generic[F]):
             factory = entry_point.load()
         except Exception as exc:  # a plugin can fail in any way; say which one failed and how
             reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-            raise self._plugin_error(group, entry_point.name, entry_point.value, reason) from None
+            raise PluginError(group, entry_point.name, entry_point.value, reason) from None
         if not self._is_factory(factory):
-            raise self._plugin_error(
+            raise PluginError(
                 group, entry_point.name, entry_point.value, f"{factory!r}: {self._not_a_factory()}"
             )
         return factory

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench_suite._registry import ENTRY_POINT_GROUPS, LazyRegistry
-from nasbench_suite.errors import NasbenchError, PluginError
+from nasbench_suite.errors import NasbenchError
 from nasbench_suite.tabular.model import TableData
 
 #: What an importer is: ``import_table(source: Path, **options) -> TableData``.
@@ -44,7 +44,6 @@ _REGISTRY: LazyRegistry[Importer] = LazyRegistry(
     error=ValueError,
     unknown=UnknownImporterError,
     entry_point_group=ENTRY_POINT_GROUPS["importers"],
-    plugin_error=PluginError,
 )
 
 

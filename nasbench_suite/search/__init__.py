@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite._registry import ENTRY_POINT_GROUPS, LazyRegistry
-from nasbench_suite.errors import PluginError
 from nasbench_suite.search.base import Observation, Proposal, SearchContext, Strategy, StrategyError
 from nasbench_suite.spaces.base import SearchSpace
 
@@ -47,7 +46,6 @@ _REGISTRY: LazyRegistry[type[Strategy]] = LazyRegistry(
     ),
     base=Strategy,
     entry_point_group=ENTRY_POINT_GROUPS["strategies"],
-    plugin_error=PluginError,
 )
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from nasbench_suite._registry import ENTRY_POINT_GROUPS, LazyRegistry
-from nasbench_suite.errors import PluginError, UnknownSpaceError
+from nasbench_suite.errors import UnknownSpaceError
 from nasbench_suite.spaces.base import Arch, CellGraph, Decision, SearchSpace
 
 # Built-in spaces, imported on first use so that `import nasbench_suite.spaces` stays cheap.
@@ -28,7 +28,6 @@ _REGISTRY: LazyRegistry[Callable[..., SearchSpace]] = LazyRegistry(
     error=ValueError,
     unknown=UnknownSpaceError,
     entry_point_group=ENTRY_POINT_GROUPS["spaces"],
-    plugin_error=PluginError,
 )
 
 

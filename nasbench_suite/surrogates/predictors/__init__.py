@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from nasbench_suite._registry import ENTRY_POINT_GROUPS, LazyRegistry
-from nasbench_suite.errors import PluginError
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError
 
@@ -38,7 +37,6 @@ _REGISTRY: LazyRegistry[type[Predictor]] = LazyRegistry(
     unknown=lambda name, known: PredictorError(f"unknown predictor {name!r}; known: {', '.join(known)}"),
     base=Predictor,
     entry_point_group=ENTRY_POINT_GROUPS["predictors"],
-    plugin_error=PluginError,
 )
 
 
