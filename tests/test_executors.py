@@ -86,7 +86,7 @@ def test_model_based_strategies_agree_across_executors(nb201_synthetic):
     assert_same_results(serial, run_many(configs, "local", processes=2, chunk_size=1))
 
 
-def test_local_ray_instance_agrees_with_serial(nb201_synthetic):
+def test_local_ray_instance_agrees_with_serial(nb201_synthetic, environment_restored):
     pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'nasbench-suite[ray]')")
     configs = sweep(nb201_synthetic)[:12]
     seen = []

@@ -146,10 +146,9 @@ class _Spy(Strategy):
 
 @pytest.fixture
 def spy():
-    search.register("spy", _Spy, replace=True)
     _Spy.seen = []
-    yield _Spy
-    search._REGISTRY.unregister("spy")
+    with search.registered("spy", _Spy):
+        yield _Spy
 
 
 def test_the_runner_hands_a_strategy_only_plain_data(spy, tmp_path):

@@ -72,7 +72,11 @@ class LayerChain(SearchSpace):
         return {"length": self.length}
 
 
-spaces.register(LayerChain.name, LayerChain, replace=True)
+@pytest.fixture(scope="module", autouse=True)
+def _layer_chain_registered():
+    """The space is registered for this module's tests only, so that no other test sees it."""
+    with spaces.registered(LayerChain.name, LayerChain):
+        yield
 
 
 def long_frame(seed: int = 0) -> pd.DataFrame:

@@ -34,6 +34,13 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert test_command.strip() in ci_lines
 
 
+def test_the_test_command_runs_the_suite_shuffled():
+    """The README's test command installs the test extra, whose pytest-randomly shuffles the order
+    (and prints the seed to rerun it): a test that depends on another's leftovers fails."""
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
+    assert any(re.split(r"[<>=\[ ]", dep)[0] == "pytest-randomly" for dep in extra)
+
+
 def test_core_dependencies_are_light():
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     names = {re.split(r"[<>=\[ ]", dep)[0] for dep in meta["dependencies"]}

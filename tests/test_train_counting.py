@@ -73,12 +73,11 @@ def test_flops_and_params_equal_the_official_nats_bench_files():
         ("cifar100", NB201NetConfig(8, 2, 16)),
     ],
 )
-def test_closed_form_equals_the_torch_model(dataset, config):
-    torch = pytest.importorskip("torch")
+def test_closed_form_equals_the_torch_model(dataset, config, torch_one_thread):
+    torch = torch_one_thread
     from nasbench_suite.train.nb201_net import NB201Network
     from nasbench_suite.train.torch_stats import measure_stats
 
-    torch.set_num_threads(1)
     rng = np.random.default_rng(3)
     spec = dataset_spec(dataset)
     side = config.input_size or spec.input_size
@@ -105,12 +104,11 @@ def test_nb101_network_params_equal_the_published_count():
         assert stats.params_m == pytest.approx(entry["params"], abs=1e-6)
 
 
-def test_reduced_nb101_network_runs():
-    torch = pytest.importorskip("torch")
+def test_reduced_nb101_network_runs(torch_one_thread):
+    torch = torch_one_thread
     from nasbench_suite.train.nb101_config import NB101NetConfig
     from nasbench_suite.train.nb101_net import NB101Network, vertex_channels
 
-    torch.set_num_threads(1)
     cell = spaces.get("nb101").sample(np.random.default_rng(0))
     model = NB101Network(cell, dataset_spec("cifar10"), NB101NetConfig(stem_channels=8, modules_per_stack=1))
     assert model(torch.zeros(2, 3, 8, 8)).shape == (2, 10)

@@ -262,11 +262,10 @@ def test_shipped_protocols_and_hashes(tmp_path: Path):
         load_protocol(path)
 
 
-def test_schedule_subset_and_augmentation():
-    torch = pytest.importorskip("torch")
+def test_schedule_subset_and_augmentation(torch_one_thread):
+    torch = torch_one_thread
     from nasbench_suite.train.trainer import augment, channel_stats, lr_at, train_subset
 
-    torch.set_num_threads(1)
     proxy = load_protocol("nb201-proxy")  # lr 0.2, one warm-up epoch
     total, warmup = 100, 10
     assert lr_at(0, total, warmup, proxy) == pytest.approx(0.2 / 10)

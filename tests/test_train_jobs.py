@@ -29,8 +29,8 @@ DATASET = "synthetic@nb201-tiny"
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
+def _one_thread(torch_one_thread):
+    """One torch thread, restored afterwards (conftest.torch_one_thread)."""
 
 
 def _train(table: Path, archs: str, seeds: str, *extra: str) -> int:
@@ -192,7 +192,7 @@ def test_worker_processes(tmp_path: Path, capsys):
     assert len(_runs(table)) == 2
 
 
-def test_ray_executor_on_a_local_instance(tmp_path: Path):
+def test_ray_executor_on_a_local_instance(tmp_path: Path, environment_restored):
     ray = pytest.importorskip("ray")
     from nasbench_suite.train.jobs import TrainSettings, parse_archs, train_to_table
     from nasbench_suite.train.ray_jobs import RayExecutor
