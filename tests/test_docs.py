@@ -3,26 +3,47 @@
 from __future__ import annotations
 
 import re
+import shlex
+import sys
 
 import pytest
+import tomllib
 
-from nasbench_suite import spaces
 from nasbench_suite.cli import main
+from nasbench_suite.testing import check_space
 from tests.support import REPO
 
+#: The first line of the docs/extending.md blocks that make up the plugin module.
+PLUGIN_MODULE = "# my_plugin.py\n"
 
-@pytest.fixture(autouse=True)
-def _forget_the_walkthrough_space():
-    """The walkthrough registers its space for the process, as a user would; tests leave none."""
-    yield
-    spaces.unregister("chain")
+
+def code_blocks(doc: str, language: str = "python") -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", (REPO / "docs" / doc).read_text(), flags=re.S)
 
 
 def python_blocks(doc: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", (REPO / "docs" / doc).read_text(), flags=re.S)
+    return code_blocks(doc, "python")
 
 
-def test_custom_space_walkthrough_runs(capsys):
+def plugin_module_source() -> str:
+    """docs/extending.md's ``my_plugin.py``: its module blocks, in order."""
+    return "\n".join(b for b in python_blocks("extending.md") if b.startswith(PLUGIN_MODULE))
+
+
+def plugin_usage_blocks() -> list[str]:
+    return [b for b in python_blocks("extending.md") if not b.startswith(PLUGIN_MODULE)]
+
+
+@pytest.fixture
+def custom_space_doc(registrations_restored, monkeypatch):
+    """The custom-space walkthrough registers its space 'chain' (and the CLI test imports it as
+    a module): both are undone afterwards."""
+    monkeypatch.delitem(sys.modules, "my_spaces", raising=False)
+    yield
+    sys.modules.pop("my_spaces", None)
+
+
+def test_custom_space_walkthrough_runs(capsys, custom_space_doc):
     namespace: dict = {"__name__": "custom_space_doc"}
     for block in python_blocks("custom-space.md"):
         exec(compile(block, "docs/custom-space.md", "exec"), namespace)
@@ -30,9 +51,10 @@ def test_custom_space_walkthrough_runs(capsys):
     assert "unknown op 'conv7'" in out
     assert namespace["result"].metrics["valid_acc"] > 60
     assert namespace["bench"].space.name == "chain"
+    check_space(namespace["space"])  # the space a reader copies passes the conformance suite
 
 
-def test_custom_space_from_the_command_line(tmp_path, monkeypatch, capsys):
+def test_custom_space_from_the_command_line(tmp_path, monkeypatch, capsys, custom_space_doc):
     """The CLI imports and queries a user space through --plugin, as the doc shows."""
     blocks = python_blocks("custom-space.md")
     (tmp_path / "my_spaces.py").write_text(blocks[0])
@@ -48,3 +70,59 @@ def test_custom_space_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert main(["--plugin", "my_spaces", "query", str(table), "--dataset", "cifar10", "--arch", arch]) == 0
     assert "valid_acc" in capsys.readouterr().out
     assert main(["--plugin", "no_such_module_xyz", "info", str(table)]) == 2
+
+
+@pytest.fixture
+def my_plugin(tmp_path, monkeypatch, registrations_restored):
+    """docs/extending.md's my_plugin.py written to a folder on sys.path; forgotten afterwards."""
+    (tmp_path / "my_plugin.py").write_text(plugin_module_source())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "my_plugin", raising=False)
+    yield tmp_path
+    sys.modules.pop("my_plugin", None)
+
+
+def test_extending_recipes_run_and_their_plugins_conform(my_plugin):
+    """Every usage block runs (the conformance suites included) in one namespace, in order."""
+    namespace: dict = {"__name__": "extending_doc"}
+    for block in plugin_usage_blocks():
+        exec(compile(block, "docs/extending.md", "exec"), namespace)
+    from nasbench_suite import importers, search, spaces
+    from nasbench_suite.surrogates import predictors
+
+    assert search.strategy_class("greedy-mutation") is namespace["GreedyMutation"]
+    assert predictors.predictor_class("knn") is namespace["NearestNeighbours"]
+    assert type(spaces.get("widths")) is namespace["WidthSpace"]
+    assert "width-log" in importers.available()
+    # The pytest block gives one test per check, each named after its class and check.
+    marks = {name: fn.pytestmark[0] for name, fn in namespace.items() if name.startswith("test_")}
+    assert sorted(marks) == ["test_greedy_mutation", "test_nearest_neighbours", "test_width_space"]
+    ids = [p.id for p in marks["test_greedy_mutation"].args[1]]
+    assert "GreedyMutation-check_same_seed_same_run" in ids
+
+
+def test_extending_command_lines_run(my_plugin, monkeypatch, capsys):
+    """The doc's `nasbench --plugin my_plugin ...` lines, verbatim, in the folder of its log."""
+    namespace: dict = {"__name__": "extending_doc"}
+    importer_usage = next(b for b in plugin_usage_blocks() if "log.jsonl" in b)
+    exec(compile(importer_usage, "docs/extending.md", "exec"), namespace)
+    monkeypatch.chdir(namespace["workdir"])
+    (namespace["workdir"] / "widths.h5").unlink()  # the command writes it again
+    for line in code_blocks("extending.md", "bash")[0].strip().splitlines():
+        argv = shlex.split(line)
+        assert argv[0] == "nasbench"
+        assert main(argv[1:]) == 0, line
+    out = capsys.readouterr().out
+    assert "greedy-mutation on cifar10: 2 runs, 20 evaluations" in out
+    assert "knn" in out and (namespace["workdir"] / "greedy.parquet").is_file()
+
+
+def test_extending_entry_points_name_what_the_module_defines():
+    groups = tomllib.loads(code_blocks("extending.md", "toml")[0])["project"]["entry-points"]
+    source = plugin_module_source()
+    assert set(groups) == {f"nasbench_suite.{k}" for k in ("strategies", "predictors", "spaces", "importers")}
+    for group, entries in groups.items():
+        for name, target in entries.items():
+            module, attribute = target.split(":")
+            assert module == "my_plugin" and re.search(rf"^(class|def) {attribute}\b", source, re.M), target
+            assert f'register("{name}", {attribute})' in source, (group, name)
