@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,20 @@ def data_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not available: {path} is absent (see ../shared/data/README.md)")
     return path
+
+
+def code_blocks(doc: str, language: str = "python") -> list[str]:
+    """The fenced ``language`` code blocks of ``docs/<doc>``, in order."""
+    return re.findall(rf"```{language}\n(.*?)```", (REPO / "docs" / doc).read_text(), flags=re.S)
+
+
+#: The first line of the docs/extending.md blocks that make up its plugin module.
+PLUGIN_MODULE = "# my_plugin.py\n"
+
+
+def plugin_module_source() -> str:
+    """docs/extending.md's ``my_plugin.py``: its module blocks, in order."""
+    return "\n".join(b for b in code_blocks("extending.md") if b.startswith(PLUGIN_MODULE))
 
 
 # The toy space lives in the public conformance suite (its predictor checks fit on it). It is

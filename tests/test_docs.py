@@ -11,26 +11,15 @@ import tomllib
 
 from nasbench_suite.cli import main
 from nasbench_suite.testing import check_space
-from tests.support import REPO
-
-#: The first line of the docs/extending.md blocks that make up the plugin module.
-PLUGIN_MODULE = "# my_plugin.py\n"
-
-
-def code_blocks(doc: str, language: str = "python") -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", (REPO / "docs" / doc).read_text(), flags=re.S)
+from tests.support import PLUGIN_MODULE, code_blocks, plugin_module_source
 
 
 def python_blocks(doc: str) -> list[str]:
     return code_blocks(doc, "python")
 
 
-def plugin_module_source() -> str:
-    """docs/extending.md's ``my_plugin.py``: its module blocks, in order."""
-    return "\n".join(b for b in python_blocks("extending.md") if b.startswith(PLUGIN_MODULE))
-
-
 def plugin_usage_blocks() -> list[str]:
+    """docs/extending.md's blocks that use the plugin module (run in order, in one namespace)."""
     return [b for b in python_blocks("extending.md") if not b.startswith(PLUGIN_MODULE)]
 
 

@@ -113,13 +113,23 @@ def import_path(obj: Any) -> tuple[str, str]:
     """``(module, qualified name)`` under which a fresh interpreter finds ``obj``.
 
     Raises:
-        CheckNotApplicable: ``obj`` is defined in ``__main__`` or inside a function.
+        CheckNotApplicable: ``obj`` is defined in ``__main__`` or inside a function, or its
+            module does not give it (code run with ``exec``).
     """
     module, qualname = obj.__module__, obj.__qualname__
     if module == "__main__" or "<locals>" in qualname:
         raise CheckNotApplicable(
             f"{qualname} is defined in {module} or inside a function: a fresh interpreter cannot "
             "import it (define it in a module to run this check)"
+        )
+    try:
+        found = load(module, qualname)
+    except (ImportError, AttributeError):
+        found = None
+    if found is not obj:
+        raise CheckNotApplicable(
+            f"{qualname} is not what importing {module} gives (code run with exec, or a class "
+            "made on the fly): a fresh interpreter cannot import it"
         )
     return module, qualname
 

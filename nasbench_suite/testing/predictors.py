@@ -226,13 +226,17 @@ def predictor_checks(cls: type[Predictor], params: Params = None, *, skip: Seque
     return [(c.__name__, bind(c, cls, params)) for c in CHECKS if c.__name__ not in skip]
 
 
-def check_predictor(cls: type[Predictor], params: Params = None) -> None:
+def check_predictor(cls: type[Predictor], params: Params = None) -> list[str]:
     """Run every predictor check on ``cls``.
+
+    Returns:
+        The names of the checks that did not apply (e.g. the fresh-interpreter check on a
+        class defined in ``__main__``); every other check passed.
 
     Raises:
         AssertionError: listing every check that failed and why.
     """
-    _run_checks(predictor_checks(cls, params))
+    return _run_checks(predictor_checks(cls, params))
 
 
 def parametrize_predictor_checks(
