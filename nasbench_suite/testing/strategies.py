@@ -164,11 +164,11 @@ def check_unknown_trial_is_refused(
     strategy = build(cls, space, **dict(options or {}))
     proposal = strategy.ask()
     strategy.tell(proposal, 50.0, 1.0, objectives=(50.0, 1.0))
-    for bad, what in (
-        (proposal, "telling a proposal twice"),
-        (Proposal(10_000, proposal.arch), "an unknown trial"),
+    for bad, what, needle in (
+        (proposal, "telling a proposal twice", "already told"),
+        (Proposal(10_000, proposal.arch), "telling an unknown trial", "not asked for"),
     ):
-        _refused(what, lambda bad=bad: strategy.tell(bad, 50.0, 1.0, objectives=(50.0, 1.0)), "trial")
+        _refused(what, lambda bad=bad: strategy.tell(bad, 50.0, 1.0, objectives=(50.0, 1.0)), needle)
 
 
 def check_unknown_option_is_refused(
