@@ -7,11 +7,10 @@ import shlex
 import sys
 
 import pytest
-import tomllib
 
 from nasbench_suite.cli import main
 from nasbench_suite.testing import check_space
-from tests.support import PLUGIN_MODULE, code_blocks, plugin_module_source
+from tests.support import PLUGIN_MODULE, code_blocks, plugin_module_source, tomllib
 
 
 def python_blocks(doc: str) -> list[str]:

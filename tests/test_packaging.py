@@ -7,9 +7,7 @@ import re
 import subprocess
 import sys
 
-import tomllib
-
-from tests.support import REPO
+from tests.support import REPO, tomllib
 
 PACKAGE = REPO / "nasbench_suite"
 ALLOWED_CORE = {

@@ -20,9 +20,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import tomllib
 
-from tests.support import code_blocks, plugin_module_source
+from tests.support import code_blocks, plugin_module_source, tomllib
 
 #: The entry-point groups of the registries.
 GROUPS = (
