@@ -14,10 +14,11 @@ from nasbench_suite import spaces
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
 from nasbench_suite.testing.toy import ToyChainSpace
 
+# Re-exported for the tests that read TOML (pyproject.toml, the docs' entry points).
 if sys.version_info >= (3, 11):
-    pass
+    import tomllib
 else:  # Python 3.10: the same parser from PyPI (the test extra installs it there)
-    pass
+    import tomli as tomllib  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
