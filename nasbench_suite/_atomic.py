@@ -104,7 +104,7 @@ def resolve_output(path: str | Path, kind: str = "file") -> Path:
     except FileNotFoundError:
         mode = None
     except OSError as exc:
-        raise _output_error(path, exc, "cannot use it as an output") from None
+        raise output_error(path, exc, "cannot use it as an output") from None
     if mode is not None:
         ok = stat.S_ISREG(mode) if kind == "file" else stat.S_ISDIR(mode)
         if not ok:
@@ -131,7 +131,7 @@ def replacing_file(path: str | Path) -> Iterator[BinaryIO]:
         try:
             fh = open(tmp, "wb")
         except OSError as exc:
-            raise _output_error(path, exc) from None
+            raise output_error(path, exc) from None
         try:
             yield fh  # type: ignore[misc]
             fh.flush()
@@ -148,7 +148,7 @@ def replacing_file(path: str | Path) -> Iterator[BinaryIO]:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         if _is_write_error(exc, tmp, target):
-            raise _output_error(path, exc) from None  # type: ignore[arg-type]
+            raise output_error(path, exc) from None  # type: ignore[arg-type]
         raise
 
 
@@ -186,7 +186,7 @@ def replacing_directory(path: str | Path, *, exists: str = "replace") -> Iterato
         _remove(staging)
         os.mkdir(staging)
     except OSError as exc:
-        raise _output_error(path, exc) from None
+        raise output_error(path, exc) from None
     try:
         yield staging
         _fsync_tree(staging)
@@ -204,7 +204,7 @@ def replacing_directory(path: str | Path, *, exists: str = "replace") -> Iterato
         with contextlib.suppress(OSError):
             _remove(staging)
         if _is_write_error(exc, staging, target):
-            raise _output_error(path, exc) from None  # type: ignore[arg-type]
+            raise output_error(path, exc) from None  # type: ignore[arg-type]
         raise
 
 
@@ -274,7 +274,7 @@ def _make_parent(path: str | Path, target: Path) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _output_error(path, exc) from None
+        raise output_error(path, exc) from None
 
 
 def _keep_mode(target: Path, tmp: Path) -> None:
@@ -311,7 +311,8 @@ def _is_write_error(exc: BaseException, work: Path, target: Path) -> bool:
     return all(n in mine or n.startswith(f"{work}{os.sep}") for n in names)
 
 
-def _output_error(path: str | Path, exc: OSError, what: str = "cannot write") -> OutputError:
+def output_error(path: str | Path, exc: OSError, what: str = "cannot write") -> OutputError:
+    """``exc`` as one :class:`OutputError` line: ``path: what: reason (errno N, ENAME)``."""
     code = exc.errno
     reason = exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
     named = f" (errno {code}, {errno_codes.errorcode.get(code, '?')})" if code else ""
