@@ -160,6 +160,24 @@ class SurrogateArtefactError(NasbenchError, ValueError):
         super().__init__(f"{self.path}: {reason}")
 
 
+# --- outputs ----------------------------------------------------------------------
+
+
+class OutputError(NasbenchError, OSError):
+    """A file or folder the project writes cannot be written (a full disk, no permission, a
+    FIFO or device where a file belongs); the message names the path, the reason and the errno.
+    Whatever was there before is left as it was, and nothing is left beside it."""
+
+    def __init__(self, path: object, reason: str, errno: int | None = None):
+        self.path = str(path)
+        self.reason = reason
+        OSError.__init__(self, errno, reason)
+        self.filename = self.path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
 # --- plugins ----------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -110,6 +111,20 @@ def test_missing_bench_is_one_line(capsys, tmp_path):
         "--budget-evals", 3, "-o", tmp_path / "r.parquet",
     )  # fmt: skip
     assert_one_line_error(code, err)
+
+
+def test_output_fifo_is_refused_and_a_symlink_written_through(capsys, table, tmp_path):
+    fifo = tmp_path / "fifo.parquet"
+    os.mkfifo(fifo)
+    args = ["search", "--strategy", "random", "--bench", table, "--dataset", "toy", "--budget-evals", 3]
+    code, _, err = run(capsys, *args, "-o", fifo)
+    assert_one_line_error(code, err)
+    assert "is a FIFO" in err and fifo.exists() and not fifo.is_file()
+    link = tmp_path / "latest.parquet"
+    link.symlink_to(tmp_path / "real.parquet")
+    code, _, err = run(capsys, *args, "--executor", "serial", "-o", link)
+    assert code == 0, err
+    assert link.is_symlink() and len(read_runs(tmp_path / "real.parquet")[1]) == 1
 
 
 def test_parse_seeds():

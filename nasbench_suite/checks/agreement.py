@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite import _atomic
 from nasbench_suite.stats import ALPHA, holm, mean_se, welch_p
 
 #: File of the figures, in the artefact folder.
@@ -195,9 +196,7 @@ def write_agreement(root: str | Path, agreement: Mapping[str, Any]) -> Path:
     """Write ``agreement`` (as :func:`agreement_check` returns it) to ``root/agreement.json``."""
     from nasbench_suite.surrogates.report import to_json_text
 
-    path = Path(root) / AGREEMENT
-    path.write_text(to_json_text(agreement))
-    return path
+    return _atomic.write_text(Path(root) / AGREEMENT, to_json_text(agreement))
 
 
 def read_agreement(root: str | Path) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.bench.base import Benchmark
 from nasbench_suite.errors import NasbenchError, QueryError, UnknownDatasetError, UnknownMetricError
 from nasbench_suite.stats import rank_correlations, seed_vs_seed
@@ -356,12 +357,8 @@ def format_markdown(report: ValidationReport, worst: int = 10) -> str:
 def write_report(report: ValidationReport, path: str | Path) -> Path:
     """Write ``report`` as JSON (``.json``) or Markdown (any other suffix, e.g. ``.md``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".json":
         text = json.dumps(report.to_dict(), indent=1, allow_nan=False) + "\n"
     else:
         text = format_markdown(report)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return _atomic.write_text(path, text)

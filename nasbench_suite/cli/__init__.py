@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nasbench: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
-        print(f"nasbench: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"nasbench: error: {_os_error_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("nasbench: interrupted", file=sys.stderr)
@@ -116,6 +116,17 @@ def import_plugin(module: str) -> None:
         raise UsageError(f"--plugin {module}: importing it failed ({type(exc).__name__}: {exc})") from None
 
 
-def _one_line(exc: BaseException) -> str:
+def _os_error_line(exc: OSError) -> str:
+    """An OS error as one line: the file (when it has one), the reason and the errno's name."""
+    import errno
+
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno:
+        reason += f" (errno {exc.errno}, {errno.errorcode.get(exc.errno, '?')})"
+    where = f"{exc.filename}: " if exc.filename else ""
+    return _one_line(f"{where}{reason}")
+
+
+def _one_line(exc: BaseException | str) -> str:
     text = str(exc).replace("\n", " ")
     return text if len(text) <= 500 else text[:497] + "..."

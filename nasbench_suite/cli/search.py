@@ -67,11 +67,13 @@ def _executor_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from nasbench_suite import _atomic
     from nasbench_suite.experiments import RunConfig, open_cached
     from nasbench_suite.experiments.executors import run_many
     from nasbench_suite.experiments.trajectory import write_runs
     from nasbench_suite.stats import mean_se
 
+    _atomic.resolve_output(args.output)  # a FIFO, a device or a folder: refused before the runs
     seeds = parse_seeds(args.seeds)
     bench = open_cached(args.bench)  # bad path or name: one-line error before any worker starts
     if args.dataset not in bench.datasets:

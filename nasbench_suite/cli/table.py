@@ -46,9 +46,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from nasbench_suite import importers
+    from nasbench_suite import _atomic, importers
     from nasbench_suite.tabular import write_table
 
+    _atomic.resolve_output(args.output)  # a FIFO or a device is refused before the import's work
     if args.output.exists() and not args.force:
         raise UsageError(f"{args.output} exists; pass --force to overwrite it")
     options: dict[str, Any] = {}

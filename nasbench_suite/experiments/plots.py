@@ -11,11 +11,13 @@ optimum found) cannot sit on a log axis: values are drawn at no less than
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.stats import standard_error
 
 REGRET_FLOOR = 1e-3
@@ -89,7 +91,7 @@ def plot_regret(
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
-    return path
+    return _atomic.write_bytes(path, buffer.getbuffer())

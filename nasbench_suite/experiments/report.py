@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite import _atomic
 from nasbench_suite.experiments.leaderboard import BASELINE, DatasetBoard, Leaderboard
 from nasbench_suite.stats import ALPHA
 
@@ -78,8 +79,8 @@ def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
         )
         images[b.dataset] = png.name
         written.append(png)
-    (out / "leaderboard.md").write_text(_markdown(board, images))
-    (out / "leaderboard.html").write_text(_html(board, images))
+    _atomic.write_text(out / "leaderboard.md", _markdown(board, images))
+    _atomic.write_text(out / "leaderboard.html", _html(board, images))
     return [out / "leaderboard.md", out / "leaderboard.html", *written]
 
 

@@ -11,6 +11,7 @@ re-running anything.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.errors import NasbenchError
 from nasbench_suite.experiments.config import RunConfig
 from nasbench_suite.experiments.runner import COLUMNS, RunResult
@@ -61,12 +63,17 @@ def runs_frame(results: Sequence[RunResult]) -> pd.DataFrame:
 
 
 def write_runs(path: str | Path, results: Sequence[RunResult]) -> Path:
-    """Write ``results`` to a Parquet file at ``path`` (replaced atomically)."""
+    """Write ``results`` to a Parquet file at ``path`` (replaced atomically, a symlink written
+    through; :mod:`nasbench_suite._atomic`).
+
+    Raises:
+        OutputError: ``path`` is a FIFO, a device or a folder, or writing failed.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic.resolve_output(path)  # refused before the work
     table = pa.Table.from_pandas(runs_frame(results), preserve_index=False)
     meta = {
         "format": FORMAT,
@@ -82,10 +89,9 @@ def write_runs(path: str | Path, results: Sequence[RunResult]) -> Path:
         ],
     }
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta)})
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
-    return path
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return _atomic.write_bytes(path, buffer.getbuffer())
 
 
 def read_runs(path: str | Path) -> tuple[pd.DataFrame, list[RunResult]]:

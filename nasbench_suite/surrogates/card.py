@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite import _atomic
 from nasbench_suite.stats import ALPHA
 from nasbench_suite.surrogates import artefact
 
@@ -303,5 +304,4 @@ def write_model_card(root: str | Path, agreement: Mapping[str, Any] | None = Non
     (:func:`model_card_markdown`); returns its path."""
     root = Path(root)
     path = root / CARD
-    path.write_text(model_card_markdown(root, agreement))
-    return path
+    return _atomic.write_text(path, model_card_markdown(root, agreement))

@@ -17,9 +17,6 @@ rows (out-of-fold predictions, scored with the harness's metrics plus RMSE).
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.errors import SurrogateArtefactError
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import artefact
@@ -93,7 +91,9 @@ def fit_surrogate(
 
     Args:
         table_path: the training table (``.h5``).
-        output: artefact directory to create (written beside, then renamed into place).
+        output: artefact directory to create: built beside it (``.<name>.staging-<pid>``) and
+            swapped into place in one step, so a kill at any instant leaves the old artefact
+            or the new one (:func:`nasbench_suite._atomic.replacing_directory`).
         datasets: datasets to model (default: every dataset of the table).
         model: predictor name (``predictors.get``), used for every target.
         params: predictor hyperparameters.
@@ -109,6 +109,8 @@ def fit_surrogate(
 
     Raises:
         SurrogateArtefactError: ``output`` exists and ``overwrite`` is false.
+        OutputError: ``output`` is not a folder, or writing failed (a full disk); the old
+            artefact is left as it was and no staging folder is left beside it.
         TableNotFoundError (and other table errors), UnknownDatasetError,
         EvaluationError, PredictorError.
     """
@@ -121,10 +123,7 @@ def fit_surrogate(
         raise SurrogateArtefactError(output, "exists; pass overwrite=True (--force) to replace it")
     say = progress or (lambda _text: None)
     params = dict(params or {})
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the artefact is meant to be shared
-    try:
+    with _atomic.replacing_directory(output, exists="replace" if overwrite else "refuse") as staging:
         with Table(table_path) as table:
             space = spaces.get(table.space, **table.space_config)
             names = list(datasets) if datasets else sorted(table.datasets)
@@ -153,12 +152,6 @@ def fit_surrogate(
                 "datasets": entries,
             }
         artefact.write_manifest(staging, manifest)
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return output
 
 
@@ -295,5 +288,5 @@ def _reference_archs(space: SearchSpace, table: Any, dataset: str, root: Path) -
     relative = f"{dataset}/reference_archs.json"
     path = root / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(table.keys) + "\n")
+    _atomic.write_text(path, json.dumps(table.keys) + "\n")
     return {"file": relative, "checksum": artefact.file_checksum(path), "n": table.n_archs}

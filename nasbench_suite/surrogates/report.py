@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -10,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite import _atomic
 from nasbench_suite.surrogates.evaluation import METRICS
 
 _LABELS = {
@@ -164,9 +166,10 @@ def plot_tau(report: dict[str, Any], path: str | Path) -> Path:
     fig.suptitle(f"{report['space']} / {report['dataset']}: {report['target']}")
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=90)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
     plt.close(fig)
-    return path
+    return _atomic.write_bytes(path, buffer.getbuffer())
 
 
 def write_evaluation_report(report: dict[str, Any], directory: str | Path, stem: str) -> list[Path]:
@@ -176,7 +179,7 @@ def write_evaluation_report(report: dict[str, Any], directory: str | Path, stem:
     png = plot_tau(report, directory / f"{stem}.png")
     report = {**report, "plot": png.name}
     json_path = directory / f"{stem}.json"
-    json_path.write_text(to_json_text(report))
+    _atomic.write_text(json_path, to_json_text(report))
     md_path = directory / f"{stem}.md"
-    md_path.write_text(evaluation_markdown(report))
+    _atomic.write_text(md_path, evaluation_markdown(report))
     return [json_path, md_path, png]

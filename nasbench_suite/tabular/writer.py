@@ -1,11 +1,16 @@
 """The one writer of table files: whole-file writes and crash-safe appends.
 
-Every write builds a complete new file beside the target (``.<name>.tmp-<pid>``),
-flushes it to disk, and moves it over the target with ``os.replace``, which is
-atomic on POSIX file systems; the directory is then flushed too. A process killed
-at any instant therefore leaves either the old file or the new one, never a mix
-(``tests/test_table_kill.py`` kills appenders at random instants to prove it).
-Readers that hold the old file open keep reading the old content.
+Every write builds the complete new file in memory (HDF5's core driver: no HDF5
+call touches the disk) and hands its bytes to :mod:`nasbench_suite._atomic`, which
+writes them beside the target (``.<name>.tmp-<pid>``), flushes them to disk, and
+moves the file over the target with ``os.replace``, atomic on POSIX file systems;
+the directory is then flushed too. A process killed at any instant therefore
+leaves either the old file or the new one, never a mix (``tests/test_table_kill.py``
+kills appenders at random instants to prove it). Readers that hold the old file
+open keep reading the old content. A full disk or another OS error is one
+:class:`~nasbench_suite.errors.OutputError` naming the path and the errno, with the
+old table intact and no temporary file left: HDF5 never sees the failing disk, so
+no half-written HDF5 object is left to fail again when it is released.
 
 Appends are serialised by an advisory lock on ``<name>.lock`` so that two
 appenders cannot lose each other's rows. An append rewrites the whole file: that
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 import time
 from collections.abc import Iterator
@@ -24,9 +30,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from nasbench_suite import spaces
+from nasbench_suite import _atomic, spaces
 from nasbench_suite._version import __version__
-from nasbench_suite.errors import TableError, TableLockedError
+from nasbench_suite.errors import OutputError, TableError, TableLockedError
 from nasbench_suite.tabular import layout
 from nasbench_suite.tabular.merge import merge_tables
 from nasbench_suite.tabular.model import MetricInfo, TableData
@@ -36,18 +42,23 @@ from nasbench_suite.tabular.reader import Table
 def write_table(path: str | Path, data: TableData, *, overwrite: bool = False) -> Path:
     """Write ``data`` as a new table file at ``path``, atomically.
 
+    A symbolic link is written through (its target is replaced, the link kept).
+
     Raises:
         TableDataError: if ``data`` is inconsistent.
         TableError: if ``path`` exists and ``overwrite`` is false.
         UnknownSpaceError / MalformedArchError: if a key is not valid in the space.
+        OutputError: ``path`` is not a regular file (a FIFO, a device, a folder), or writing
+            failed (a full disk: the old file is left as it was).
     """
     path = Path(path)
     data.check()
     canonical = _canonical_keys(data)
-    with _table_lock(path):
-        if path.exists() and not overwrite:  # checked under the lock: no two creators both win
+    target = _atomic.resolve_output(path)
+    with _table_lock(target):
+        if target.exists() and not overwrite:  # checked under the lock: no two creators both win
             raise TableError(path, "file exists; pass overwrite=True (CLI: --force) to replace it")
-        _atomic_write(path, data, canonical)
+        _atomic.write_bytes(target, _table_image(data, canonical))
     return path
 
 
@@ -61,16 +72,18 @@ def append_table(path: str | Path, new: TableData) -> Path:
         TableNotFoundError, TableCorruptError, ...: if the table cannot be read.
         TableMergeError: on a duplicate run, a conflicting value or protocol.
         TableLockedError: if another process holds the append lock too long.
+        OutputError: ``path`` is not a regular file, or writing failed (the old file is intact).
     """
     path = Path(path)
     new.check()
-    with _table_lock(path):
-        with Table(path) as table:
+    target = _atomic.resolve_output(path)
+    with _table_lock(target):
+        with Table(target) as table:
             old = table.to_data()
             stored = dict(zip(table.keys, table.canonical_keys))
         merged = merge_tables(old, new)
         merged.check()
-        _atomic_write(path, merged, _canonical_keys(merged, stored))
+        _atomic.write_bytes(target, _table_image(merged, _canonical_keys(merged, stored)))
     return path
 
 
@@ -78,18 +91,19 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     """Delete temporary files left beside ``path`` by writers that were killed.
 
     Only call it while holding the table's lock: only the lock holder writes a
-    temporary file, so every other one is stale.
+    temporary file, so every other one is stale. Temporary files are matched by their
+    exact name (``.<name>.tmp-<pid>``), never by a glob of the table's name, which may
+    itself hold glob characters (``t[1].h5`` would match ``.t1.h5.tmp-*``).
     """
-    path = Path(path)
-    removed = sorted(path.parent.glob(f".{path.name}.tmp-*"))
-    for tmp in removed:
-        tmp.unlink(missing_ok=True)
-    return removed
+    return _atomic.remove_leftovers(Path(path), (_atomic.TMP,), all_stale=True)
 
 
 @contextlib.contextmanager
 def _table_lock(path: Path, timeout_s: float = 600.0) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(path, f"cannot create its folder: {exc.strerror}", exc.errno) from None
     lock_path = path.with_name(path.name + ".lock")
     with open(lock_path, "a+") as fh:
         deadline = time.monotonic() + timeout_s
@@ -119,22 +133,19 @@ def _canonical_keys(data: TableData, stored: dict[str, str] | None = None) -> li
     return [stored[k] for k in data.keys]
 
 
-def _atomic_write(path: Path, data: TableData, canonical: list[str]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+_IMAGES = itertools.count()
+
+
+def _table_image(data: TableData, canonical: list[str]) -> bytes:
+    """The bytes of the table file, built in memory (the file name is never opened)."""
+    name = f"nasbench-suite-table-{os.getpid()}-{next(_IMAGES)}.h5"
+    f = h5py.File(name, "w", driver="core", backing_store=False, libver="latest")
     try:
-        with h5py.File(tmp, "w", libver="latest") as f:
-            _write_contents(f, data, canonical)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
+        _write_contents(f, data, canonical)
+        f.flush()
+        return f.id.get_file_image()
     finally:
-        os.close(dir_fd)
+        f.close()
 
 
 def _write_contents(f: h5py.File, data: TableData, canonical: list[str]) -> None:

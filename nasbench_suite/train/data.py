@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.train.errors import TrainConfigError, TrainDataError
 
 #: Seed of the fixed generator behind the train/valid and x-valid/x-test splits.
@@ -201,16 +202,13 @@ def _cached_image_folder(path: Path, cache_dir: Path | None) -> tuple[Split, Spl
     splits, classes = read_image_folder(path)
     if "train" not in splits or "test" not in splits:
         raise TrainDataError(f"{path}: expected 'train' and 'test' splits, found {sorted(splits)}")
-    tmp = cache.with_name(cache.name + f".tmp-{os.getpid()}")
-    tmp.mkdir(parents=True, exist_ok=True)
-    for split in ("train", "test"):
-        np.save(tmp / f"{split}_images.npy", splits[split].images)
-        np.save(tmp / f"{split}_labels.npy", splits[split].labels)
-    (tmp / "classes.txt").write_text("\n".join(classes))
-    try:
-        os.replace(tmp, cache)  # whole folder at once: a killed run never leaves half a cache
-    except OSError:
-        pass  # another process filled the cache first; ours is identical
+    # Whole folder at once: a killed run never leaves half a cache. If another process filled
+    # the cache first, ours is identical and is dropped.
+    with _atomic.replacing_directory(cache, exists="keep") as tmp:
+        for split in ("train", "test"):
+            np.save(tmp / f"{split}_images.npy", splits[split].images)
+            np.save(tmp / f"{split}_labels.npy", splits[split].labels)
+        (tmp / "classes.txt").write_text("\n".join(classes))
     return splits["train"], splits["test"], classes
 
 

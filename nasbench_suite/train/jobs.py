@@ -135,7 +135,32 @@ def run_job(settings: TrainSettings, arch: str, seed: int) -> dict[str, Any]:
 
 def _init_worker(devices: Any) -> None:
     global _WORKER_DEVICE
+    _end_with_parent()
     _WORKER_DEVICE = devices.get()
+
+
+def _end_with_parent() -> None:
+    """End this worker process when the process that started it ends, however it ends.
+
+    A worker otherwise outlives a parent killed with SIGKILL: it waits for jobs on a queue
+    whose other end the remaining workers still hold. The parent's end of the pipe that
+    ``spawn`` started the worker through closes only when the parent exits, so a thread
+    waiting on it (``parent_process().join()``) wakes exactly then, without polling. Unlike
+    ``PR_SET_PDEATHSIG`` it does not depend on Linux nor on which of the parent's threads
+    started the worker, and unlike polling ``os.getppid()`` it costs nothing while it waits.
+    """
+    import multiprocessing
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def wait_for_parent() -> None:
+        parent.join()
+        os._exit(1)  # nothing to report to: results would have no reader
+
+    threading.Thread(target=wait_for_parent, name="end-with-parent", daemon=True).start()
 
 
 class LocalExecutor:
@@ -161,9 +186,10 @@ class LocalExecutor:
         import multiprocessing
 
         # spawn, not fork: a forked child of a process that has touched CUDA or
-        # torch's thread pools can deadlock.
+        # torch's thread pools can deadlock. A plain queue, not a Manager's: a manager is
+        # one more process, and one that would outlive a killed parent.
         context = multiprocessing.get_context("spawn")
-        slots = context.Manager().Queue()
+        slots = context.Queue()
         devices = self.devices or [settings.device]
         for i in range(self.workers):
             slots.put(devices[i % len(devices)])

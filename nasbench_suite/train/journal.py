@@ -11,21 +11,27 @@ once (its merge refuses duplicates) and the journal is consulted before training
 
 A kill in the middle of a write can leave a partial last line; it is cut off when
 the journal is next opened (that run was not recorded, so it is trained again).
+A write that fails (a full disk) is cut off at once and raises
+:class:`~nasbench_suite.errors.OutputError` naming the journal and the errno.
 One command at a time may write a journal: it holds an exclusive lock on it.
+The journal is the one file the project appends to rather than replaces
+(:mod:`nasbench_suite._atomic`): a record is durable the moment it is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.train.errors import TrainError
 
 #: Version of the record layout, stored in every line.
@@ -64,8 +70,13 @@ class Journal:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] = open(path, "a+", encoding="utf-8")
+        _atomic.resolve_output(path)  # a FIFO or a device is refused
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Unbuffered: a failed write is never retried behind our back by a later flush.
+            self._fh = open(path, "a+b", buffering=0)
+        except OSError as exc:
+            raise _atomic.output_error(path, exc) from None
         try:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -75,14 +86,14 @@ class Journal:
 
     def _read_and_repair(self) -> Iterator[dict[str, Any]]:
         self._fh.seek(0)
-        text = self._fh.read()
-        complete = text[: text.rfind("\n") + 1]
-        if len(complete) != len(text):
+        data = self._fh.readall()
+        complete = data[: data.rfind(b"\n") + 1]
+        if len(complete) != len(data):
             # A partial last line: a write was cut by a kill. Drop it, so that the next
             # record starts on a line of its own.
-            self._fh.truncate(len(complete.encode("utf-8")))
+            self._fh.truncate(len(complete))
             self._fsync()
-        for number, line in enumerate(complete.splitlines(), start=1):
+        for number, line in enumerate(complete.decode("utf-8", errors="replace").splitlines(), start=1):
             if not line.strip():
                 continue
             try:
@@ -96,10 +107,17 @@ class Journal:
     def append(self, record: dict[str, Any]) -> None:
         """Add one record and make it durable before returning."""
         record = {"v": JOURNAL_VERSION, **record}
-        line = json.dumps(record, sort_keys=True, allow_nan=False)
-        self._fh.seek(0, os.SEEK_END)
-        self._fh.write(line + "\n")
-        self._fsync()
+        line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
+        end = self._fh.seek(0, os.SEEK_END)
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[self._fh.write(view) :]
+            self._fsync()
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # no partial line stays behind
+                self._fh.truncate(end)
+            raise _atomic.output_error(self.path, exc, "cannot record a finished run") from None
         self.records.append(record)
 
     def done(self, dataset: str, protocol_hash: str) -> dict[tuple[str, int], dict[str, Any]]:
@@ -111,7 +129,6 @@ class Journal:
         }
 
     def _fsync(self) -> None:
-        self._fh.flush()
         os.fsync(self._fh.fileno())
 
     def close(self) -> None:

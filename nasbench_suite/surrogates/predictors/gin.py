@@ -32,6 +32,7 @@ This module imports torch; the registry imports it only when ``"gin"`` is named.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError, TargetScaler, child_seeds
@@ -141,7 +143,9 @@ class GINPredictor(Predictor):
 
     def _save(self, directory: Path) -> tuple[list[str], dict[str, Any]]:
         torch = _import_torch()
-        torch.save({k: v.detach().clone() for k, v in self.weights_.items()}, directory / _MODEL_FILE)
+        buffer = io.BytesIO()  # torch's own writer reports a full disk as an 'unexpected pos' error
+        torch.save({k: v.detach().clone() for k, v in self.weights_.items()}, buffer)
+        _atomic.write_bytes(directory / _MODEL_FILE, buffer.getbuffer())
         n_features = int(self.weights_["layer0.w1"].shape[0]) // 3
         return [_MODEL_FILE], {"scaler": self.scaler_.state(), "n_features": n_features}
 

@@ -8,6 +8,7 @@ the fitted weights, which are also what is saved (``.npz`` of ``coefs_`` and
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import Predictor, TargetScaler, child_seeds
 
@@ -79,9 +81,9 @@ class MLPPredictor(Predictor):
             name = f"net_{i}.npz"
             arrays = {f"coef_{k}": c for k, c in enumerate(coefs)}
             arrays.update({f"intercept_{k}": b for k, b in enumerate(intercepts)})
-            np.savez(directory / name, **arrays)
+            _save_npz(directory / name, arrays)
             files.append(name)
-        np.savez(directory / "inputs.npz", mean=self.x_mean_, scale=self.x_scale_)
+        _save_npz(directory / "inputs.npz", {"mean": self.x_mean_, "scale": self.x_scale_})
         return [*files, "inputs.npz"], {"scaler": self.scaler_.state(), "n_layers": len(self.weights_[0][0])}
 
     def _load(self, directory: Path, spec: dict[str, Any]) -> None:
@@ -105,3 +107,9 @@ def _forward(x: np.ndarray, coefs: list[np.ndarray], intercepts: list[np.ndarray
         if k < len(coefs) - 1:
             h = np.maximum(h, 0.0)
     return h[:, 0]
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    _atomic.write_bytes(path, buffer.getbuffer())

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError, TargetScaler, child_seeds
 
@@ -81,7 +82,9 @@ class XGBPredictor(Predictor):
         return mean, np.zeros(len(values))
 
     def _save(self, directory: Path) -> tuple[list[str], dict[str, Any]]:
-        self.booster_.save_model(str(directory / _MODEL_FILE))
+        # Saved through the atomic writer: XGBoost's own writer reports a full disk as a generic
+        # error with a C++ stack trace and no file name.
+        _atomic.write_bytes(directory / _MODEL_FILE, self.booster_.save_raw(raw_format="ubj"))
         return [_MODEL_FILE], {"scaler": self.scaler_.state(), "transform": self.transform_.state()}
 
     def _load(self, directory: Path, spec: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError
 
 _VALUES_FILE = "values.json"
@@ -90,7 +91,7 @@ class ZeroCostPredictor(Predictor):
         return {}
 
     def _save(self, directory: Path) -> tuple[list[str], dict[str, Any]]:
-        (directory / _VALUES_FILE).write_text(json.dumps(self.values, sort_keys=True))
+        _atomic.write_text(directory / _VALUES_FILE, json.dumps(self.values, sort_keys=True))
         state = {"sign": self.sign_, "slope": self.slope_, "intercept": self.intercept_}
         return [_VALUES_FILE], {**state, "residual_std": self.residual_std_}
 
