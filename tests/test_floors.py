@@ -26,6 +26,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("spaces",),
     ("tabular",),
     ("importers", "surrogates", "train"),
+    ("proxies",),
     ("bench",),
     ("search",),
     ("experiments",),

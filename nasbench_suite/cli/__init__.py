@@ -17,7 +17,7 @@ from collections.abc import Sequence
 EXIT_OK, EXIT_CORRUPT, EXIT_BAD_INPUT = 0, 1, 2
 
 #: Modules of this package that add subcommands: each has ``add_commands(subparsers)``.
-COMMAND_GROUPS: tuple[str, ...] = ("table", "search", "train", "surrogate")
+COMMAND_GROUPS: tuple[str, ...] = ("table", "search", "train", "surrogate", "proxies")
 
 
 class UsageError(Exception):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,9 @@ from nasbench_suite.train.protocols import Protocol, protocol_from_dict
 from nasbench_suite.train.specs import dataset_spec
 
 Job = tuple[str, int]  # (architecture: its key in the table, or its text form for executors; seed)
+#: What an executor runs for one job: ``(settings, arch text, seed) -> JSON-able result``. A
+#: module-level function, so that it pickles by name into worker processes and Ray tasks.
+JobFunction = Callable[[Any, str, int], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -170,18 +173,23 @@ class LocalExecutor:
         workers: processes; with GPUs, ``len(devices) * jobs_per_device`` is typical.
         devices: device of each worker slot, cycled (e.g. ``["cuda:0", "cuda:0", "cuda:1"]``);
             default: the settings' device for all.
+        job: what one job runs (default :func:`run_job`, a training run; the proxies
+            command passes its own).
     """
 
-    def __init__(self, workers: int = 1, devices: Sequence[str] | None = None):
+    def __init__(
+        self, workers: int = 1, devices: Sequence[str] | None = None, job: JobFunction | None = None
+    ):
         if workers < 1:
             raise TrainConfigError(f"--workers must be >= 1, got {workers}")
         self.workers = workers
         self.devices = list(devices or [])
+        self.job = job or run_job
 
     def run(self, settings: TrainSettings, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict[str, Any] | str]]:
         if self.workers == 1 and not self.devices:
             for job in jobs:
-                yield job, _guarded(settings, job)
+                yield job, _guarded(settings, job, self.job)
             return
         import multiprocessing
 
@@ -202,15 +210,15 @@ class LocalExecutor:
                 # Keep each worker busy with one job and one queued: a kill loses few.
                 while queue and len(running) < 2 * self.workers:
                     job = queue.pop(0)
-                    running[pool.submit(_guarded, settings, job)] = job
+                    running[pool.submit(_guarded, settings, job, self.job)] = job
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     yield running.pop(future), future.result()
 
 
-def _guarded(settings: TrainSettings, job: Job) -> dict[str, Any] | str:
+def _guarded(settings: Any, job: Job, function: JobFunction = run_job) -> dict[str, Any] | str:
     try:
-        return run_job(settings, *job)
+        return function(settings, *job)
     except Exception as exc:  # a failed run is reported and retried by the next invocation
         return f"{type(exc).__name__}: {exc}"
 

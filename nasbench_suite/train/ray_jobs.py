@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from nasbench_suite.train.errors import TrainConfigError
-from nasbench_suite.train.jobs import Job, TrainSettings, run_job
+from nasbench_suite.train.jobs import Job, JobFunction, TrainSettings, run_job
 
 
 class RayExecutor:
@@ -27,6 +27,7 @@ class RayExecutor:
         max_retries: Ray retries of a failed run before it counts as failed.
         max_in_flight: tasks submitted ahead of completion (default: 2 per cluster CPU).
         init_options: further keyword arguments of ``ray.init`` (e.g. ``num_cpus`` in tests).
+        job: what one task runs (default :func:`~nasbench_suite.train.jobs.run_job`, a training run).
     """
 
     def __init__(
@@ -37,6 +38,7 @@ class RayExecutor:
         max_retries: int = 2,
         max_in_flight: int | None = None,
         init_options: dict[str, Any] | None = None,
+        job: JobFunction | None = None,
     ):
         if gpus_per_run < 0 or cpus_per_run <= 0 or max_retries < 0:
             raise TrainConfigError("Ray: need gpus_per_run >= 0, cpus_per_run > 0, max_retries >= 0")
@@ -46,6 +48,7 @@ class RayExecutor:
         self.max_retries = max_retries
         self.max_in_flight = max_in_flight
         self.init_options = init_options or {}
+        self.job = job or run_job
 
     def run(self, settings: TrainSettings, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict[str, Any] | str]]:
         import ray
@@ -70,7 +73,7 @@ class RayExecutor:
         while queue or running:
             while queue and len(running) < limit:
                 job = queue.pop(0)
-                running[task.remote(settings, *job)] = job
+                running[task.remote(settings, *job, self.job)] = job
             ready, _ = ray.wait(list(running), num_returns=1)
             for ref in ready:
                 job = running.pop(ref)
@@ -84,6 +87,6 @@ class RayExecutor:
                     yield job, f"{type(cause).__name__}: {lines[0]}"
 
 
-def _ray_run_job(settings: TrainSettings, arch: str, seed: int) -> dict[str, Any]:
+def _ray_run_job(settings: TrainSettings, arch: str, seed: int, job: JobFunction = run_job) -> dict[str, Any]:
     # Ray sets CUDA_VISIBLE_DEVICES to the task's GPU, so "cuda" is that GPU.
-    return run_job(settings, arch, seed)
+    return job(settings, arch, seed)
