@@ -91,3 +91,37 @@ def test_other_settings_under_the_same_dataset_name_are_refused(tmp_path, capsys
     capsys.readouterr()
     assert _run(tmp_path, "--proxies", "params", "--seed", "3") == 2
     assert "choose another --table-dataset" in capsys.readouterr().err
+
+
+def test_proxies_report_correlates_our_values_with_an_accuracy_table(tmp_path):
+    """``proxies-report`` on a computed table and a small accuracy table: Markdown, JSON and plot."""
+    from nasbench_suite import spaces
+    from nasbench_suite.tabular import DatasetData, MetricInfo, TableData, write_table
+
+    assert main([*BASE, "--archs", "sample:4", "--proxies", FAST, "-o", str(tmp_path / "zc.h5")]) == 0
+    with Table(tmp_path / "zc.h5") as t:
+        keys = list(t.keys)
+        snip = t.metric("synthetic@zc", "zc_snip", "per_arch")
+    accuracy = 50 + np.argsort(np.argsort(snip)).astype(float)  # ranked exactly like snip
+    space = spaces.get("nb201")
+    acc = DatasetData(
+        seeds=np.array([0], dtype=np.int64),
+        present=np.ones((len(keys), 1), dtype=bool),
+        per_seed={"valid_acc": accuracy[:, None]},
+        per_arch={"valid_acc_mean": accuracy},
+        metrics={"valid_acc": MetricInfo("%", "accuracy"), "valid_acc_mean": MetricInfo("%", "mean")},
+        protocol={"epochs": 1},
+        provenance={"source": "synthetic"},
+    )
+    data = TableData(space="nb201", space_config=space.config(), keys=keys, datasets={"cifar10-valid": acc})
+    write_table(tmp_path / "acc.h5", data)
+    out = tmp_path / "report"
+    args = ["proxies-report", str(tmp_path / "zc.h5"), "--dataset", "synthetic@zc"]
+    assert main([*args, "--accuracy", str(tmp_path / "acc.h5"), "-o", str(out)]) == 0
+    report = json.loads((out / "proxies.json").read_text())
+    assert report["n_done"] == 4
+    rows = {r["proxy"]: r for r in report["proxies"]}
+    assert rows["snip"]["accuracy"]["spearman"] == pytest.approx(1.0)
+    assert rows["snip"]["published_rho_cifar10"] == 0.60
+    assert "snip" in (out / "proxies.md").read_text()
+    assert (out / "proxies.png").read_bytes()[:4] == b"\x89PNG"

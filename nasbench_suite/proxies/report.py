@@ -16,6 +16,7 @@ For each proxy of a table written by ``nasbench proxies``:
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_suite import _atomic
 from nasbench_suite.proxies.published import PUBLISHED_NAMES, read_csv, read_naslib
 from nasbench_suite.proxies.settings import metric_name
 from nasbench_suite.stats import rank_correlations
@@ -171,8 +173,8 @@ def write_report(report: dict[str, Any], folder: Path) -> list[Path]:
     """Write ``proxies.md``, ``proxies.json`` and ``proxies.png`` (ours vs the CSV) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     md, js, png = folder / "proxies.md", folder / "proxies.json", folder / "proxies.png"
-    md.write_text(to_markdown(report))
-    js.write_text(json.dumps(report, indent=1, sort_keys=True, default=float) + "\n")
+    _atomic.write_text(md, to_markdown(report))
+    _atomic.write_text(js, json.dumps(report, indent=1, sort_keys=True, default=float) + "\n")
     _plot(report, png)
     return [md, js, png]
 
@@ -194,5 +196,7 @@ def _plot(report: dict[str, Any], path: Path) -> None:
         ax.set_title(r["proxy"], fontsize=9)
     fig.suptitle(f"|Spearman rho| with CIFAR-10 accuracy (n = {report['n_done']})", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
+    _atomic.write_bytes(path, buffer.getbuffer())
