@@ -196,7 +196,7 @@ def _artefact_path(text: str) -> Path:
 
     path = Path(text)
     if not path.exists() and (shipped := artefact.shipped_path(text)) is not None:
-        return shipped
+        path = shipped
     artefact.read_manifest(path)  # SurrogateArtefactError names what is wrong
     return path
 

@@ -129,7 +129,7 @@ def model_card_markdown(root: str | Path, agreement: Mapping[str, Any] | None = 
         "",
         "```python",
         "from nasbench_suite import open_benchmark",
-        f'bench = open_benchmark("{root.name}")  # or the path of this folder',
+        f'bench = open_benchmark("{_open_argument(root)}")',
         f'r = bench.query(arch, "{sorted(m["datasets"])[0]}", seed="sample", rng=rng)',
         "```",
         "",
@@ -140,6 +140,14 @@ def model_card_markdown(root: str | Path, agreement: Mapping[str, Any] | None = 
         "imitates the table: it inherits the table's biases and cannot be better than its seeds.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _open_argument(root: Path) -> str:
+    """What ``open_benchmark`` takes to open ``root``: a shipped artefact's name, else its path
+    (as given when relative; ``path/to/NAME`` for an absolute one, which would not travel)."""
+    if root.resolve().parent == artefact.shipped_root().resolve():
+        return root.name
+    return f"path/to/{root.name}" if root.is_absolute() else root.as_posix()
 
 
 def _noise_section(m: Mapping[str, Any]) -> list[str]:
