@@ -21,6 +21,8 @@ ALLOWED_CORE = {
     "rich",
     "pyarrow",
     "threadpoolctl",
+    # Pure Python, and needed by the standard suite on every install.
+    "optuna",
 }
 
 

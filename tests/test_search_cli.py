@@ -123,7 +123,7 @@ def test_parse_seeds():
 
 def test_leaderboard_command_writes_the_report(capsys, table, tmp_path):
     code, out, _ = run(
-        capsys, "leaderboard", "--bench", table, "--seeds", 4, "--strategies", "random,rea,sh",
+        capsys, "leaderboard", "--bench", table, "--seeds", "0-3", "--strategies", "random,rea,sh",
         "--out", tmp_path / "results", "--processes", 2,
     )  # fmt: skip
     assert code == 0, out
@@ -137,7 +137,7 @@ def test_leaderboard_command_writes_the_report(capsys, table, tmp_path):
 
 
 def test_leaderboard_bad_input(capsys, table, tmp_path):
-    for argv in (["--strategies", "nope"], ["--datasets", "nope"], ["--seeds", "x"], ["--seeds", "0"]):
+    for argv in (["--strategies", "nope"], ["--datasets", "nope"], ["--seeds", "x"], ["--seeds", "2,2"]):
         code, _, err = run(capsys, "leaderboard", "--bench", table, "--out", tmp_path, *argv)
         assert_one_line_error(code, err)
 
@@ -163,7 +163,7 @@ def test_the_standard_suite_is_a_fixed_list_that_plugins_do_not_join(table, monk
         asked: list[list[str]] = []
 
         def fake_run_leaderboard(bench, strategies, **kwargs):
-            asked.append(list(strategies))
+            asked.append(strategies)
             raise UsageError("stop here")
 
         monkeypatch.setattr("nasbench_suite.experiments.leaderboard.run_leaderboard", fake_run_leaderboard)
@@ -171,15 +171,55 @@ def test_the_standard_suite_is_a_fixed_list_that_plugins_do_not_join(table, monk
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1, "--exclude-model-based")
     assert PROTOCOL_VERSION == 1 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V1
     assert tuple(c.strategy for c in configs) == STANDARD_STRATEGIES
-    assert asked[0] == list(STANDARD_STRATEGIES)
+    assert asked[0] is None  # the standard suite, STANDARD_STRATEGIES (it refuses to run short)
     assert asked[1] == [s for s in STANDARD_STRATEGIES if s not in ("bananas", "optuna-tpe", "xgb-bo")]
 
 
 def test_leaderboard_runs_a_registered_strategy_named_in_strategies(capsys, table, tmp_path):
     with search.registered(_PluginWalk.name, _PluginWalk):
         code, out, _ = run(
-            capsys, "leaderboard", "--bench", table, "--seeds", 2,
+            capsys, "leaderboard", "--bench", table, "--seeds", "0-1",
             "--strategies", f"random,{_PluginWalk.name}", "--out", tmp_path, "--executor", "serial",
         )  # fmt: skip
     assert code == 0, out
     assert f"{_PluginWalk.name} " in out and _PluginWalk.name not in search.available()
+
+
+def test_seeds_mean_the_seeds_in_search_and_leaderboard_alike(capsys, table, tmp_path):
+    common = ["--bench", table, "--executor", "serial"]
+    code, _, _ = run(
+        capsys, "search", "--strategy", "random", "--dataset", "toy", "--budget-evals", 3, "--seeds", 3,
+        "-o", tmp_path / "s.parquet", *common,
+    )  # fmt: skip
+    assert code == 0
+    assert [r.config.seed for r in read_runs(tmp_path / "s.parquet")[1]] == [3]
+    code, _, err = run(
+        capsys, "leaderboard", "--seeds", 3, "--strategies", "random", "--out", tmp_path / "b", *common
+    )
+    assert code == 0
+    assert [r.config.seed for r in read_runs(tmp_path / "b" / "runs.parquet")[1]] == [3]
+    assert "--seeds 3 runs seed 3 only" in err and "--seeds 0-2" in err
+
+
+def test_the_standard_suite_refuses_to_run_short(capsys, table, tmp_path, monkeypatch):
+    from nasbench_suite.experiments.leaderboard import run_leaderboard
+    from nasbench_suite.experiments.protocol import IncompleteSuiteError
+    from nasbench_suite.search import optuna_adapter
+    from nasbench_suite.search.base import StrategyError
+
+    def missing():
+        raise StrategyError("the Optuna strategies need optuna: pip install optuna")
+
+    monkeypatch.setattr(optuna_adapter, "_import_optuna", missing)
+    with pytest.raises(IncompleteSuiteError, match=r"cannot run optuna-random on this install"):
+        run_leaderboard(str(table), seeds=[0], executor="serial")
+    code, _, err = run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--out", tmp_path)
+    assert_one_line_error(code, err)
+    assert "standard suite (protocol v1) cannot run optuna-random" in err
+    assert not (tmp_path / "leaderboard.md").exists()
+    # Naming the strategies is a deliberate choice: no refusal, the missing one is not applicable.
+    code, out, _ = run(
+        capsys, "leaderboard", "--bench", table, "--seeds", 0, "--strategies", "random,optuna-tpe",
+        "--out", tmp_path, "--executor", "serial",
+    )  # fmt: skip
+    assert code == 0 and "optuna-tpe: not applicable" in out

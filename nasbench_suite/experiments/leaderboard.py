@@ -91,15 +91,18 @@ def run_leaderboard(
         on_progress: called with (runs finished so far, total runs).
 
     Raises:
+        IncompleteSuiteError: the standard suite (``strategies`` None) would run short here.
         the errors of ``open_benchmark``, ``standard_suite`` and ``run_many``.
     """
     from nasbench_suite import search
     from nasbench_suite.experiments.executors import run_many
-    from nasbench_suite.experiments.protocol import standard_suite
+    from nasbench_suite.experiments.protocol import check_suite_runs, standard_suite
     from nasbench_suite.experiments.runner import open_cached
 
     bench = open_cached(source)
     configs = standard_suite(bench, source, strategies, datasets, seeds, workers, budgets, second_objective)
+    if strategies is None and configs:
+        check_suite_runs(bench, configs[0].dataset, second_objective)
     model_based = {name: search.strategy_class(name).model_based for name in {c.strategy for c in configs}}
     # Longest jobs first, so that a slow model-based chunk does not straggle at the end.
     order = sorted(range(len(configs)), key=lambda i: not model_based[configs[i].strategy])
