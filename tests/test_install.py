@@ -105,3 +105,6 @@ def test_the_leaderboard_runs_from_an_installed_copy(installed):
     assert done.returncode == 0, done.stderr
     text = (out / "leaderboard.md").read_text()
     assert "## cifar10-valid" in text and "## Not applicable" in text
+    # Not a checkout: the commit is unknown, and the report says so.
+    assert "commit unknown" in text and "(surrogate), checksum" in text
+    assert "runs seed 2 only" in done.stderr  # --seeds means the seeds (docs/protocol.md)

@@ -64,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from nasbench_suite import _progress
     from nasbench_suite.errors import NasbenchError
+    from nasbench_suite.provenance import record_command
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    record_command(["nasbench", *argv])  # reports written by this command say how it was called
     try:
         # Plugins first: what they register (an importer, a strategy) must be in the
         # parser's choices and in --help, and every command must find it by name.

@@ -44,6 +44,7 @@ def plot_regret(
     path: str | Path,
     title: str,
     xlabel: str = "simulated training time (s)",
+    metadata: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a PNG of mean regret (with +- 1 s.e. band) against time, one line per strategy.
 
@@ -54,6 +55,7 @@ def plot_regret(
         path: PNG to write.
         title: plot title.
         xlabel: x-axis label.
+        metadata: PNG text chunks (the report's provenance), written beside matplotlib's own.
     """
     import matplotlib
 
@@ -90,6 +92,6 @@ def plot_regret(
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    fig.savefig(path, metadata=dict(metadata or {}))
     plt.close(fig)
     return path

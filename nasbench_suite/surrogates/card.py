@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite.provenance import provenance, provenance_lines
 from nasbench_suite.stats import ALPHA
 from nasbench_suite.surrogates import artefact
 
@@ -123,6 +124,7 @@ def model_card_markdown(root: str | Path, agreement: Mapping[str, Any] | None = 
     lines += _noise_section(m)
     lines += _size_section(root)
     lines += _agreement_section(agreement)
+    lines += _provenance_section(root, m)
     lines += [
         "",
         "## Use",
@@ -140,6 +142,27 @@ def model_card_markdown(root: str | Path, agreement: Mapping[str, Any] | None = 
         "imitates the table: it inherits the table's biases and cannot be better than its seeds.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _provenance_section(root: Path, m: Mapping[str, Any]) -> list[str]:
+    """Who fitted the artefact (from its manifest) and who rendered this card (now)."""
+    identity = {
+        "kind": "surrogate",
+        "source": root.name,
+        "checksum": artefact.file_checksum(root / artefact.MANIFEST),
+    }
+    fitted = m.get("provenance")
+    lines = ["", "## Provenance", "", "Fitted by:", ""]
+    if fitted:
+        lines += [f"- {line}" for line in provenance_lines(fitted)]
+    else:
+        lines.append(
+            f"- not recorded: fitted {m.get('created', '?')}, before artefacts recorded their provenance "
+            "(the libraries above and the training table's checksum are what the manifest holds)"
+        )
+    lines += ["", "This card rendered by (the benchmark line is this artefact, its manifest checksum):", ""]
+    lines += [f"- {line}" for line in provenance_lines(provenance(identity))]
+    return lines
 
 
 def _open_argument(root: Path) -> str:
