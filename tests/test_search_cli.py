@@ -40,10 +40,11 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def assert_one_line_error(code, err):
-    assert code == 2
+def assert_one_line_error(code, err, expected=2):
+    assert code == expected
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nasbench: error: "), err
+    assert len(lines) == 1 and lines[0].startswith("nasbench: "), err
+    assert expected != 2 or lines[0].startswith("nasbench: error: "), err
 
 
 def test_search_writes_one_run_per_seed(capsys, table, tmp_path):
@@ -75,12 +76,54 @@ def test_search_with_time_budget_and_local_pool(capsys, table, tmp_path):
     assert sorted(set(frame["seed"])) == [3, 5] and frame["time_s"].max() <= 3000
 
 
-def test_not_applicable_strategy_says_so(capsys, table, tmp_path):
-    code, out, _ = run(
+def test_not_applicable_strategy_says_so_and_exits_3(capsys, table, tmp_path):
+    code, _, err = run(
         capsys, "search", "--strategy", "sh", "--bench", table, "--dataset", "toy", "--budget-evals", 5,
         "-o", tmp_path / "r.parquet", "--executor", "serial",
     )  # fmt: skip
-    assert code == 0 and "not applicable" in out and "per-epoch" in out
+    assert_one_line_error(code, err, expected=3)
+    assert "sh: not applicable" in err and "per-epoch" in err
+    assert [r.status for r in read_runs(tmp_path / "r.parquet")[1]] == ["not-applicable"]
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("o.csv", "written as Parquet; name the file NAME.parquet"),
+        ("missing_dir/o.parquet", "missing_dir does not exist; create it first"),
+    ],
+)
+def test_search_output_must_be_parquet_in_an_existing_folder(capsys, table, tmp_path, output, message):
+    code, _, err = run(
+        capsys, "search", "--strategy", "random", "--bench", table, "--dataset", "toy", "--budget-evals", 3,
+        "-o", tmp_path / output, "--executor", "serial",
+    )  # fmt: skip
+    assert_one_line_error(code, err)
+    assert message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_ray_address_fails_fast_in_one_line(capsys, table, tmp_path, monkeypatch):
+    import socket
+
+    from nasbench_suite.experiments import executors
+
+    code, _, err = run(
+        capsys, "search", "--strategy", "random", "--bench", table, "--dataset", "toy", "--budget-evals", 3,
+        "-o", tmp_path / "r.parquet", "--executor", "ray", "--ray-address", "127.0.0.1:1",
+    )  # fmt: skip
+    assert_one_line_error(code, err)
+    assert "cannot reach the Ray cluster at '127.0.0.1:1'" in err
+
+    def silent(*args, **kwargs):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", silent)
+    with pytest.raises(
+        executors.ExecutorError, match=r"'ray://10.0.0.1:10001': timed out \(waited at most 10 s\)"
+    ):
+        executors.check_ray_address("ray://10.0.0.1:10001")
+    executors.check_ray_address("auto")  # left to Ray
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ Each group of subcommands lives in its own module (``table``: import, info,
 query, verify; one module per further group, listed in ``COMMAND_GROUPS``).
 
 Bad input of any kind prints one line on stderr and exits 2 (``verify`` exits 1
-when the table is corrupt); no traceback is shown for errors a person can fix.
+when the table is corrupt; ``search`` exits 3 when the strategy is not applicable to the
+benchmark, after recording that in its output file); no traceback is shown for errors a
+person can fix.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-EXIT_OK, EXIT_CORRUPT, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_CORRUPT, EXIT_BAD_INPUT, EXIT_NOT_APPLICABLE = 0, 1, 2, 3
 
 #: Modules of this package that add subcommands: each has ``add_commands(subparsers)``.
 COMMAND_GROUPS: tuple[str, ...] = ("table", "search", "train", "surrogate")

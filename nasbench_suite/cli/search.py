@@ -7,7 +7,7 @@ import math
 import sys
 from pathlib import Path
 
-from nasbench_suite.cli import EXIT_OK, UsageError
+from nasbench_suite.cli import EXIT_NOT_APPLICABLE, EXIT_OK, UsageError
 from nasbench_suite.cli._options import comma_list, parse_assignments, parse_seeds
 
 EXECUTOR_HELP = "local: a process pool (default); serial: this process; ray: a Ray cluster"
@@ -27,7 +27,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     budget.add_argument("--budget-evals", type=int, help="budget in evaluations")
     p.add_argument("--seeds", default="0", help=SEEDS_HELP.format(default="0"))
     p.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers W (default: 1)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="Parquet file of the trajectories")
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, help="Parquet file of the trajectories (.parquet)"
+    )
     p.add_argument(
         "--option",
         action="append",
@@ -70,6 +72,19 @@ def _executor_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
 
 
+def check_output(path: Path) -> None:
+    """Refuse an output that is not ``.parquet`` or whose folder does not exist (no folder is
+    created: a mistyped path should fail, not leave folders behind).
+
+    Raises:
+        UsageError: one line naming the path.
+    """
+    if path.suffix != ".parquet":
+        raise UsageError(f"-o {path}: trajectories are written as Parquet; name the file NAME.parquet")
+    if not path.parent.is_dir():
+        raise UsageError(f"-o {path}: the folder {path.parent} does not exist; create it first")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from nasbench_suite.experiments import RunConfig, open_cached
     from nasbench_suite.experiments.executors import run_many
@@ -77,6 +92,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from nasbench_suite.stats import mean_se
 
     seeds = parse_seeds(args.seeds)
+    check_output(args.output)
     bench = open_cached(args.bench)  # bad path or name: one-line error before any worker starts
     if args.dataset not in bench.datasets:
         from nasbench_suite.errors import UnknownDatasetError
@@ -114,8 +130,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     write_runs(args.output, results)
     ok = [r for r in results if r.ok]
     if not ok:
-        print(f"{args.strategy}: not applicable: {results[0].message}")
-        return EXIT_OK
+        print(f"nasbench: {args.strategy}: not applicable: {results[0].message}", file=sys.stderr)
+        return EXIT_NOT_APPLICABLE
     regret = mean_se([r.summary["final_regret"] for r in ok])
     report = mean_se([r.summary["final_report"] for r in ok])
     evals = sum(r.summary["n_evals"] for r in ok) / len(ok)
