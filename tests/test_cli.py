@@ -102,7 +102,7 @@ def test_query_bad_input_is_one_line(capsys, table, argv, needle):
 def test_bad_files_are_one_line(capsys, tmp_path, table):
     code, _, err = run(capsys, "info", tmp_path / "absent.h5")
     assert_one_line_error(code, err)
-    assert "no such file" in err
+    assert "no such table file or surrogate folder" in err
     junk = tmp_path / "junk.h5"
     junk.write_bytes(b"\x00" * 100)
     for command in (

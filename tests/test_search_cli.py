@@ -41,10 +41,11 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def assert_one_line_error(code, err):
-    assert code == 2
+def assert_one_line_error(code, err, expected=2):
+    assert code == expected
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nasbench: error: "), err
+    assert len(lines) == 1 and lines[0].startswith("nasbench: "), err
+    assert expected != 2 or lines[0].startswith("nasbench: error: "), err
 
 
 def test_search_writes_one_run_per_seed(capsys, table, tmp_path):
@@ -76,12 +77,54 @@ def test_search_with_time_budget_and_local_pool(capsys, table, tmp_path):
     assert sorted(set(frame["seed"])) == [3, 5] and frame["time_s"].max() <= 3000
 
 
-def test_not_applicable_strategy_says_so(capsys, table, tmp_path):
-    code, out, _ = run(
+def test_not_applicable_strategy_says_so_and_exits_3(capsys, table, tmp_path):
+    code, _, err = run(
         capsys, "search", "--strategy", "sh", "--bench", table, "--dataset", "toy", "--budget-evals", 5,
         "-o", tmp_path / "r.parquet", "--executor", "serial",
     )  # fmt: skip
-    assert code == 0 and "not applicable" in out and "per-epoch" in out
+    assert_one_line_error(code, err, expected=3)
+    assert "sh: not applicable" in err and "per-epoch" in err
+    assert [r.status for r in read_runs(tmp_path / "r.parquet")[1]] == ["not-applicable"]
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("o.csv", "written as Parquet; name the file NAME.parquet"),
+        ("missing_dir/o.parquet", "missing_dir does not exist; create it first"),
+    ],
+)
+def test_search_output_must_be_parquet_in_an_existing_folder(capsys, table, tmp_path, output, message):
+    code, _, err = run(
+        capsys, "search", "--strategy", "random", "--bench", table, "--dataset", "toy", "--budget-evals", 3,
+        "-o", tmp_path / output, "--executor", "serial",
+    )  # fmt: skip
+    assert_one_line_error(code, err)
+    assert message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_ray_address_fails_fast_in_one_line(capsys, table, tmp_path, monkeypatch):
+    import socket
+
+    from nasbench_suite.experiments import executors
+
+    code, _, err = run(
+        capsys, "search", "--strategy", "random", "--bench", table, "--dataset", "toy", "--budget-evals", 3,
+        "-o", tmp_path / "r.parquet", "--executor", "ray", "--ray-address", "127.0.0.1:1",
+    )  # fmt: skip
+    assert_one_line_error(code, err)
+    assert "cannot reach the Ray cluster at '127.0.0.1:1'" in err
+
+    def silent(*args, **kwargs):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", silent)
+    with pytest.raises(
+        executors.ExecutorError, match=r"'ray://10.0.0.1:10001': timed out \(waited at most 10 s\)"
+    ):
+        executors.check_ray_address("ray://10.0.0.1:10001")
+    executors.check_ray_address("auto")  # left to Ray
 
 
 @pytest.mark.parametrize(
@@ -138,7 +181,7 @@ def test_parse_seeds():
 
 def test_leaderboard_command_writes_the_report(capsys, table, tmp_path):
     code, out, _ = run(
-        capsys, "leaderboard", "--bench", table, "--seeds", 4, "--strategies", "random,rea,sh",
+        capsys, "leaderboard", "--bench", table, "--seeds", "0-3", "--strategies", "random,rea,sh",
         "--out", tmp_path / "results", "--processes", 2,
     )  # fmt: skip
     assert code == 0, out
@@ -146,13 +189,16 @@ def test_leaderboard_command_writes_the_report(capsys, table, tmp_path):
     for name in ("leaderboard.md", "leaderboard.html", "runs.parquet", "regret_toy.png"):
         assert (tmp_path / "results" / name).exists(), name
     md = (tmp_path / "results" / "leaderboard.md").read_text()
-    assert "seeds 0..3 (4 per strategy and dataset)" in md and str(tmp_path) not in md
+    assert "seeds 0..3 (4 per strategy and dataset)" in md
+    # Where the files lay shows only in the provenance's command line, as it was typed.
+    command = next(line for line in md.splitlines() if line.startswith("- command:"))
+    assert str(tmp_path) not in md.replace(command, "")
     _, results = read_runs(tmp_path / "results" / "runs.parquet")
     assert np.array_equal(sorted({r.config.seed for r in results}), range(4))
 
 
 def test_leaderboard_bad_input(capsys, table, tmp_path):
-    for argv in (["--strategies", "nope"], ["--datasets", "nope"], ["--seeds", "x"], ["--seeds", "0"]):
+    for argv in (["--strategies", "nope"], ["--datasets", "nope"], ["--seeds", "x"], ["--seeds", "2,2"]):
         code, _, err = run(capsys, "leaderboard", "--bench", table, "--out", tmp_path, *argv)
         assert_one_line_error(code, err)
 
@@ -178,7 +224,7 @@ def test_the_standard_suite_is_a_fixed_list_that_plugins_do_not_join(table, monk
         asked: list[list[str]] = []
 
         def fake_run_leaderboard(bench, strategies, **kwargs):
-            asked.append(list(strategies))
+            asked.append(strategies)
             raise UsageError("stop here")
 
         monkeypatch.setattr("nasbench_suite.experiments.leaderboard.run_leaderboard", fake_run_leaderboard)
@@ -186,15 +232,55 @@ def test_the_standard_suite_is_a_fixed_list_that_plugins_do_not_join(table, monk
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1, "--exclude-model-based")
     assert PROTOCOL_VERSION == 1 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V1
     assert tuple(c.strategy for c in configs) == STANDARD_STRATEGIES
-    assert asked[0] == list(STANDARD_STRATEGIES)
+    assert asked[0] is None  # the standard suite, STANDARD_STRATEGIES (it refuses to run short)
     assert asked[1] == [s for s in STANDARD_STRATEGIES if s not in ("bananas", "optuna-tpe", "xgb-bo")]
 
 
 def test_leaderboard_runs_a_registered_strategy_named_in_strategies(capsys, table, tmp_path):
     with search.registered(_PluginWalk.name, _PluginWalk):
         code, out, _ = run(
-            capsys, "leaderboard", "--bench", table, "--seeds", 2,
+            capsys, "leaderboard", "--bench", table, "--seeds", "0-1",
             "--strategies", f"random,{_PluginWalk.name}", "--out", tmp_path, "--executor", "serial",
         )  # fmt: skip
     assert code == 0, out
     assert f"{_PluginWalk.name} " in out and _PluginWalk.name not in search.available()
+
+
+def test_seeds_mean_the_seeds_in_search_and_leaderboard_alike(capsys, table, tmp_path):
+    common = ["--bench", table, "--executor", "serial"]
+    code, _, _ = run(
+        capsys, "search", "--strategy", "random", "--dataset", "toy", "--budget-evals", 3, "--seeds", 3,
+        "-o", tmp_path / "s.parquet", *common,
+    )  # fmt: skip
+    assert code == 0
+    assert [r.config.seed for r in read_runs(tmp_path / "s.parquet")[1]] == [3]
+    code, _, err = run(
+        capsys, "leaderboard", "--seeds", 3, "--strategies", "random", "--out", tmp_path / "b", *common
+    )
+    assert code == 0
+    assert [r.config.seed for r in read_runs(tmp_path / "b" / "runs.parquet")[1]] == [3]
+    assert "--seeds 3 runs seed 3 only" in err and "--seeds 0-2" in err
+
+
+def test_the_standard_suite_refuses_to_run_short(capsys, table, tmp_path, monkeypatch):
+    from nasbench_suite.experiments.leaderboard import run_leaderboard
+    from nasbench_suite.experiments.protocol import IncompleteSuiteError
+    from nasbench_suite.search import optuna_adapter
+    from nasbench_suite.search.base import StrategyError
+
+    def missing():
+        raise StrategyError("the Optuna strategies need optuna: pip install optuna")
+
+    monkeypatch.setattr(optuna_adapter, "_import_optuna", missing)
+    with pytest.raises(IncompleteSuiteError, match=r"cannot run optuna-random on this install"):
+        run_leaderboard(str(table), seeds=[0], executor="serial")
+    code, _, err = run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--out", tmp_path)
+    assert_one_line_error(code, err)
+    assert "standard suite (protocol v1) cannot run optuna-random" in err
+    assert not (tmp_path / "leaderboard.md").exists()
+    # Naming the strategies is a deliberate choice: no refusal, the missing one is not applicable.
+    code, out, _ = run(
+        capsys, "leaderboard", "--bench", table, "--seeds", 0, "--strategies", "random,optuna-tpe",
+        "--out", tmp_path, "--executor", "serial",
+    )  # fmt: skip
+    assert code == 0 and "optuna-tpe: not applicable" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -307,3 +308,38 @@ def test_card_cli_rewrites_card_of_an_artefact(copy, capsys):
     assert (copy / CARD).read_text().startswith("# Model card: surrogate benchmark `toy`")
     assert main(["surrogate", "card", str(copy.parent / "nothing")]) == 2
     assert "not a surrogate artefact" in capsys.readouterr().err
+
+
+def test_info_describes_a_surrogate_folder_and_the_shipped_name(copy, capsys):
+    assert main(["info", str(copy), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["kind"] == "surrogate" and info["space"] == "test-chain"
+    assert info["manifest_checksum"] == artefact.file_checksum(copy / artefact.MANIFEST)
+    toy = info["datasets"]["toy"]
+    assert toy["fidelity"].startswith("final results only") and "train_time_s" in toy["targets"]
+    assert main(["info", str(copy)]) == 0
+    text = capsys.readouterr().out
+    assert "surrogate" in text and "checksum" in text and "is a directory" not in text
+    assert main(["info", "nb201", "--json"]) == 0
+    assert sorted(json.loads(capsys.readouterr().out)["datasets"]) == [
+        "ImageNet16-120",
+        "cifar10-valid",
+        "cifar100",
+    ]
+
+
+def test_query_opens_the_shipped_benchmark_by_name(capsys):
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    assert main(["query", "nb201", "--dataset", "cifar10-valid", "--arch", arch, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["valid_acc"] > 80
+    assert open_benchmark(Path("nb201")).identity()["kind"] == "surrogate"
+
+
+def test_the_card_of_a_users_artefact_opens_it_by_its_path(copy, monkeypatch):
+    from nasbench_suite.surrogates.card import model_card_markdown
+
+    assert f'open_benchmark("path/to/{copy.name}")' in model_card_markdown(copy)
+    monkeypatch.chdir(copy.parent)
+    assert f'open_benchmark("{copy.name}")' in model_card_markdown(Path(copy.name))
+    shipped = model_card_markdown(artefact.shipped_root() / "nb201")
+    assert 'open_benchmark("nb201")' in shipped

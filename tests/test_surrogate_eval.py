@@ -294,3 +294,15 @@ def test_hash_keyed_table_takes_its_architectures_from_a_file(tmp_path):
     half.write_text("".join(lines[:100]))
     with pytest.raises(EvaluationError, match="lacks 100 of the table's 200"):
         evaluate_table(table, "cifar10", ["rf"], train_sizes=[50], trials=1, params=few, archs_file=half)
+
+
+def test_evaluate_cli_writes_its_plot_without_o(toy_table_path, tmp_path, capsys, monkeypatch):
+    from nasbench_suite.cli import main
+
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    args = ["surrogate", "evaluate", str(toy_table_path), "--dataset", "toy", "--model", "xgb"]
+    assert main([*args, "--train-sizes", "10,20", "--trials", "1", "--param", "xgb.n_estimators=5"]) == 0
+    assert sorted(p.name for p in here.iterdir()) == [f"test-chain-toy.{s}" for s in ("json", "md", "png")]
+    assert "wrote " in capsys.readouterr().err

@@ -15,10 +15,10 @@ def open_benchmark(source: str | Path | Benchmark, **options: Any) -> Benchmark:
 
     Args:
         source: path of a table file (``.h5``); a surrogate artefact directory (one
-            holding a ``manifest.json``); the short name of a shipped surrogate
-            (``"nb201"``: ``surrogates/nb201`` of the checkout, all three NB201
-            datasets) when no file of that name exists; or an already open
-            Benchmark (returned as is).
+            holding a ``manifest.json``); the name of a shipped benchmark (``"nb201"``:
+            the NB201 surrogate installed with the package, all three NB201 datasets)
+            when no file or folder of that name exists; or an already open Benchmark
+            (returned as is).
 
     Raises:
         TableNotFoundError, NotATableError, TableCorruptError, TableSchemaError,
@@ -26,22 +26,32 @@ def open_benchmark(source: str | Path | Benchmark, **options: Any) -> Benchmark:
     """
     if isinstance(source, Benchmark):
         return source
-    path = Path(source)
+    path = resolve_source(source)
     if path.is_dir():
         from nasbench_suite.bench.surrogate import SurrogateBenchmark
 
         return SurrogateBenchmark(path, **options)
-    if not path.exists():
-        from nasbench_suite.surrogates import artefact
-
-        shipped = artefact.shipped_path(source) if isinstance(source, str) else None
-        if shipped is not None:
-            from nasbench_suite.bench.surrogate import SurrogateBenchmark
-
-            return SurrogateBenchmark(shipped, **options)
-        known = ", ".join(sorted({*artefact.SHIPPED, *artefact.shipped_names()}))
-        raise TableNotFoundError(path, f"no such table file or surrogate folder; shipped benchmarks: {known}")
     return TabularBenchmark(path, **options)
+
+
+def resolve_source(source: str | Path) -> Path:
+    """The file or folder ``source`` names: the path itself when it exists, else the shipped
+    benchmark of that name (a bare name such as ``"nb201"``, not a path with folders).
+
+    Raises:
+        TableNotFoundError: neither a file, a folder nor a shipped name (listing the shipped ones).
+        SurrogateArtefactError: a shipped name whose package data is incomplete.
+    """
+    path = Path(source)
+    if path.exists():
+        return path
+    from nasbench_suite.surrogates import artefact
+
+    shipped = artefact.shipped_path(str(source)) if len(path.parts) == 1 else None
+    if shipped is not None:
+        return shipped
+    known = ", ".join(sorted({*artefact.SHIPPED, *artefact.shipped_names()}))
+    raise TableNotFoundError(path, f"no such table file or surrogate folder; shipped benchmarks: {known}")
 
 
 __all__ = [
@@ -52,4 +62,5 @@ __all__ = [
     "SeedPolicyError",
     "TabularBenchmark",
     "open_benchmark",
+    "resolve_source",
 ]

@@ -171,6 +171,12 @@ class Benchmark(ABC):
         """
         return [self.space.key(arch) for arch in self.space.enumerate()]
 
+    def identity(self) -> dict[str, str]:
+        """What answered, for reports: ``kind`` (``"table"``, ``"surrogate"``, or the class
+        name), ``source`` (a file or folder name, or a shipped name) and ``checksum`` (of the
+        content, ``"unknown"`` where the backend has none)."""
+        return {"kind": type(self).__name__, "source": repr(self), "checksum": "unknown"}
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files or workers held by the backend."""
 

@@ -112,6 +112,15 @@ class SurrogateBenchmark(Benchmark):
         """Held-out (cross-validated) figures of each target of ``dataset``, from the manifest."""
         return {name: t.get("evaluation", {}) for name, t in self._entry(dataset)["targets"].items()}
 
+    def identity(self) -> dict[str, str]:
+        """``kind`` "surrogate", the folder's name (a shipped benchmark's name) and the BLAKE2b-128
+        checksum of ``manifest.json`` (which holds the checksum of every model file)."""
+        return {
+            "kind": "surrogate",
+            "source": self.path.name,
+            "checksum": artefact.file_checksum(self.path / artefact.MANIFEST),
+        }
+
     def __repr__(self) -> str:
         return f"SurrogateBenchmark({str(self.path)!r})"
 

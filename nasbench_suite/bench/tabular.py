@@ -88,6 +88,17 @@ class TabularBenchmark(Benchmark):
         has_run = self.table.present(dataset).any(axis=1)
         return [key for key, ok in zip(keys, has_run.tolist()) if ok]
 
+    def identity(self) -> dict[str, str]:
+        """``kind`` "table", the file name and the manifest checksum (BLAKE2b-128 of the canonical
+        JSON manifest, which holds the checksum of every array: it identifies the content)."""
+        from nasbench_suite.tabular import layout
+
+        return {
+            "kind": "table",
+            "source": Path(self.table.path).name,
+            "checksum": layout.json_checksum(self.table.manifest),
+        }
+
     def close(self) -> None:
         self.table.close()
 

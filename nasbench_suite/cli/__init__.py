@@ -4,7 +4,9 @@ Each group of subcommands lives in its own module (``table``: import, info,
 query, verify; one module per further group, listed in ``COMMAND_GROUPS``).
 
 Bad input of any kind prints one line on stderr and exits 2 (``verify`` exits 1
-when the table is corrupt); no traceback is shown for errors a person can fix.
+when the table is corrupt; ``search`` exits 3 when the strategy is not applicable to the
+benchmark, after recording that in its output file); no traceback is shown for errors a
+person can fix.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-EXIT_OK, EXIT_CORRUPT, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_CORRUPT, EXIT_BAD_INPUT, EXIT_NOT_APPLICABLE = 0, 1, 2, 3
 
 #: Modules of this package that add subcommands: each has ``add_commands(subparsers)``.
 COMMAND_GROUPS: tuple[str, ...] = ("table", "search", "train", "surrogate", "proxies")
@@ -64,8 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from nasbench_suite import _progress
     from nasbench_suite.errors import NasbenchError
+    from nasbench_suite.provenance import record_command
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    record_command(["nasbench", *argv])  # reports written by this command say how it was called
     try:
         # Plugins first: what they register (an importer, a strategy) must be in the
         # parser's choices and in --help, and every command must find it by name.

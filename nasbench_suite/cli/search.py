@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
-from nasbench_suite.cli import EXIT_OK, UsageError
+from nasbench_suite.cli import EXIT_NOT_APPLICABLE, EXIT_OK, UsageError
 from nasbench_suite.cli._options import comma_list, parse_assignments, parse_seeds
 
 EXECUTOR_HELP = "local: a process pool (default); serial: this process; ray: a Ray cluster"
+#: One meaning of --seeds for search and leaderboard (and train, surrogate card): the seeds
+#: themselves, never a count.
+SEEDS_HELP = "seeds: a range '0-29', a list '1,4,7' or one seed '5' (default: {default})"
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -21,9 +25,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     budget = p.add_mutually_exclusive_group(required=True)
     budget.add_argument("--budget-s", type=float, help="budget in simulated training seconds")
     budget.add_argument("--budget-evals", type=int, help="budget in evaluations")
-    p.add_argument("--seeds", default="0", help="seeds: '0-29', '1,4,7' or one seed (default: 0)")
+    p.add_argument("--seeds", default="0", help=SEEDS_HELP.format(default="0"))
     p.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers W (default: 1)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="Parquet file of the trajectories")
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, help="Parquet file of the trajectories (.parquet)"
+    )
     p.add_argument(
         "--option",
         action="append",
@@ -39,7 +45,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("leaderboard", help="run the standard suite and write results/leaderboard.md|.html")
     p.add_argument("--bench", default="nb201", help="table file or shipped benchmark name (default: nb201)")
-    p.add_argument("--seeds", default="30", help="number of seeds N (seeds 0..N-1; default 30) or '0-29'")
+    p.add_argument("--seeds", default="0-29", help=SEEDS_HELP.format(default="0-29"))
     p.add_argument(
         "--strategies",
         help="comma-separated strategies, any registered ones (default: the standard suite's fixed "
@@ -66,6 +72,19 @@ def _executor_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
 
 
+def check_output(path: Path) -> None:
+    """Refuse an output that is not ``.parquet`` or whose folder does not exist (no folder is
+    created: a mistyped path should fail, not leave folders behind).
+
+    Raises:
+        UsageError: one line naming the path.
+    """
+    if path.suffix != ".parquet":
+        raise UsageError(f"-o {path}: trajectories are written as Parquet; name the file NAME.parquet")
+    if not path.parent.is_dir():
+        raise UsageError(f"-o {path}: the folder {path.parent} does not exist; create it first")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from nasbench_suite import _atomic
     from nasbench_suite.experiments import RunConfig, open_cached
@@ -75,6 +94,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     _atomic.resolve_output(args.output)  # a FIFO, a device or a folder: refused before the runs
     seeds = parse_seeds(args.seeds)
+    check_output(args.output)
     bench = open_cached(args.bench)  # bad path or name: one-line error before any worker starts
     if args.dataset not in bench.datasets:
         from nasbench_suite.errors import UnknownDatasetError
@@ -112,8 +132,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     write_runs(args.output, results)
     ok = [r for r in results if r.ok]
     if not ok:
-        print(f"{args.strategy}: not applicable: {results[0].message}")
-        return EXIT_OK
+        print(f"nasbench: {args.strategy}: not applicable: {results[0].message}", file=sys.stderr)
+        return EXIT_NOT_APPLICABLE
     regret = mean_se([r.summary["final_regret"] for r in ok])
     report = mean_se([r.summary["final_report"] for r in ok])
     evals = sum(r.summary["n_evals"] for r in ok) / len(ok)
@@ -138,15 +158,21 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from nasbench_suite.experiments.report import write_leaderboard
     from nasbench_suite.search.base import StrategyError
 
-    seeds = list(range(int(args.seeds))) if args.seeds.strip().isdigit() else parse_seeds(args.seeds)
-    if not seeds:
-        raise UsageError("--seeds: give at least one seed")
-    try:
-        strategies = (
-            comma_list(args.strategies, "--strategies") if args.strategies else list(STANDARD_STRATEGIES)
+    seeds = parse_seeds(args.seeds)
+    if len(seeds) == 1 and seeds[0] >= 2 and args.seeds.strip().isdigit():
+        # Earlier versions read a bare number N as the seeds 0..N-1 here: say what it means now.
+        print(
+            f"nasbench: note: --seeds {seeds[0]} runs seed {seeds[0]} only "
+            f"(for the {seeds[0]} seeds 0..{seeds[0] - 1} write --seeds 0-{seeds[0] - 1})",
+            file=sys.stderr,
         )
+    try:
+        # None: the standard suite, which refuses to run short (a strategy that cannot be built).
+        strategies = comma_list(args.strategies, "--strategies") if args.strategies else None
         if args.exclude_model_based:
-            strategies = [s for s in strategies if not search.strategy_class(s).model_based]
+            strategies = [
+                s for s in (strategies or STANDARD_STRATEGIES) if not search.strategy_class(s).model_based
+            ]
         with Progress("leaderboard") as progress:
             board = run_leaderboard(
                 args.bench,

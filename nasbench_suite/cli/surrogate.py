@@ -49,7 +49,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="JSON lines of the architectures, for tables keyed by hashes (NB101): one a line",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of Markdown")
-    p.add_argument("-o", "--out", type=Path, help="folder to write STEM.json, STEM.md and STEM.png into")
+    p.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=Path("."),
+        help="folder to write STEM.json, STEM.md and STEM.png into (default: the current folder)",
+    )
     p.add_argument("--name", help="file stem of the written report (default: SPACE-DATASET)")
     p.set_defaults(run=cmd_evaluate)
 
@@ -141,10 +147,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         archs_file=args.archs,
     )
     report = stamp(report)
-    if args.out is not None:
-        stem = args.name or f"{report['space']}-{report['dataset']}"
-        paths = write_evaluation_report(report, args.out, stem)
-        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    # The plot is the harness's main figure: always written, beside the JSON and Markdown.
+    stem = args.name or f"{report['space']}-{report['dataset']}"
+    paths = write_evaluation_report(report, args.out, stem)
+    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     if args.json:
         sys.stdout.write(to_json_text(report))
     else:
@@ -196,7 +202,7 @@ def _artefact_path(text: str) -> Path:
 
     path = Path(text)
     if not path.exists() and (shipped := artefact.shipped_path(text)) is not None:
-        return shipped
+        path = shipped
     artefact.read_manifest(path)  # SurrogateArtefactError names what is wrong
     return path
 

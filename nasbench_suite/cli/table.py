@@ -24,13 +24,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(run=cmd_import)
 
-    p = sub.add_parser("info", help="describe a table: space, archs, datasets, seeds, metrics, missing")
-    p.add_argument("table", type=Path)
+    p = sub.add_parser(
+        "info", help="describe a table (space, archs, datasets, seeds, metrics, missing) or a surrogate"
+    )
+    p.add_argument("table", help="table file, surrogate folder, or shipped benchmark name (nb201)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_info)
 
     p = sub.add_parser("query", help="results of one architecture")
-    p.add_argument("table", type=Path)
+    p.add_argument("table", help="table file, surrogate folder, or shipped benchmark name (nb201)")
     p.add_argument("--dataset", required=True)
     p.add_argument("--arch", required=True, help="architecture in the space's text form")
     p.add_argument("--seed", default="mean", help="a stored seed, 'mean' (default) or 'sample'")
@@ -67,12 +69,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 def table_summary(path: Path) -> dict[str, Any]:
     """What ``info`` shows, as a JSON-able dict."""
     from nasbench_suite.tabular import Table
+    from nasbench_suite.tabular.layout import json_checksum
 
     with Table(path) as table:
         m = table.manifest
         return {
             "path": str(path),
             "format": f"{m['format']} v{m['format_version']}",
+            "manifest_checksum": json_checksum(m),
             "space": m["space"],
             "space_config": m["space_config"],
             "description": m["description"],
@@ -96,8 +100,50 @@ def table_summary(path: Path) -> dict[str, Any]:
         }
 
 
+def surrogate_summary(path: Path) -> dict[str, Any]:
+    """What ``info`` shows of a surrogate artefact, as a JSON-able dict."""
+    from nasbench_suite.bench.surrogate import SurrogateBenchmark
+
+    bench = SurrogateBenchmark(path)
+    m = bench.manifest
+    return {
+        "path": str(path),
+        "kind": "surrogate",
+        "format": f"{m['format']} v{m['format_version']}",
+        "space": m["space"],
+        "space_config": m["space_config"],
+        "description": m.get("description", ""),
+        "manifest_checksum": bench.identity()["checksum"],
+        "model": m.get("model", {}),
+        "training_table": {k: v for k, v in m.get("training_table", {}).items() if k != "description"},
+        "libraries": m["libraries"],
+        "datasets": {
+            name: {
+                "seeds": entry.get("seeds", []),
+                # The artefact predicts final results only: no learning curves, no epochs to ask for.
+                "fidelity": f"final results only (epoch {entry.get('final_epoch', '?')}), no curves",
+                "metric": entry.get("metric"),
+                "targets": {
+                    t: {"unit": v.get("unit", ""), "kendall_tau": _cv_tau(v)}
+                    for t, v in sorted(entry["targets"].items())
+                },
+            }
+            for name, entry in sorted(m["datasets"].items())
+        },
+    }
+
+
+def _cv_tau(target: dict[str, Any]) -> float | None:
+    return (target.get("evaluation") or {}).get("kendall_tau")
+
+
 def cmd_info(args: argparse.Namespace) -> int:
-    summary = table_summary(args.table)
+    from nasbench_suite.bench import resolve_source
+
+    path = resolve_source(args.table)
+    if path.is_dir():
+        return _print_surrogate_info(surrogate_summary(path), args.json)
+    summary = {"kind": "table", **table_summary(path)}
     if args.json:
         print(json.dumps(summary, indent=2))
         return EXIT_OK
@@ -129,6 +175,33 @@ def cmd_info(args: argparse.Namespace) -> int:
             grid.add_column(col)
         for metric, meta in summary["static_metrics"].items():
             grid.add_row(metric, meta["unit"], f"{meta['n_missing']:,}")
+        console.print(grid)
+    return EXIT_OK
+
+
+def _print_surrogate_info(summary: dict[str, Any], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    console = Console()
+    console.print(f"[bold]{summary['path']}[/bold]  (surrogate benchmark, {summary['format']})")
+    if summary["description"]:
+        console.print(summary["description"])
+    model = summary["model"]
+    console.print(
+        f"space [bold]{summary['space']}[/bold]; model {model.get('name', '?')}; "
+        f"manifest checksum {summary['manifest_checksum']}"
+    )
+    for name, ds in summary["datasets"].items():
+        grid = RichTable(title=f"{name}: seeds {ds['seeds']}, {ds['fidelity']}", title_justify="left")
+        for col in ("target", "unit", "cross-validated Kendall tau"):
+            grid.add_column(col)
+        for target, meta in ds["targets"].items():
+            tau = meta["kendall_tau"]
+            grid.add_row(target, meta["unit"], "n/a" if tau is None else f"{tau:.3f}")
         console.print(grid)
     return EXIT_OK
 

@@ -28,6 +28,33 @@ class ExecutorError(NasbenchError, ValueError):
     """Unknown executor, bad process count, or Ray missing / unreachable."""
 
 
+#: Seconds to wait for a Ray cluster's address to accept a connection before giving up.
+RAY_CONNECT_TIMEOUT_S = 10.0
+
+
+def check_ray_address(address: str, timeout_s: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Fail fast when ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``) accepts no connection:
+    ``ray.init`` would otherwise retry for minutes. ``"auto"`` and addresses without a port are
+    left to Ray.
+
+    Raises:
+        ExecutorError: one line naming the address and the socket error (refused, timed out).
+    """
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ExecutorError(
+            f"cannot reach the Ray cluster at {address!r}: {reason} (waited at most {timeout_s:g} s)"
+        ) from None
+
+
 def run_chunk(configs: Sequence[RunConfig], tolerate_strategy_errors: bool = False) -> list[RunResult]:
     """Run ``configs`` one after another in this process.
 
@@ -168,6 +195,8 @@ def _run_ray(
     tolerate: bool,
     on_progress: Callable[[int], None] | None,
 ) -> list[RunResult]:
+    if address is not None:
+        check_ray_address(address)  # before the (slow) import: an unreachable address fails at once
     try:
         import ray
     except ImportError:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_suite.errors import NasbenchError
 from nasbench_suite.experiments.runner import RunResult
 from nasbench_suite.stats import mean_se, ranks_per_seed, wilcoxon_vs_reference
 
@@ -66,6 +67,11 @@ class Leaderboard:
     model_based: dict[str, bool] = field(default_factory=dict)
     elapsed_s: float = math.nan
     settings: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] | None = None
+
+
+class MixedRunsError(NasbenchError, ValueError):
+    """Runs of different protocols (budget, workers, seeds, metrics, benchmark) given to one summary."""
 
 
 def run_leaderboard(
@@ -91,15 +97,19 @@ def run_leaderboard(
         on_progress: called with (runs finished so far, total runs).
 
     Raises:
+        IncompleteSuiteError: the standard suite (``strategies`` None) would run short here.
         the errors of ``open_benchmark``, ``standard_suite`` and ``run_many``.
     """
     from nasbench_suite import search
     from nasbench_suite.experiments.executors import run_many
-    from nasbench_suite.experiments.protocol import standard_suite
+    from nasbench_suite.experiments.protocol import check_suite_runs, standard_suite
     from nasbench_suite.experiments.runner import open_cached
+    from nasbench_suite.provenance import provenance
 
     bench = open_cached(source)
     configs = standard_suite(bench, source, strategies, datasets, seeds, workers, budgets, second_objective)
+    if strategies is None and configs:
+        check_suite_runs(bench, configs[0].dataset, second_objective)
     model_based = {name: search.strategy_class(name).model_based for name in {c.strategy for c in configs}}
     # Longest jobs first, so that a slow model-based chunk does not straggle at the end.
     order = sorted(range(len(configs)), key=lambda i: not model_based[configs[i].strategy])
@@ -126,6 +136,7 @@ def run_leaderboard(
         results[i] = result
     # A table path is shown by its file name: written reports should not depend on where it lay.
     board = summarise(results, bench=Path(source).name if Path(source).exists() else source)
+    board.provenance = provenance(bench.identity())
     board.model_based = model_based
     board.elapsed_s = elapsed
     board.settings = {
@@ -138,9 +149,21 @@ def run_leaderboard(
     return board
 
 
-def summarise(results: Sequence[RunResult], bench: str = "") -> Leaderboard:
-    """Per-dataset summaries of ``results`` (e.g. read back with ``trajectory.read_runs``)."""
-    board = Leaderboard(bench=bench, results=list(results))
+def summarise(
+    results: Sequence[RunResult], bench: str = "", provenance: dict[str, Any] | None = None
+) -> Leaderboard:
+    """Per-dataset summaries of ``results`` (e.g. read back with ``trajectory.read_runs``).
+
+    Args:
+        results: runs of one protocol (see :func:`check_one_protocol`).
+        bench: the benchmark's name for the report.
+        provenance: the record of the sweep (``trajectory.read_provenance`` of a runs file).
+
+    Raises:
+        MixedRunsError: the runs differ in budget, workers, seeds, metrics or benchmark.
+    """
+    check_one_protocol(results)
+    board = Leaderboard(bench=bench, results=list(results), provenance=provenance)
     by_dataset: dict[str, dict[str, list[RunResult]]] = {}
     for r in results:
         board.compute_s[r.config.strategy] = board.compute_s.get(r.config.strategy, 0.0) + r.summary.get(
@@ -153,6 +176,59 @@ def summarise(results: Sequence[RunResult], bench: str = "") -> Leaderboard:
     for dataset in sorted(by_dataset):
         board.boards.append(_dataset_board(dataset, by_dataset[dataset]))
     return board
+
+
+#: Settings that every run of one summary must share (per dataset for the budgets).
+_SHARED = ("workers", "observe_metric", "report_metric", "second_objective", "max_evals")
+
+
+def check_one_protocol(results: Sequence[RunResult]) -> None:
+    """Refuse runs that a summary must not mix: within each dataset one budget and, for every
+    strategy, the same seeds; across all runs the same workers, metrics, second objective and
+    evaluation cap, and one benchmark (its checksum, where recorded).
+
+    Raises:
+        MixedRunsError: one line naming the first difference found and two values of it.
+    """
+
+    def refuse(what: str, a: Any, b: Any) -> None:
+        raise MixedRunsError(f"cannot summarise runs of different protocols: {what} {a} and {b}")
+
+    checksums = sorted({r.bench_checksum for r in results if r.bench_checksum})
+    if len(checksums) > 1:
+        refuse("benchmarks (checksums)", checksums[0], checksums[1])
+    for name in _SHARED:
+        values = sorted({repr(getattr(r.config, name)) for r in results})
+        if len(values) > 1:
+            refuse(name, values[0], values[1])
+    by_dataset: dict[str, list[RunResult]] = {}
+    for r in results:
+        by_dataset.setdefault(r.config.dataset, []).append(r)
+    for dataset, runs in sorted(by_dataset.items()):
+        budgets = sorted({_budget_text(r.config) for r in runs})
+        if len(budgets) > 1:
+            refuse(f"budgets on {dataset}:", budgets[0], budgets[1])
+        seeds: dict[str, set[int]] = {}
+        for r in runs:
+            seeds.setdefault(r.config.strategy, set()).add(r.config.seed)
+        distinct = sorted({tuple(sorted(s)) for s in seeds.values()})
+        if len(distinct) > 1:
+            a, b = (next(n for n, s in sorted(seeds.items()) if tuple(sorted(s)) == d) for d in distinct[:2])
+            refuse(
+                f"seed sets on {dataset}:",
+                f"{_seeds_text(distinct[0])} ({a})",
+                f"{_seeds_text(distinct[1])} ({b})",
+            )
+
+
+def _budget_text(config: Any) -> str:
+    return f"{config.budget_s:.6g} s" if config.budget_s is not None else f"{config.budget_evals} evaluations"
+
+
+def _seeds_text(seeds: Sequence[int]) -> str:
+    if list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}..{seeds[-1]}"
+    return ",".join(map(str, seeds))
 
 
 def _dataset_board(dataset: str, runs: dict[str, list[RunResult]]) -> DatasetBoard:
@@ -244,4 +320,12 @@ def _row(
     }
 
 
-__all__ = ["BASELINE", "DatasetBoard", "Leaderboard", "run_leaderboard", "summarise"]
+__all__ = [
+    "BASELINE",
+    "DatasetBoard",
+    "Leaderboard",
+    "MixedRunsError",
+    "check_one_protocol",
+    "run_leaderboard",
+    "summarise",
+]

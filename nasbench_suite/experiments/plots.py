@@ -46,6 +46,7 @@ def plot_regret(
     path: str | Path,
     title: str,
     xlabel: str = "simulated training time (s)",
+    metadata: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a PNG of mean regret (with +- 1 s.e. band) against time, one line per strategy.
 
@@ -56,6 +57,7 @@ def plot_regret(
         path: PNG to write.
         title: plot title.
         xlabel: x-axis label.
+        metadata: PNG text chunks (the report's provenance), written beside matplotlib's own.
     """
     import matplotlib
 
@@ -92,6 +94,6 @@ def plot_regret(
     fig.tight_layout()
     path = Path(path)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png")
+    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", metadata=dict(metadata or {}))
     plt.close(fig)
     return _atomic.write_bytes(path, buffer.getbuffer())

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from nasbench_suite.errors import NasbenchError
 from nasbench_suite.experiments.config import RunConfig
 
 if TYPE_CHECKING:
@@ -43,6 +44,13 @@ STANDARD_STRATEGIES_V1: tuple[str, ...] = (
 STANDARD_STRATEGIES: tuple[str, ...] = STANDARD_STRATEGIES_V1
 
 STANDARD_N_SEEDS = 30
+
+
+class IncompleteSuiteError(NasbenchError, RuntimeError):
+    """A strategy of the standard suite cannot run on this install (a library is missing), so the
+    leaderboard would silently differ from everyone else's: it refuses instead."""
+
+
 STANDARD_WORKERS = 1
 #: The budget is this many mean training times of the dataset.
 BUDGET_TRAININGS = 150
@@ -136,3 +144,32 @@ def standard_suite(
                     )
                 )
     return configs
+
+
+def check_suite_runs(bench: Benchmark, dataset: str, second_objective: str | None = None) -> None:
+    """Refuse to run the standard suite short: every strategy of ``STANDARD_STRATEGIES`` must be
+    buildable on this install, except those the protocol itself lists as not applicable
+    (multi-fidelity ones on a benchmark without curves, multi-objective ones without a second
+    objective), which are not applicable on every install alike.
+
+    Raises:
+        IncompleteSuiteError: naming the strategy and why it cannot be built (a missing library).
+    """
+    from nasbench_suite import search
+    from nasbench_suite.search.base import SearchContext, StrategyError
+
+    epochs = tuple(bench.epochs(dataset))
+    n_objectives = 1 if second_objective is None else 2
+    max_epoch = epochs[-1] if epochs else None
+    context = SearchContext(epochs=epochs, max_epoch=max_epoch, n_objectives=n_objectives)
+    for name in STANDARD_STRATEGIES:
+        cls = search.strategy_class(name)
+        if (cls.multi_fidelity and not epochs) or (cls.multi_objective and n_objectives == 1):
+            continue
+        try:
+            search.get(name, bench.space, seed=0, context=context)
+        except StrategyError as exc:
+            raise IncompleteSuiteError(
+                f"the standard suite (protocol v{PROTOCOL_VERSION}) cannot run {name} on this install "
+                f"({exc}); a leaderboard without it would differ from the committed one"
+            ) from None

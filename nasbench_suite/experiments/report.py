@@ -15,6 +15,7 @@ from typing import Any
 
 from nasbench_suite import _atomic
 from nasbench_suite.experiments.leaderboard import BASELINE, DatasetBoard, Leaderboard
+from nasbench_suite.provenance import png_metadata, provenance_lines
 from nasbench_suite.stats import ALPHA
 
 HEADERS = (
@@ -69,19 +70,32 @@ def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = [write_runs(out / "runs.parquet", board.results)]
+    written = [write_runs(out / "runs.parquet", board.results, board.provenance)]
     images = {}
+    kind = _bench_kind(board)
     for b in board.boards:
         png = out / f"regret_{_slug(b.dataset)}.png"
         xlabel = "simulated training time (s)" if b.time_unit == "s" else "evaluations"
+        title = f"{b.dataset}: regret ({board.bench}{', ' + kind if kind else ''})"
         plot_regret(
-            b.curves, b.budget_value, b.initial_regret, png, f"{b.dataset}: regret ({board.bench})", xlabel
+            b.curves, b.budget_value, b.initial_regret, png, title, xlabel, png_metadata(board.provenance)
         )
         images[b.dataset] = png.name
         written.append(png)
     _atomic.write_text(out / "leaderboard.md", _markdown(board, images))
     _atomic.write_text(out / "leaderboard.html", _html(board, images))
     return [out / "leaderboard.md", out / "leaderboard.html", *written]
+
+
+def _bench_kind(board: Leaderboard) -> str:
+    """``"table"`` or ``"surrogate"`` (from the provenance), or "" when not recorded."""
+    return ((board.provenance or {}).get("benchmark") or {}).get("kind", "")
+
+
+def _provenance_lines(board: Leaderboard) -> list[str]:
+    if not board.provenance:
+        return ["not recorded (runs written before reports carried their provenance)"]
+    return provenance_lines(board.provenance)
 
 
 def _intro(board: Leaderboard) -> list[str]:
@@ -153,6 +167,9 @@ def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
         lines += ["## Not applicable", ""]
         lines += [f"- {name}: {msg}" for name, msg in sorted(board.not_applicable.items())]
         lines.append("")
+    lines += ["## Provenance", ""]
+    lines += [f"- {line}" for line in _provenance_lines(board)]
+    lines.append("")
     lines += [
         "## Compute",
         "",
@@ -190,6 +207,9 @@ def _html(board: Leaderboard, images: dict[str, str]) -> str:
         parts.append("<h2>Not applicable</h2><ul>")
         parts += [f"<li>{e(n)}: {e(m)}</li>" for n, m in sorted(board.not_applicable.items())]
         parts.append("</ul>")
+    parts.append("<h2>Provenance</h2><ul>")
+    parts += [f"<li>{_code(e(line))}</li>" for line in _provenance_lines(board)]
+    parts.append("</ul>")
     parts.append(f"<h2>Compute</h2><p>{e(_wall_time(board))} Computer time per strategy:</p><ul>")
     parts += [f"<li>{e(line)}</li>" for line in _timing_lines(board)]
     parts.append("</ul></body></html>")

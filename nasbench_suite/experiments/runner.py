@@ -33,6 +33,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,7 @@ COLUMNS = (
 )
 
 _BENCHES: dict[str, Benchmark] = {}
+_CHECKSUMS: weakref.WeakKeyDictionary[Benchmark, str] = weakref.WeakKeyDictionary()
 
 
 def open_cached(source: str) -> Benchmark:
@@ -97,6 +99,8 @@ class RunResult:
             ``hypervolume`` (NaN without a second objective),
             ``wall_s`` (seconds of computer time the run took; not part of the result).
         message: why the run did not happen (status not ok).
+        bench_checksum: the checksum of the benchmark that answered (``Benchmark.identity()``),
+            so that runs on different tables or surrogates are never summarised together.
     """
 
     config: RunConfig
@@ -104,6 +108,7 @@ class RunResult:
     trajectory: dict[str, np.ndarray] = field(default_factory=dict)
     summary: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    bench_checksum: str = ""
 
     @property
     def ok(self) -> bool:
@@ -127,6 +132,7 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
     wall_start = time.perf_counter()
     bench = bench if bench is not None else open_cached(config.bench)
     dataset = config.dataset
+    checksum = bench_checksum(bench)
     plan = resolve_metrics(
         bench, dataset, config.observe_metric, config.report_metric, config.second_objective
     )
@@ -147,13 +153,21 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
         if (cls.multi_fidelity and not epochs) or (cls.multi_objective and plan.second is None):
             # The strategy's own refusal, as a result rather than an error: a sweep over
             # every strategy lists it as not applicable to this benchmark.
-            return RunResult(config, status="not-applicable", message=str(exc))
+            return RunResult(config, status="not-applicable", message=str(exc), bench_checksum=checksum)
         raise
     loop = _Loop(config, bench, plan, strategy, np.random.default_rng(bench_seed), context.max_epoch)
     trajectory = loop.run()
     summary = _summarise(config, bench, plan, trajectory)
     summary["wall_s"] = time.perf_counter() - wall_start
-    return RunResult(config, trajectory=trajectory, summary=summary)
+    return RunResult(config, trajectory=trajectory, summary=summary, bench_checksum=checksum)
+
+
+def bench_checksum(bench: Benchmark) -> str:
+    """``bench.identity()["checksum"]``, computed once per open benchmark."""
+    checksum = _CHECKSUMS.get(bench)
+    if checksum is None:
+        checksum = _CHECKSUMS[bench] = bench.identity()["checksum"]
+    return checksum
 
 
 class _Loop:

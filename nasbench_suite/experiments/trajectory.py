@@ -3,8 +3,10 @@
 Each row is one finished evaluation of one run: the run's identity (``run``, its
 index in the file, then strategy, dataset, seed, workers, bench) and the runner's columns (``runner.COLUMNS``:
 simulated time, arch, observed value, cost, incumbent, its report value,
-regret). The file's schema metadata holds, under ``nasbench_suite.runs``, a JSON
-list with each run's config, status, message and summary, so runs that were not
+regret). The file's schema metadata holds, under ``nasbench_suite.runs``, the
+provenance of the sweep (version, commit, command, libraries, machine, benchmark
+kind and checksum) and a JSON list with each run's config, status, message, summary
+and benchmark checksum, so runs that were not
 applicable (no rows) are recorded too and a file can be re-summarised without
 re-running anything.
 """
@@ -62,9 +64,12 @@ def runs_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def write_runs(path: str | Path, results: Sequence[RunResult]) -> Path:
+def write_runs(
+    path: str | Path, results: Sequence[RunResult], provenance: dict[str, Any] | None = None
+) -> Path:
     """Write ``results`` to a Parquet file at ``path`` (replaced atomically, a symlink written
-    through; :mod:`nasbench_suite._atomic`).
+    through; :mod:`nasbench_suite._atomic`), with ``provenance``
+    (``nasbench_suite.provenance.provenance()`` of the sweep) in its metadata.
 
     Raises:
         OutputError: ``path`` is a FIFO, a device or a folder, or writing failed.
@@ -78,12 +83,14 @@ def write_runs(path: str | Path, results: Sequence[RunResult]) -> Path:
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "provenance": provenance,
         "runs": [
             {
                 "config": r.config.to_dict(),
                 "status": r.status,
                 "message": r.message,
                 "summary": {k: _json_float(v) for k, v in r.summary.items()},
+                "bench_checksum": r.bench_checksum,
             }
             for r in results
         ],
@@ -128,8 +135,23 @@ def read_runs(path: str | Path) -> tuple[pd.DataFrame, list[RunResult]]:
         if rows is not None:
             trajectory = {k: rows[k].to_numpy() for k in COLUMNS}
         summary = {k: (math.nan if v is None else v) for k, v in entry["summary"].items()}
-        results.append(RunResult(config, entry["status"], trajectory, summary, entry["message"]))
+        checksum = entry.get("bench_checksum", "")
+        results.append(RunResult(config, entry["status"], trajectory, summary, entry["message"], checksum))
     return frame, results
+
+
+def read_provenance(path: str | Path) -> dict[str, Any] | None:
+    """The provenance recorded in a runs file (None for files written before it was recorded).
+
+    Raises:
+        RunsFileError, FileNotFoundError: as :func:`read_runs`.
+    """
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise RunsFileError(f"{path}: a Parquet file without nasbench-suite run metadata")
+    return json.loads(raw).get("provenance")
 
 
 def _json_float(v: Any) -> Any:

@@ -25,7 +25,7 @@ TPE samples each open trial from the finished ones only, unless
 workers spread out); NSGA-II breeds from the last complete generation. Optuna
 may propose an architecture twice, as the samplers do.
 
-Optuna is an optional extra (``pip install 'nasbench-suite[optuna]'``); it is
+Optuna is a core dependency (the standard suite needs it on every install); it is
 imported when an Optuna strategy is built, never by ``import nasbench_suite.search``.
 """
 
@@ -52,7 +52,7 @@ def _import_optuna() -> Any:
         import optuna
     except ImportError:
         raise StrategyError(
-            "the Optuna strategies need optuna: pip install 'nasbench-suite[optuna]'"
+            "the Optuna strategies need optuna, a dependency of nasbench-suite: pip install 'optuna>=3.5'"
         ) from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna

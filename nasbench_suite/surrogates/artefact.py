@@ -33,7 +33,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 #: Libraries whose versions a manifest records (``torch`` only when a model used it).
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "xgboost", "torch")
-#: Short names of the artefacts the project ships in ``surrogates/`` (``open_benchmark("nb201")``).
+#: Short names of the artefacts the package ships as data (``open_benchmark("nb201")``).
 SHIPPED = ("nb201",)
 
 
@@ -200,9 +200,11 @@ def check_space(path: Path, manifest: dict[str, Any], space: SearchSpace) -> Non
 
 
 def shipped_root() -> Path:
-    """The ``surrogates/`` directory of the repository checkout the package runs from."""
-    # nasbench_suite/surrogates/artefact.py -> the checkout holding nasbench_suite/
-    return Path(__file__).resolve().parents[2] / "surrogates"
+    """The folder of the shipped artefacts: package data of ``nasbench_suite`` (``data/surrogates``),
+    installed by any ``pip install`` or wheel, found through :mod:`importlib.resources`."""
+    from importlib import resources
+
+    return Path(str(resources.files("nasbench_suite").joinpath("data", "surrogates")))
 
 
 def shipped_artefact(name: str) -> Path:
@@ -215,9 +217,9 @@ def shipped_artefact(name: str) -> Path:
     if not (path / MANIFEST).is_file():
         raise SurrogateArtefactError(
             path,
-            f"the shipped surrogate {name!r} is missing; it is part of the repository checkout "
-            "(surrogates/ beside the package); reinstall from a full checkout or fit one with "
-            f"`nasbench surrogate fit TABLE.h5 -o {path}`",
+            f"the shipped surrogate {name!r} is missing from the installed package (package data "
+            "nasbench_suite/data/surrogates); reinstall nasbench-suite, or fit one with "
+            f"`nasbench surrogate fit TABLE.h5 -o {name}`",
         )
     return path
 

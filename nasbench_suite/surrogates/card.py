@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench_suite import _atomic
+from nasbench_suite.provenance import provenance, provenance_lines
 from nasbench_suite.stats import ALPHA
 from nasbench_suite.surrogates import artefact
 
@@ -124,13 +125,14 @@ def model_card_markdown(root: str | Path, agreement: Mapping[str, Any] | None = 
     lines += _noise_section(m)
     lines += _size_section(root)
     lines += _agreement_section(agreement)
+    lines += _provenance_section(root, m)
     lines += [
         "",
         "## Use",
         "",
         "```python",
         "from nasbench_suite import open_benchmark",
-        f'bench = open_benchmark("{root.name}")  # or the path of this folder',
+        f'bench = open_benchmark("{_open_argument(root)}")',
         f'r = bench.query(arch, "{sorted(m["datasets"])[0]}", seed="sample", rng=rng)',
         "```",
         "",
@@ -141,6 +143,35 @@ def model_card_markdown(root: str | Path, agreement: Mapping[str, Any] | None = 
         "imitates the table: it inherits the table's biases and cannot be better than its seeds.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _provenance_section(root: Path, m: Mapping[str, Any]) -> list[str]:
+    """Who fitted the artefact (from its manifest) and who rendered this card (now)."""
+    identity = {
+        "kind": "surrogate",
+        "source": root.name,
+        "checksum": artefact.file_checksum(root / artefact.MANIFEST),
+    }
+    fitted = m.get("provenance")
+    lines = ["", "## Provenance", "", "Fitted by:", ""]
+    if fitted:
+        lines += [f"- {line}" for line in provenance_lines(fitted)]
+    else:
+        lines.append(
+            f"- not recorded: fitted {m.get('created', '?')}, before artefacts recorded their provenance "
+            "(the libraries above and the training table's checksum are what the manifest holds)"
+        )
+    lines += ["", "This card rendered by (the benchmark line is this artefact, its manifest checksum):", ""]
+    lines += [f"- {line}" for line in provenance_lines(provenance(identity))]
+    return lines
+
+
+def _open_argument(root: Path) -> str:
+    """What ``open_benchmark`` takes to open ``root``: a shipped artefact's name, else its path
+    (as given when relative; ``path/to/NAME`` for an absolute one, which would not travel)."""
+    if root.resolve().parent == artefact.shipped_root().resolve():
+        return root.name
+    return f"path/to/{root.name}" if root.is_absolute() else root.as_posix()
 
 
 def _noise_section(m: Mapping[str, Any]) -> list[str]:

@@ -26,6 +26,7 @@ import numpy as np
 
 from nasbench_suite import _atomic
 from nasbench_suite.errors import SurrogateArtefactError
+from nasbench_suite.provenance import provenance
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import artefact
 from nasbench_suite.surrogates.evaluation import EvaluationError, ranking_metrics
@@ -149,6 +150,9 @@ def fit_surrogate(
                     "n_archs": table.n_archs,
                 },
                 "libraries": artefact.library_versions(uses_torch="gin" in (model, params.get("base"))),
+                "provenance": provenance(
+                    {"kind": "table", "source": Path(table_path).name, "checksum": table_checksum(table)}
+                ),
                 "datasets": entries,
             }
         artefact.write_manifest(staging, manifest)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import platform
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from nasbench_suite import _atomic
+from nasbench_suite.provenance import machine_description, png_metadata, provenance, provenance_lines
 from nasbench_suite.surrogates.evaluation import METRICS
 
 _LABELS = {
@@ -27,19 +26,23 @@ _LABELS = {
 }
 
 
-def machine_description() -> str:
-    """A short description of this machine for reports (OS, architecture, CPU count)."""
-    cpu = platform.processor() or platform.machine()
-    return f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} CPUs"
-
-
 def stamp(report: dict[str, Any], machine: str | None = None) -> dict[str, Any]:
-    """``report`` with ``generated`` (UTC time) and ``machine`` added (``machine`` default:
-    :func:`machine_description`)."""
+    """``report`` with ``generated`` (UTC time), ``machine`` (default: this machine's
+    description) and ``provenance`` (:func:`nasbench_suite.provenance.provenance`; the
+    benchmark is the report's ``table``, when it names one) added."""
+    table = report.get("table")
+    benchmark = None
+    if isinstance(table, dict) and "checksum" in table:
+        benchmark = {
+            "kind": "table",
+            "source": Path(str(table.get("path", ""))).name,
+            "checksum": table["checksum"],
+        }
     return {
         **report,
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine or machine_description(),
+        "provenance": provenance(benchmark),
     }
 
 
@@ -92,6 +95,8 @@ def evaluation_markdown(report: dict[str, Any]) -> str:
         lines.append(f"- `{model}` parameters: `{json.dumps(values, sort_keys=True)}`")
     if report.get("generated"):
         lines.append(f"- generated {report['generated']} on {report.get('machine', 'unknown machine')}")
+    if report.get("provenance"):
+        lines += [f"- {line}" for line in provenance_lines(report["provenance"])]
     lines += ["", "Values are mean ± standard error over the splits; times are wall clock.", ""]
     lines += _ceiling_markdown(report["ceiling"])
     for test_set, title in (("all", "All held-out architectures"), ("top10", "Top 10 % of the test set")):
@@ -167,7 +172,7 @@ def plot_tau(report: dict[str, Any], path: str | Path) -> Path:
     fig.tight_layout()
     path = Path(path)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
+    fig.savefig(buffer, format="png", dpi=90, metadata=png_metadata(report.get("provenance")))
     plt.close(fig)
     return _atomic.write_bytes(path, buffer.getbuffer())
 
