@@ -22,7 +22,7 @@ PACKAGE = REPO / "nasbench_suite"
 #: Bottom up. A room is a top-level module or subpackage of nasbench_suite.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("errors", "_version"),
-    ("stats", "safe_pickle", "_registry", "_progress"),
+    ("stats", "safe_pickle", "_registry", "_progress", "_schema"),
     ("spaces",),
     ("tabular",),
     ("importers", "surrogates", "train"),
