@@ -201,15 +201,17 @@ class AnyOf(Schema):
         object.__setattr__(self, "options", options)
 
     def check(self, value: Any, where: str = "") -> None:
-        first: SchemaViolation | None = None
+        best: SchemaViolation | None = None
         for option in self.options:
             try:
                 option.check(value, where)
                 return
             except SchemaViolation as exc:
-                first = first or exc
-        if first is not None:
-            raise first
+                # The option that got furthest into the value says best what is wrong.
+                if best is None or len(exc.where) >= len(best.where):
+                    best = exc
+        if best is not None:
+            raise best
 
 
 @dataclass(frozen=True)
