@@ -60,7 +60,12 @@ def _child(conn: Any, fn: Callable[..., Any], args: tuple) -> None:
     conn.close()
 
 
-_PRELOAD = ["tests.hostile_support", "nasbench_suite.tabular", "nasbench_suite.importers", "pandas", "h5py"]
+#: Imported once by the server that forks the children, so that a case does not pay for them.
+_PRELOAD = [
+    "pytest", "pandas", "h5py", "xgboost", "scipy.special", "tests.support", "tests.hostile_support",
+    "nasbench_suite.tabular", "nasbench_suite.importers", "nasbench_suite.bench.surrogate",
+    "nasbench_suite.surrogates.fitting",
+]  # fmt: skip
 
 
 def _context() -> Any:
@@ -155,10 +160,11 @@ def mutate(obj: Any, path: tuple, action: str, value: Any) -> Any:
 DEEP = "<deep>"
 
 
-def sign_manifest(f: h5py.File, manifest: dict) -> None:
+def sign_manifest(f: h5py.File, manifest: Any) -> None:
     """Write ``manifest`` with valid dataset and manifest checksums (NaN allowed in the text;
     :data:`DEEP` becomes a deep list, whose manifest no checksum is computed for)."""
-    for entry in manifest.get("datasets", {}).values() if isinstance(manifest.get("datasets"), dict) else ():
+    datasets = manifest.get("datasets") if isinstance(manifest, dict) else None
+    for entry in datasets.values() if isinstance(datasets, dict) else ():
         if isinstance(entry, dict):
             entry["checksum"] = _checksum({k: v for k, v in entry.items() if k != "checksum"})
     text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
