@@ -153,6 +153,33 @@ def mutate(obj: Any, path: tuple, action: str, value: Any) -> Any:
     return obj
 
 
+# --- surrogate artefacts --------------------------------------------------------------
+
+
+def fit_toy_artefact(tmp_path_factory: Any, name: str) -> Path:
+    """A small XGBoost artefact fitted on an 81-arch synthetic table (a module fixture's body)."""
+    from nasbench_suite.surrogates.fitting import fit_surrogate
+    from nasbench_suite.tabular import write_table
+    from tests.support import synthetic_table
+
+    table = tmp_path_factory.mktemp(f"{name}-table") / "toy.h5"
+    write_table(table, synthetic_table(n_archs=81, missing_fraction=0.1))
+    out = tmp_path_factory.mktemp(f"{name}-artefact") / "toy"
+    return fit_surrogate(table, out, params={"n_estimators": 5}, cv_folds=2, description="toy")
+
+
+def edit_manifest(root: Path, change: Callable[[dict], Any], *, sign: bool = True) -> None:
+    """Change an artefact's manifest; ``sign`` recomputes its checksum, as a crafted one would."""
+    from nasbench_suite.surrogates import artefact
+
+    path = root / artefact.MANIFEST
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    if sign:
+        manifest["manifest_checksum"] = artefact.manifest_checksum(manifest)
+    path.write_text(json.dumps(manifest))
+
+
 # --- tables ----------------------------------------------------------------------------
 
 

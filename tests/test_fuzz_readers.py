@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nasbench_suite.surrogates.fitting import fit_surrogate
-from nasbench_suite.tabular import write_table
-from tests import fuzz_readers
-from tests.support import synthetic_table
+from tests import fuzz_readers, hostile_support
 
 #: Cases per parser in the fast suite.
 CASES = 6
@@ -16,10 +13,7 @@ CASES = 6
 
 @pytest.fixture(scope="module")
 def base_artefact(tmp_path_factory):
-    table = tmp_path_factory.mktemp("fuzz-table") / "toy.h5"
-    write_table(table, synthetic_table(n_archs=81, missing_fraction=0.1))
-    out = tmp_path_factory.mktemp("fuzz-artefact") / "toy"
-    return fit_surrogate(table, out, params={"n_estimators": 5}, cv_folds=2, description="toy")
+    return hostile_support.fit_toy_artefact(tmp_path_factory, "fuzz")
 
 
 @pytest.mark.parametrize("parser", ["nats", "cifar", "csv", "tables"])

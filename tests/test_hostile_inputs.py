@@ -22,7 +22,6 @@ from nasbench_suite.cli import main
 from nasbench_suite.errors import ImportSourceError, NasbenchError, SurrogateArtefactError
 from nasbench_suite.safe_pickle import loads_arrays
 from nasbench_suite.surrogates import artefact
-from nasbench_suite.surrogates.fitting import fit_surrogate
 from nasbench_suite.tabular import Table, read_table, verify_table, write_table
 from tests import hostile_support as hs
 from tests.support import synthetic_table
@@ -326,10 +325,7 @@ def test_a_fifo_given_as_the_table_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def toy_artefact(tmp_path_factory):
-    table = tmp_path_factory.mktemp("hostile-table") / "toy.h5"
-    write_table(table, synthetic_table(n_archs=81, missing_fraction=0.1))
-    out = tmp_path_factory.mktemp("hostile-artefact") / "toy"
-    return fit_surrogate(table, out, params={"n_estimators": 5}, cv_folds=2, description="toy")
+    return hs.fit_toy_artefact(tmp_path_factory, "hostile")
 
 
 @pytest.fixture
@@ -339,13 +335,7 @@ def art(toy_artefact, tmp_path):
     return target
 
 
-def _edit(root, change, sign=True):
-    path = root / artefact.MANIFEST
-    manifest = json.loads(path.read_text())
-    change(manifest)
-    if sign:
-        manifest["manifest_checksum"] = artefact.manifest_checksum(manifest)
-    path.write_text(json.dumps(manifest))
+_edit = hs.edit_manifest
 
 
 def _query_artefact(root):

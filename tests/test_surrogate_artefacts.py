@@ -16,6 +16,7 @@ from nasbench_suite.surrogates import artefact, predictors
 from nasbench_suite.surrogates.card import CARD
 from nasbench_suite.surrogates.fitting import fit_surrogate
 from nasbench_suite.tabular import write_table
+from tests.hostile_support import edit_manifest
 from tests.support import synthetic_table
 
 SMALL = {"n_estimators": 20}
@@ -40,16 +41,6 @@ def copy(toy_artefact, tmp_path):
     target = tmp_path / "toy"
     shutil.copytree(toy_artefact, target)
     return target
-
-
-def edit_manifest(root, change, *, sign=True):
-    """Change the manifest; ``sign`` recomputes its checksum, as a crafted manifest would."""
-    path = root / artefact.MANIFEST
-    manifest = json.loads(path.read_text())
-    change(manifest)
-    if sign:
-        manifest["manifest_checksum"] = artefact.manifest_checksum(manifest)
-    path.write_text(json.dumps(manifest))
 
 
 # --- round trip ------------------------------------------------------------------------
