@@ -458,3 +458,19 @@ def test_model_directories_outside_the_artefact_are_refused(art, tmp_path, direc
     _edit(art, change)
     with pytest.raises(SurrogateArtefactError, match=r"leaves the artefact|does not have the expected form"):
         _query_artefact(art)
+
+
+# --- found by the long fuzzing run --------------------------------------------------------
+
+
+def test_a_non_text_format_attribute_is_a_named_error(table):
+    _craft(table, lambda f, m: f.attrs.__setitem__("format", 1.5))
+    outcome = hs.run_isolated(_read_everything, table)
+    assert outcome[0] == "named" and "format is '1.5'" in outcome[1], outcome
+
+
+@pytest.mark.parametrize("config", [{"length": "x"}, {"length": -1}, {"choices": 10**9}])
+def test_a_space_config_the_space_refuses_is_a_named_error(art, config):
+    _edit(art, lambda m: m.update(space_config=config))
+    outcome = hs.run_isolated(_query_artefact, art)
+    assert outcome[0] == "named" and "does not accept the config" in outcome[1], outcome

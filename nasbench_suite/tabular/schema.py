@@ -118,7 +118,7 @@ def read_manifest(f: h5py.File, path: Path) -> dict[str, Any]:
     if fmt is None:
         raise NotATableError(path, "an HDF5 file without the nasbench-suite 'format' attribute")
     if fmt != layout.FORMAT_NAME:
-        raise NotATableError(path, f"format is {fmt[:100]!r}, not {layout.FORMAT_NAME!r}")
+        raise NotATableError(path, f"format is {str(fmt)[:100]!r}, not {layout.FORMAT_NAME!r}")
     version = _attribute(f, path, "format_version", 64)
     if not isinstance(version, (int, np.integer)) or isinstance(version, (bool, np.bool_)) or version < 1:
         raise TableSchemaError(path, f"format version {str(version)[:60]!r} is not a positive integer")
