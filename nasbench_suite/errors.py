@@ -29,6 +29,18 @@ class UnknownSpaceError(NasbenchError, LookupError):
         super().__init__(f"unknown search space {name!r}{hint}")
 
 
+class SpaceConfigError(NasbenchError, ValueError):
+    """A space's config (from a caller or a file's manifest) is not one the space accepts."""
+
+    def __init__(self, space: str, config: object, reason: str):
+        self.space = space
+        self.config = config
+        shown = repr(config)
+        super().__init__(
+            f"search space {space!r} does not accept the config {shown[:200]}: {reason}"
+        )
+
+
 class MalformedArchError(NasbenchError, ValueError):
     """An architecture string or object does not describe an architecture of the space."""
 

@@ -22,7 +22,7 @@ PACKAGE = REPO / "nasbench_suite"
 #: Bottom up. A room is a top-level module or subpackage of nasbench_suite.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("errors", "_version"),
-    ("stats", "safe_pickle", "_registry", "_progress", "_atomic", "provenance"),
+    ("stats", "safe_pickle", "_registry", "_progress", "_atomic", "_schema", "provenance"),
     ("spaces",),
     ("tabular",),
     ("importers", "surrogates", "train"),

@@ -111,10 +111,14 @@ def test_load_refuses_wrong_files_and_spaces(nb201_fit, tmp_path):
         predictors.load_predictor(space, tmp_path, {**spec, "params": {**spec["params"], "hidden": 16}})
     with pytest.raises(PredictorError, match="node labels"):
         predictors.load_predictor(spaces.get("nb101"), tmp_path, spec)
+    # A file smaller than the weights its spec implies is refused before torch reads it.
     torch.save({"layer0.w1": torch.zeros(2)}, tmp_path / "gin.pt")
+    with pytest.raises(PredictorError, match="need at least"):
+        predictors.load_predictor(space, tmp_path, spec)
+    torch.save({"layer0.w1": torch.zeros(50_000)}, tmp_path / "gin.pt")
     with pytest.raises(PredictorError, match="does not hold"):
         predictors.load_predictor(space, tmp_path, spec)
-    (tmp_path / "gin.pt").write_bytes(b"not a torch file")
+    (tmp_path / "gin.pt").write_bytes(b"not a torch file".ljust(200_000, b"\0"))
     with pytest.raises(PredictorError, match="cannot read"):
         predictors.load_predictor(space, tmp_path, spec)
 

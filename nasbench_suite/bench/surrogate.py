@@ -103,10 +103,7 @@ class SurrogateBenchmark(Benchmark):
         ref = self._entry(dataset).get("reference_archs")
         if ref is None:
             return super().reference_archs(dataset)
-        import json
-
-        artefact.verify_files(self.path, {ref["file"]: ref["checksum"]})
-        return json.loads((self.path / ref["file"]).read_text())
+        return artefact.read_reference_archs(self.path, ref)
 
     def evaluation(self, dataset: str) -> dict[str, Any]:
         """Held-out (cross-validated) figures of each target of ``dataset``, from the manifest."""

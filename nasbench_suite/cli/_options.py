@@ -54,6 +54,23 @@ def parse_assignments(pairs: Sequence[str], flag: str, models: Sequence[str] | N
     return out
 
 
+def generator_seed(text: str) -> int:
+    """An ``argparse`` type: a seed of ``numpy.random.default_rng``, an integer >= 0.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else (argparse prints one line and exits 2).
+    """
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, not {value}")
+    return value
+
+
 def comma_list(text: str, flag: str) -> list[str]:
     """``"a, b,c"`` -> ``["a", "b", "c"]`` (blank items dropped).
 

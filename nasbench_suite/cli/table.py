@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench_suite.cli import EXIT_CORRUPT, EXIT_OK, UsageError
+from nasbench_suite.cli._options import generator_seed
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +37,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", required=True)
     p.add_argument("--arch", required=True, help="architecture in the space's text form")
     p.add_argument("--seed", default="mean", help="a stored seed, 'mean' (default) or 'sample'")
-    p.add_argument("--rng-seed", type=int, default=0, help="generator seed for --seed sample")
+    p.add_argument(
+        "--rng-seed", type=generator_seed, default=0, help="generator seed (>= 0) for --seed sample"
+    )
     p.add_argument("--epoch", type=int, help="epoch for per-epoch results (default: end of training)")
     p.add_argument("--metrics", help="comma-separated metric names, or 'all' (default: per-seed results)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -45,6 +48,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="check every array of a table against its checksum (exit 1 if corrupt)")
     p.add_argument("table", type=Path)
     p.set_defaults(run=cmd_verify)
+
+
+def _json_float(v: float) -> float | None:
+    """JSON has no NaN or infinity: both print as null."""
+    return v if math.isfinite(v) else None
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -272,7 +280,3 @@ def _epoch_range(epochs: list[int]) -> str:
     if not epochs:
         return "final only"
     return f"{epochs[0]}..{epochs[-1]}" if epochs == list(range(epochs[0], epochs[-1] + 1)) else str(epochs)
-
-
-def _json_float(v: float) -> float | None:
-    return None if math.isnan(v) else v

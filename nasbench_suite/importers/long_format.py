@@ -18,6 +18,7 @@ Units come from the ``units`` option or the naming convention (``*_acc`` %,
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,17 @@ from nasbench_suite.importers._common import default_unit, float_column
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
 
 _ID_COLUMNS = ("arch", "dataset", "seed", "epoch", "space")
+#: Seeds are integers of magnitude at most 2**53 (exact in the float64 they are parsed as).
+MAX_ABS_SEED = 2**53
+#: Epochs are integers in [1, MAX_EPOCH].
+MAX_EPOCH = 100_000
+#: A dataset's dense arrays (archs x seeds [x epochs] per metric) may hold at most this many
+#: cells per value in the file, or DENSE_FLOOR cells in all, whichever is more: a sparse file
+#: cannot ask for an allocation far larger than itself.
+DENSE_PER_VALUE = 64
+DENSE_FLOOR = 1 << 24
+#: Dataset and metric names: printable, no '/', at most 200 characters (they name HDF5 groups).
+_NAME = re.compile(r"[^\x00-\x1f\x7f/]{1,200}")
 
 
 def import_table(
@@ -55,7 +67,11 @@ def import_table(
         UnknownSpaceError: if the space is not registered.
     """
     source = Path(source)
-    frame = _read(source)
+    frame = _read(source).reset_index(drop=True)
+    bad = [c for c in frame.columns if not (isinstance(c, str) and _NAME.fullmatch(c))]
+    if bad:
+        raise ImportSourceError(source, f"column name {str(bad[0])[:60]!r} is not a name (empty, control "
+                                "character or '/')")  # fmt: skip
     for column in ("arch", "dataset", "seed"):
         if column not in frame.columns:
             raise ImportSourceError(source, f"missing column {column!r}; found {', '.join(frame.columns)}")
@@ -66,16 +82,20 @@ def import_table(
         raise ImportSourceError(source, "no metric columns (every column besides arch, dataset, seed, epoch)")
     for m in metrics:
         frame[m] = float_column(frame, m, source)
-    frame["seed"] = _integer(source, frame, "seed")
+        inf = np.isinf(frame[m].to_numpy())
+        if inf.any():
+            row = int(np.flatnonzero(inf)[0])
+            raise ImportSourceError(source, f"data row {row + 1}: column {m!r} is infinite; leave it empty "
+                                    "if it was not measured")  # fmt: skip
+    frame["seed"] = _integer(source, frame, "seed", -MAX_ABS_SEED, MAX_ABS_SEED)
     has_epoch = "epoch" in frame.columns
     if has_epoch:
-        frame["epoch"] = _integer(source, frame, "epoch", allow_missing=True)
-    frame["dataset"] = frame["dataset"].astype(str)
+        frame["epoch"] = _integer(source, frame, "epoch", 1, MAX_EPOCH, allow_missing=True)
+    frame["dataset"] = _names(source, frame, "dataset")
 
     keys, codes = _keys(source, frame["arch"], the_space)
-    frame["_row"] = codes
-    id_cols = ["_row", "dataset", "seed"] + (["epoch"] if has_epoch else [])
-    dup = frame.duplicated(subset=id_cols, keep=False)
+    id_frame = frame[["dataset", "seed"] + (["epoch"] if has_epoch else [])].assign(_arch_row=codes)
+    dup = id_frame.duplicated(keep=False)
     if dup.any():
         first = int(np.flatnonzero(dup.to_numpy())[0])
         raise ImportSourceError(
@@ -84,7 +104,7 @@ def import_table(
         )
     unit_of = {m: (units or {}).get(m, default_unit(m)) for m in metrics}
     datasets = {
-        name: _dataset(group, len(keys), metrics, unit_of, has_epoch, source)
+        name: _dataset(group, codes[group.index], len(keys), metrics, unit_of, has_epoch, source)
         for name, group in sorted(frame.groupby("dataset", sort=True), key=lambda kv: kv[0])
     }
     return TableData(
@@ -98,13 +118,33 @@ def import_table(
 
 def _read(source: Path) -> pd.DataFrame:
     if not source.is_file():
-        raise ImportSourceError(source, "no such file")
+        raise ImportSourceError(source, "no such file" if not source.exists() else "not a regular file")
     try:
         if source.suffix.lower() in (".parquet", ".pq"):
+            _check_parquet_size(source)
             return pd.read_parquet(source)
         return pd.read_csv(source)
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ImportSourceError(source, f"cannot read it as {source.suffix or 'CSV'}: {exc}") from None
+    except ImportSourceError:
+        raise
+    except Exception as exc:  # the parsers raise many types for a file from elsewhere
+        text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ImportSourceError(source, f"cannot read it as {source.suffix or 'CSV'}: {text}") from None
+
+
+#: A Parquet file may declare at most this many times its own size of uncompressed data.
+PARQUET_MAX_EXPANSION = 1_100
+
+
+def _check_parquet_size(source: Path) -> None:
+    """Refuse a Parquet file whose row groups declare more data than the file could hold."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(source).metadata
+    declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if declared > PARQUET_MAX_EXPANSION * source.stat().st_size + (1 << 20):
+        raise ImportSourceError(
+            source, f"declares {declared:,} bytes of data in a {source.stat().st_size:,}-byte file"
+        )
 
 
 def _space_name(source: Path, frame: pd.DataFrame, space: str | None) -> str:
@@ -118,15 +158,35 @@ def _space_name(source: Path, frame: pd.DataFrame, space: str | None) -> str:
     raise ImportSourceError(source, "no space given: pass space=... (CLI: --space) or add a 'space' column")
 
 
-def _integer(source: Path, frame: pd.DataFrame, column: str, allow_missing: bool = False) -> pd.Series:
+def _integer(
+    source: Path, frame: pd.DataFrame, column: str, low: int, high: int, allow_missing: bool = False
+) -> pd.Series:
     values = float_column(frame, column, source)
-    bad = (np.isnan(values) & ~allow_missing) | (~np.isnan(values) & (values != np.round(values)))
+    with np.errstate(invalid="ignore"):
+        wrong = ~np.isnan(values) & ((values != np.round(values)) | (values < low) | (values > high))
+    bad = (np.isnan(values) & ~allow_missing) | wrong
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ImportSourceError(
-            source, f"data row {row + 1}: {column!r} must be an integer ({frame[column].iloc[row]!r})"
+            source,
+            f"data row {row + 1}: {column!r} must be an integer in [{low}, {high}] "
+            f"({str(frame[column].iloc[row])[:40]!r})",
         )
     return pd.Series(values, index=frame.index).astype("Int64")
+
+
+def _names(source: Path, frame: pd.DataFrame, column: str) -> pd.Series:
+    """``frame[column]`` as names: every row has one, printable, without '/'."""
+    text = frame[column].astype(str)
+    ok = frame[column].notna().to_numpy() & text.str.fullmatch(_NAME.pattern).to_numpy(dtype=bool)
+    if not ok.all():
+        row = int(np.flatnonzero(~ok)[0])
+        raise ImportSourceError(
+            source,
+            f"data row {row + 1}: {column!r} is empty or not a name (control character or '/'): "
+            f"{str(frame[column].iloc[row])[:60]!r}",
+        )
+    return text
 
 
 def _keys(source: Path, archs: pd.Series, space: Any) -> tuple[list[str], np.ndarray]:
@@ -146,19 +206,33 @@ def _keys(source: Path, archs: pd.Series, space: Any) -> tuple[list[str], np.nda
 
 
 def _dataset(
-    group: pd.DataFrame, n: int, metrics: list[str], unit_of: dict[str, str], has_epoch: bool, source: Path
+    group: pd.DataFrame,
+    arch_rows: np.ndarray,
+    n: int,
+    metrics: list[str],
+    unit_of: dict[str, str],
+    has_epoch: bool,
+    source: Path,
 ) -> DatasetData:
     seeds = np.sort(group["seed"].unique().astype(np.int64))
     seed_col = {int(s): j for j, s in enumerate(seeds)}
-    finals = group[group["epoch"].isna()] if has_epoch else group
-    curves = group[group["epoch"].notna()] if has_epoch else group.iloc[:0]
+    is_final = group["epoch"].isna().to_numpy(dtype=bool) if has_epoch else np.ones(len(group), dtype=bool)
+    finals, curves = group[is_final], group[~is_final]
+    n_epochs = curves["epoch"].nunique() if len(curves) else 0
+    cells = n * len(seeds) * (1 + n_epochs) * max(1, len(metrics))
+    if cells > max(DENSE_FLOOR, DENSE_PER_VALUE * len(group) * max(1, len(metrics))):
+        raise ImportSourceError(
+            source,
+            f"dataset {group['dataset'].iloc[0]!r}: {n:,} archs x {len(seeds):,} seeds x {n_epochs:,} epochs "
+            f"would be {cells:,} cells for {len(group):,} rows; the file is too sparse for a dense table",
+        )
     present = np.zeros((n, len(seeds)), dtype=bool)
-    rows = group["_row"].to_numpy()
+    rows = arch_rows
     cols = group["seed"].map(seed_col).to_numpy(dtype=np.int64)
     present[rows, cols] = True
     ds = DatasetData(seeds=seeds, present=present, provenance={"source": source.name})
     if len(finals):
-        r, c = finals["_row"].to_numpy(), finals["seed"].map(seed_col).to_numpy(dtype=np.int64)
+        r, c = arch_rows[is_final], finals["seed"].map(seed_col).to_numpy(dtype=np.int64)
         for m in metrics:
             values = np.full((n, len(seeds)), np.nan)
             values[r, c] = finals[m].to_numpy(dtype=np.float64)
@@ -170,7 +244,7 @@ def _dataset(
             raise ImportSourceError(source, f"epochs are 1-based; found epoch {int(epochs[0])}")
         ds.epochs = epochs
         e_col = np.searchsorted(epochs, curves["epoch"].to_numpy(dtype=np.int64))
-        r, c = curves["_row"].to_numpy(), curves["seed"].map(seed_col).to_numpy(dtype=np.int64)
+        r, c = arch_rows[~is_final], curves["seed"].map(seed_col).to_numpy(dtype=np.int64)
         for m in metrics:
             values = np.full((n, len(seeds), len(epochs)), np.nan)
             values[r, c, e_col] = curves[m].to_numpy(dtype=np.float64)

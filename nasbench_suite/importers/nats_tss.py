@@ -33,6 +33,10 @@ META = "meta.pickle.pbz2"
 MAIN_BUDGET = "200"
 _ARCH_FILE = re.compile(r"(\d{6})\.pickle\.pbz2")
 _SPLIT_ORDER = ("x-valid", "ori-test", "x-test")
+#: Seeds a run may have: what int64 stores.
+SEED_RANGE = (-(2**63), 2**63 - 1)
+#: A dataset name: printable, no '/' (it names a group of the table).
+_NAME = re.compile(r"[^\x00-\x1f\x7f/]{1,200}")
 _LATENCY_HARDWARE = "GPU of the NATS-Bench authors (not recorded in the files)"
 
 # Result = one run: the dict the benchmark stores per (dataset, seed).
@@ -112,11 +116,12 @@ def _read_arch(path: Path, index: int, meta_archs: list[str]) -> dict[str, dict[
     data = load_pbz2(path)
     if not isinstance(data, dict) or not data:
         raise ImportSourceError(path, "expected a dict keyed by training budget ('12', '200')")
+    for budget, info in data.items():
+        if not (_is_count(budget) and isinstance(info, dict)):
+            raise ImportSourceError(path, f"budget {budget!r:.40}: expected a digit string and a dict")
     out = {}
     for budget in sorted(data):
         info = data[budget]
-        if not (isinstance(budget, str) and budget.isdigit() and isinstance(info, dict)):
-            raise ImportSourceError(path, f"budget {budget!r}: expected a digit string and a dict")
         if info.get("arch_index") != index or info.get("arch_str") != meta_archs[index]:
             raise ImportSourceError(
                 path,
@@ -127,13 +132,25 @@ def _read_arch(path: Path, index: int, meta_archs: list[str]) -> dict[str, dict[
         if not isinstance(results, dict) or not all(
             isinstance(k, tuple)
             and len(k) == 2
+            and isinstance(k[0], str)
+            and _NAME.fullmatch(k[0])
             and isinstance(k[1], (int, np.integer))
+            and not isinstance(k[1], (bool, np.bool_))
+            and SEED_RANGE[0] <= k[1] <= SEED_RANGE[1]
             and isinstance(v, dict)
             for k, v in results.items()
         ):
-            raise ImportSourceError(path, f"budget {budget}: 'all_results' is not keyed by (dataset, seed)")
-        out[budget] = {(str(ds), int(seed)): v for (ds, seed), v in results.items()}
+            raise ImportSourceError(
+                path,
+                f"budget {budget}: 'all_results' is not keyed by (dataset name, seed) with seeds in "
+                f"[{SEED_RANGE[0]}, {SEED_RANGE[1]}]",
+            )
+        out[budget] = {(ds, int(seed)): v for (ds, seed), v in results.items()}
     return out
+
+
+def _is_count(budget: object) -> bool:
+    return isinstance(budget, str) and len(budget) <= 6 and budget.isascii() and budget.isdigit()
 
 
 def _dataset(
@@ -144,13 +161,16 @@ def _dataset(
     cells = [(row, col, arch_runs[(name, int(seed))])
              for row, arch_runs in enumerate(runs)
              for col, seed in enumerate(seeds) if (name, int(seed)) in arch_runs]  # fmt: skip
-    epochs = {_int(r, "epochs", folder) for _, _, r in cells}
+    epochs = {_epochs(r, folder) for _, _, r in cells}
     if len(epochs) != 1:
         raise ImportSourceError(
             folder, f"{name} (budget {budget}): runs of different lengths {sorted(epochs)}"
         )
     e = epochs.pop()
-    splits = sorted({s for _, _, r in cells for s in r.get("eval_names") or ()}, key=_split_rank)
+    names = [r.get("eval_names") or [] for _, _, r in cells]
+    if not all(isinstance(ns, (list, tuple)) and all(isinstance(s, str) for s in ns) for ns in names):
+        raise ImportSourceError(folder, f"{name} (budget {budget}): 'eval_names' is not a list of splits")
+    splits = sorted({s for ns in names for s in ns}, key=_split_rank)
     unknown = [s for s in splits if s not in SPLITS]
     if unknown:
         raise ImportSourceError(folder, f"{name} (budget {budget}): unknown evaluation split(s) {unknown}")
@@ -214,11 +234,24 @@ def _split_rank(split: str) -> int:
     return _SPLIT_ORDER.index(split) if split in _SPLIT_ORDER else len(_SPLIT_ORDER)
 
 
-def _int(result: Result, field: str, folder: Path) -> int:
-    value = result.get(field)
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ImportSourceError(folder, f"a run of dataset {result.get('name')!r} has {field}={value!r}")
+def _epochs(result: Result, folder: Path) -> int:
+    """A run's declared number of epochs, which sizes its curves: at least 1 and at most the
+    length of its longest per-epoch dict (a count the file does not back with values is refused)."""
+    value = result.get("epochs")
+    longest = max((len(v) for f in _PER_EPOCH if isinstance(v := result.get(f), dict)), default=0)
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < 1:
+        where = str(result.get("name"))[:60]
+        raise ImportSourceError(folder, f"a run of dataset {where!r} has epochs={str(value)[:40]}")
+    if value > longest:
+        raise ImportSourceError(
+            folder,
+            f"a run of dataset {str(result.get('name'))[:60]!r} declares {value} epochs but its longest "
+            f"per-epoch record holds {longest} values",
+        )
     return int(value)
+
+
+_PER_EPOCH = ("train_acc1es", "train_losses", "train_times", "eval_acc1es", "eval_losses", "eval_times")
 
 
 def _series(result: Result, field: str, split: str | None, e: int, folder: Path, where: str) -> np.ndarray:
@@ -232,12 +265,28 @@ def _series(result: Result, field: str, split: str | None, e: int, folder: Path,
             items = raw.items()
         else:
             prefix = f"{split}@"
-            items = ((k[len(prefix) :], v) for k, v in raw.items() if k.startswith(prefix))
+            items = (
+                (k[len(prefix) :], v) for k, v in raw.items() if isinstance(k, str) and k.startswith(prefix)
+            )
         for epoch, value in items:
-            out[int(epoch)] = float(value)
-    except (TypeError, ValueError, IndexError) as exc:
+            index = _epoch_index(epoch, e)
+            out[index] = float(value)
+    except (TypeError, ValueError, IndexError, OverflowError) as exc:
         raise ImportSourceError(folder, f"{where}: {field!r} has a bad epoch or value ({exc})") from None
     return out
+
+
+def _epoch_index(epoch: object, e: int) -> int:
+    """A 0-based epoch key (int or digit string) within the run's ``e`` epochs."""
+    if isinstance(epoch, str) and epoch.isascii() and epoch.isdigit() and len(epoch) <= 9:
+        index = int(epoch)
+    elif isinstance(epoch, (int, np.integer)) and not isinstance(epoch, (bool, np.bool_)):
+        index = int(epoch)
+    else:
+        raise ValueError(f"epoch key {epoch!r:.40} is not a 0-based epoch number")
+    if not 0 <= index < e:
+        raise IndexError(f"epoch key {index} is outside the run's {e} epochs")
+    return index
 
 
 def _costs(result: Result, folder: Path, where: str) -> tuple[float, float, float]:
@@ -246,7 +295,7 @@ def _costs(result: Result, folder: Path, where: str) -> tuple[float, float, floa
         latency = result.get("latency")
         seconds = float(sum(latency) / len(latency)) if latency else np.nan
         return float(result["params"]), float(result["flop"]), seconds
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
         raise ImportSourceError(folder, f"{where}: bad params/flop/latency ({exc!r})") from None
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from nasbench_suite._registry import ENTRY_POINT_GROUPS, LazyRegistry
-from nasbench_suite.errors import UnknownSpaceError
+from nasbench_suite.errors import NasbenchError, SpaceConfigError, UnknownSpaceError
 from nasbench_suite.spaces.base import Arch, CellGraph, Decision, SearchSpace
 
 # Built-in spaces, imported on first use so that `import nasbench_suite.spaces` stays cheap.
@@ -68,8 +68,16 @@ def get(name: str, **config: Any) -> SearchSpace:
     Raises:
         UnknownSpaceError: if no space has that name.
         PluginError: the installed plugin of that name failed to load.
+        SpaceConfigError: the space's constructor refuses ``config`` (a config read from a
+            file is untrusted: any TypeError or ValueError it raises becomes this error).
     """
-    return _REGISTRY.lookup(name)(**config)
+    cls = _REGISTRY.lookup(name)
+    try:
+        return cls(**config)
+    except NasbenchError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise SpaceConfigError(name, config, f"{type(exc).__name__}: {exc}") from None
 
 
 def available() -> list[str]:

@@ -25,8 +25,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite._schema import SchemaViolation, Seq, Str, parse_json
 from nasbench_suite.errors import NasbenchError, SurrogateArtefactError
 from nasbench_suite.spaces.base import SearchSpace
+from nasbench_suite.surrogates import artefact_schema
+from nasbench_suite.tabular.layout import json_checksum
 
 FORMAT = "nasbench-suite-surrogate"
 FORMAT_VERSION = 1
@@ -39,6 +42,11 @@ SHIPPED = ("nb201",)
 
 class SurrogateVersionWarning(UserWarning):
     """A library's installed major version differs from the one an artefact was saved with."""
+
+
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """BLAKE2b-128 of the canonical JSON of ``manifest`` without its ``manifest_checksum``."""
+    return json_checksum({k: v for k, v in manifest.items() if k != "manifest_checksum"})
 
 
 def file_checksum(path: str | Path) -> str:
@@ -90,10 +98,16 @@ def load_predictor(space: SearchSpace, root: Path, entry: dict[str, Any]) -> Any
     """
     from nasbench_suite.surrogates import predictors
 
+    directory = inside(root, entry["directory"])
+    listed = {f"{entry['directory']}/{name}" for name in entry["spec"]["files"]}
+    if listed != set(entry["checksums"]):
+        raise SurrogateArtefactError(
+            directory, "the model's files and the files the manifest has checksums of differ"
+        )
     verify_files(root, entry["checksums"])
     try:
-        return predictors.load_predictor(space, root / entry["directory"], entry["spec"])
-    except (NasbenchError, ValueError, KeyError, OSError) as exc:
+        return predictors.load_predictor(space, directory, entry["spec"])
+    except (NasbenchError, ValueError, KeyError, OSError, TypeError) as exc:
         raise SurrogateArtefactError(root / entry["directory"], f"cannot load the model: {exc}") from None
 
 
@@ -104,9 +118,13 @@ def verify_files(root: Path, checksums: dict[str, str]) -> None:
         SurrogateArtefactError: naming the first missing or changed file.
     """
     for relative, expected in sorted(checksums.items()):
-        path = root / relative
+        path = inside(root, relative)
         if not path.is_file():
             raise SurrogateArtefactError(path, "model file listed in the manifest is missing")
+        if path.stat().st_size > artefact_schema.MAX_MODEL_FILE_BYTES:
+            raise SurrogateArtefactError(
+                path, f"model file is larger than the limit of {artefact_schema.MAX_MODEL_FILE_BYTES:,} bytes"
+            )
         actual = file_checksum(path)
         if actual != expected:
             raise SurrogateArtefactError(
@@ -116,10 +134,41 @@ def verify_files(root: Path, checksums: dict[str, str]) -> None:
             )
 
 
+def inside(root: Path, relative: str) -> Path:
+    """``root / relative``, refused unless it resolves inside ``root`` (symbolic links followed).
+
+    Raises:
+        SurrogateArtefactError: the path leaves the artefact.
+    """
+    path = root / relative
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        raise SurrogateArtefactError(path, "leaves the artefact directory; refusing to read it") from None
+    return path
+
+
+def read_reference_archs(root: Path, ref: dict[str, str]) -> list[str]:
+    """The architecture keys of a manifest's ``reference_archs`` entry (file checked first).
+
+    Raises:
+        SurrogateArtefactError: the file is missing, changed, or not a JSON list of keys.
+    """
+    verify_files(root, {ref["file"]: ref["checksum"]})
+    path = inside(root, ref["file"])
+    try:
+        keys = parse_json(path.read_bytes(), max_bytes=artefact_schema.MAX_MODEL_FILE_BYTES, max_depth=1)
+        Seq(Str(max_len=100_000), max_len=10**9).check(keys, ref["file"])
+    except SchemaViolation as exc:
+        raise SurrogateArtefactError(path, f"not a list of architecture keys: {exc}") from None
+    return keys
+
+
 def write_manifest(root: Path, manifest: dict[str, Any]) -> Path:
-    """Write ``manifest`` (format and version added) as ``root/manifest.json``."""
+    """Write ``manifest`` (format, version and checksum added) as ``root/manifest.json``."""
     root.mkdir(parents=True, exist_ok=True)
     full = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest}
+    full["manifest_checksum"] = manifest_checksum(full)
     path = root / MANIFEST
     path.write_text(json.dumps(full, indent=1, allow_nan=False) + "\n")
     return path
@@ -128,8 +177,10 @@ def write_manifest(root: Path, manifest: dict[str, Any]) -> Path:
 def read_manifest(root: str | Path) -> dict[str, Any]:
     """Read and check an artefact's manifest (not yet its model files).
 
-    Checks: the file exists and is JSON; ``format`` and ``format_version``; the
-    search space is registered; library major versions (warns).
+    Checks: the file is a regular file of bounded size holding JSON of bounded depth;
+    ``format`` and ``format_version``; the manifest's checksum; every field against
+    :data:`~nasbench_suite.surrogates.artefact_schema.MANIFEST`; the search space is
+    registered; library major versions (warns).
 
     Raises:
         SurrogateArtefactError: naming the path and what does not match.
@@ -142,9 +193,16 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
         what = "no such directory" if not root.exists() else f"no {MANIFEST} in it"
         raise SurrogateArtefactError(root, f"not a surrogate artefact: {what}")
     try:
-        manifest = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SurrogateArtefactError(path, f"not valid JSON: {exc}") from None
+        if path.stat().st_size > artefact_schema.MAX_MANIFEST_BYTES:
+            raise SurrogateArtefactError(
+                path, f"larger than the limit of {artefact_schema.MAX_MANIFEST_BYTES:,} bytes"
+            )
+        limits = {"max_bytes": artefact_schema.MAX_MANIFEST_BYTES, "max_depth": artefact_schema.MAX_DEPTH}
+        manifest = parse_json(path.read_bytes(), **limits)
+    except SchemaViolation as exc:
+        raise SurrogateArtefactError(path, f"not a readable manifest: it {exc.reason}") from None
+    except OSError as exc:
+        raise SurrogateArtefactError(path, f"cannot read it ({exc.strerror or exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise SurrogateArtefactError(path, f"format is {found!r}, not {FORMAT!r}")
@@ -153,9 +211,18 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
         raise SurrogateArtefactError(
             path, f"format version {version!r} is not the supported version {FORMAT_VERSION}"
         )
-    missing = [k for k in ("space", "space_config", "datasets", "libraries") if k not in manifest]
-    if missing:
-        raise SurrogateArtefactError(path, f"manifest lacks {', '.join(missing)}")
+    if "manifest_checksum" not in manifest:
+        raise SurrogateArtefactError(
+            path, "the manifest has no manifest_checksum (written before checksums): refit the artefact"
+        )
+    if manifest_checksum(manifest) != manifest["manifest_checksum"]:
+        raise SurrogateArtefactError(
+            path, "the manifest does not match its checksum: it was changed or damaged after it was saved"
+        )
+    try:
+        artefact_schema.MANIFEST.check(manifest, "manifest")
+    except SchemaViolation as exc:
+        raise SurrogateArtefactError(path, str(exc)) from None
     if manifest["space"] not in spaces.available():
         raise SurrogateArtefactError(
             path,

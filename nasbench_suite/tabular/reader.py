@@ -7,7 +7,6 @@ in memory, so later lookups cost nothing but indexing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +23,7 @@ from nasbench_suite.errors import (
     UnknownDatasetError,
     UnknownMetricError,
 )
-from nasbench_suite.tabular import layout
+from nasbench_suite.tabular import layout, schema
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
 
 
@@ -66,7 +65,8 @@ class Table:
         self.path = Path(path)
         self._file = _open_hdf5(self.path)
         try:
-            self.manifest = _read_manifest(self._file, self.path)
+            schema.check_structure(self._file, self.path)
+            self.manifest = schema.read_manifest(self._file, self.path)
             self.datasets = {
                 name: _dataset_info(name, entry) for name, entry in self.manifest["datasets"].items()
             }
@@ -109,13 +109,19 @@ class Table:
     @cached_property
     def keys(self) -> list[str]:
         """The N stored architecture keys, in row order."""
-        raw = self._read("/archs/key", self.manifest["archs"]["key"], (self.n_archs,))
-        return [b.decode("utf-8") for b in raw.tolist()]
+        raw = self._read("/archs/key", self.manifest["archs"]["key"], (self.n_archs,), "key")
+        return self._decode("/archs/key", raw)
 
     @cached_property
     def canonical_keys(self) -> list[str]:
-        raw = self._read("/archs/canonical", self.manifest["archs"]["canonical"], (self.n_archs,))
-        return [b.decode("utf-8") for b in raw.tolist()]
+        raw = self._read("/archs/canonical", self.manifest["archs"]["canonical"], (self.n_archs,), "key")
+        return self._decode("/archs/canonical", raw)
+
+    def _decode(self, path: str, raw: np.ndarray) -> list[str]:
+        try:
+            return [b.decode("utf-8") for b in raw.tolist()]
+        except UnicodeDecodeError as exc:
+            raise TableSchemaError(self.path, f"{path} holds a key not in UTF-8 ({exc.reason})") from None
 
     @cached_property
     def row_of(self) -> dict[str, int]:
@@ -137,7 +143,7 @@ class Table:
         info = self.dataset(dataset)
         entry = self.manifest["datasets"][dataset]
         shape = (self.n_archs, len(info.seeds))
-        return self._read(f"/datasets/{dataset}/present", entry["present"], shape, cache=cache)
+        return self._read(f"/datasets/{dataset}/present", entry["present"], shape, "bool", cache=cache)
 
     def metric(self, dataset: str, name: str, kind: str | None = None, *, cache: bool = True) -> np.ndarray:
         """The whole array of metric ``name`` of ``dataset``: (N,), (N, S) or (N, S, E).
@@ -174,7 +180,7 @@ class Table:
             info = self.dataset(dataset)
             meta, shape = getattr(info, kind)[name], self._metric_shape(info, kind)
         path = layout.missing_path(dataset, kind, name)
-        return self._read(path, meta["missing_checksum"], shape, cache=False)
+        return self._read(path, meta["missing_checksum"], shape, "bool", cache=False)
 
     def _static_meta(self, name: str) -> dict[str, Any]:
         try:
@@ -189,17 +195,17 @@ class Table:
             "per_arch": (self.n_archs,),
         }[kind]
 
-    def _read(self, path: str, checksum: str, shape: tuple[int, ...], *, cache: bool = True) -> np.ndarray:
+    def _read(
+        self, path: str, checksum: str, shape: tuple[int, ...], role: str = "float", *, cache: bool = True
+    ) -> np.ndarray:
         cached = self._cache.get(path) if cache else None
         if cached is not None:
             return cached
         try:
             dset = self._file[path]
-        except KeyError:
+        except (KeyError, ValueError, OSError, RuntimeError):
             raise TableSchemaError(self.path, f"array {path} listed in the manifest is missing") from None
-        if not isinstance(dset, h5py.Dataset) or dset.shape != shape:
-            got = getattr(dset, "shape", type(dset).__name__)
-            raise TableSchemaError(self.path, f"array {path} has shape {got}, expected {shape}")
+        schema.check_array(dset, self.path, path, shape, role)
         try:
             values = dset[()]
         except (OSError, ValueError, RuntimeError) as exc:
@@ -268,8 +274,7 @@ def _info(meta: dict[str, Any]) -> MetricInfo:
 def _open_hdf5(path: Path) -> h5py.File:
     if not path.exists():
         raise TableNotFoundError(path)
-    if path.is_dir():
-        raise NotATableError(path, "is a directory, not a table file")
+    schema.check_regular_file(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(len(layout.HDF5_SIGNATURE))
@@ -281,90 +286,6 @@ def _open_hdf5(path: Path) -> h5py.File:
         return h5py.File(path, "r")
     except OSError as exc:
         raise TableCorruptError(path, f"HDF5 cannot open it (truncated or damaged): {_short(exc)}") from None
-
-
-def _read_manifest(f: h5py.File, path: Path) -> dict[str, Any]:
-    try:
-        fmt = f.attrs.get("format")
-        version = f.attrs.get("format_version")
-        text = f.attrs.get("manifest")
-        stored_checksum = f.attrs.get("manifest_checksum")
-    except (OSError, RuntimeError, KeyError) as exc:
-        raise TableCorruptError(path, f"cannot read the file attributes: {_short(exc)}") from None
-    if fmt is None:
-        raise NotATableError(path, "an HDF5 file without the nasbench-suite 'format' attribute")
-    if _as_str(fmt) != layout.FORMAT_NAME:
-        raise NotATableError(path, f"format is {_as_str(fmt)!r}, not {layout.FORMAT_NAME!r}")
-    if version is None or int(version) > layout.FORMAT_VERSION:
-        raise TableSchemaError(
-            path,
-            f"format version {version} is newer than this nasbench-suite reads ({layout.FORMAT_VERSION});"
-            " upgrade nasbench-suite",
-        )
-    if text is None or stored_checksum is None:
-        raise TableSchemaError(path, "the 'manifest' or 'manifest_checksum' attribute is missing")
-    try:
-        manifest = json.loads(_as_str(text))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise TableCorruptError(path, "the manifest is not valid JSON") from None
-    if not isinstance(manifest, dict) or layout.json_checksum(manifest) != _as_str(stored_checksum):
-        raise TableCorruptError(path, "the manifest does not match its checksum")
-    _check_manifest(path, manifest)
-    return manifest
-
-
-_MANIFEST_FIELDS = {
-    "format": str,
-    "format_version": int,
-    "space": str,
-    "space_config": dict,
-    "description": str,
-    "n_archs": int,
-    "n_canonical": int,
-    "archs": dict,
-    "static": dict,
-    "static_provenance": dict,
-    "datasets": dict,
-}
-_DATASET_FIELDS = {
-    "seeds": list,
-    "epochs": list,
-    "n_runs": int,
-    "present": str,
-    "protocol": dict,
-    "provenance": dict,
-    "per_seed": dict,
-    "curves": dict,
-    "per_arch": dict,
-    "checksum": str,
-}
-_METRIC_FIELDS = {"unit": str, "description": str, "checksum": str, "missing_checksum": str, "n_missing": int}
-
-
-def _check_fields(path: Path, where: str, obj: Any, fields: dict[str, type]) -> None:
-    if not isinstance(obj, dict):
-        raise TableSchemaError(path, f"{where} must be an object")
-    for name, typ in fields.items():
-        if name not in obj:
-            raise TableSchemaError(path, f"{where} lacks the field {name!r}")
-        if not isinstance(obj[name], typ):
-            raise TableSchemaError(path, f"{where}.{name} must be of type {typ.__name__}")
-
-
-def _check_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    _check_fields(path, "manifest", manifest, _MANIFEST_FIELDS)
-    for name, meta in manifest["static"].items():
-        _check_fields(path, f"static metric {name!r}", meta, _METRIC_FIELDS)
-    for ds_name, entry in manifest["datasets"].items():
-        where = f"dataset {ds_name!r}"
-        _check_fields(path, where, entry, _DATASET_FIELDS)
-        if layout.dataset_checksum(entry) != entry["checksum"]:
-            raise TableCorruptError(path, f"{where}: manifest entry does not match its checksum")
-        for kind in layout.DATASET_KINDS:
-            for name, meta in entry[kind].items():
-                _check_fields(path, f"{where} {kind} metric {name!r}", meta, _METRIC_FIELDS)
-        if entry["curves"] and not entry["epochs"]:
-            raise TableSchemaError(path, f"{where} has per-epoch curves but no epochs")
 
 
 def _dataset_info(name: str, entry: dict[str, Any]) -> DatasetInfo:
@@ -379,10 +300,6 @@ def _dataset_info(name: str, entry: dict[str, Any]) -> DatasetInfo:
         protocol=entry["protocol"],
         provenance=entry["provenance"],
     )
-
-
-def _as_str(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _short(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_suite.errors import NasbenchError, NotATableError, TableError, TableNotFoundError
-from nasbench_suite.tabular import layout
+from nasbench_suite.tabular import layout, schema
 from nasbench_suite.tabular.reader import Table
 
 
@@ -59,8 +59,8 @@ def _verify_archs(table: Table) -> None:
 
 def _verify_dataset(table: Table, name: str) -> None:
     info = table.dataset(name)
-    seeds = _raw(table, f"/datasets/{name}/seeds")
-    epochs = _raw(table, f"/datasets/{name}/epochs")
+    seeds = _raw(table, f"/datasets/{name}/seeds", len(info.seeds))
+    epochs = _raw(table, f"/datasets/{name}/epochs", len(info.epochs))
     if seeds.tolist() != list(info.seeds) or epochs.tolist() != list(info.epochs):
         raise TableError(table.path, f"dataset {name!r}: seeds or epochs differ from the manifest")
     present = table.present(name, cache=False)
@@ -87,8 +87,13 @@ def _verify_mask(
         raise TableError(table.path, f"{path}: missing count differs from the manifest")
 
 
-def _raw(table: Table, path: str) -> np.ndarray:
+def _raw(table: Table, path: str, length: int) -> np.ndarray:
     try:
-        return table._file[path][()]
+        dset = table._file[path]
+    except (KeyError, OSError, ValueError, RuntimeError):
+        raise TableError(table.path, f"array {path} is missing") from None
+    schema.check_array(dset, table.path, path, (length,), "int")
+    try:
+        return dset[()]
     except (KeyError, OSError, ValueError, RuntimeError) as exc:
         raise TableError(table.path, f"cannot read {path}: {exc}") from None

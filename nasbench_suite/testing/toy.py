@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_suite.errors import MalformedArchError
+from nasbench_suite.errors import MalformedArchError, SpaceConfigError
 from nasbench_suite.spaces.base import Decision, SearchSpace, checked_codes
 
 
@@ -22,6 +22,10 @@ class ToyChainSpace(SearchSpace):
     name = "test-chain"
 
     def __init__(self, length: int = 4, choices: int = 3):
+        for what, value, most in (("length", length, 64), ("choices", choices, 1_000)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
+                raise SpaceConfigError(self.name, {"length": length, "choices": choices},
+                                       f"{what} must be an integer in [1, {most}]")  # fmt: skip
         self.length, self.choices = length, choices
         self.size = choices**length
 

@@ -77,6 +77,9 @@ def download(which: str, folder: Path) -> Path:
     return target
 
 
+#: Largest batch file read (the official CIFAR-100 train batch is 155 MB).
+MAX_MEMBER_BYTES = 512 << 20
+
 #: Images ``(N, 32, 32, 3)`` uint8 (HWC) and labels ``(N,)`` int64 of one set.
 Arrays = tuple[np.ndarray, np.ndarray]
 
@@ -93,6 +96,7 @@ def load_cifar(path: Path, dataset: str) -> tuple[Arrays, Arrays, int]:
     from nasbench_suite.safe_pickle import loads_arrays
 
     which = "cifar100" if dataset == "cifar100" else "cifar10"
+    classes = 100 if which == "cifar100" else 10
     train_names, test_names, label_key = _MEMBERS[which]
     name, _, md5 = ARCHIVES[which]
     if path.is_file() and path.name == name and md5sum(path) != md5:
@@ -103,15 +107,33 @@ def load_cifar(path: Path, dataset: str) -> tuple[Arrays, Arrays, int]:
         images, labels = [], []
         for member in names:
             obj = loads_arrays(raw[member], f"{path}:{member}")
-            if not isinstance(obj, dict) or b"data" not in obj or label_key not in obj:
-                raise TrainDataError(f"{path}:{member}: not a {which} batch")
-            images.append(
-                np.asarray(obj[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-            )
-            labels.append(np.asarray(obj[label_key], dtype=np.int64))
+            images.append(_batch_images(obj, label_key, f"{path}:{member}: not a {which} batch"))
+            labels.append(_batch_labels(obj, label_key, len(images[-1]), classes, f"{path}:{member}"))
         return np.concatenate(images), np.concatenate(labels)
 
-    return batch(train_names), batch(test_names), 100 if which == "cifar100" else 10
+    return batch(train_names), batch(test_names), classes
+
+
+def _batch_images(obj: object, label_key: bytes, what: str) -> np.ndarray:
+    """``(N, 32, 32, 3)`` uint8 images of a batch dict whose ``data`` is ``(N, 3072)`` uint8."""
+    if not isinstance(obj, dict) or b"data" not in obj or label_key not in obj:
+        raise TrainDataError(what)
+    data = obj[b"data"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise TrainDataError(f"{what} ('data' is not an (N, 3072) uint8 array)")
+    return np.asarray(data).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+
+
+def _batch_labels(obj: dict, label_key: bytes, n: int, classes: int, where: str) -> np.ndarray:
+    """The ``(n,)`` int64 labels of a batch, each in ``[0, classes)``."""
+    raw = obj[label_key]
+    ok = isinstance(raw, (list, np.ndarray)) and len(raw) == n
+    if ok and isinstance(raw, list):
+        ok = all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < classes for v in raw)
+    labels = np.asarray(raw, dtype=np.int64) if ok else np.zeros(0, dtype=np.int64)
+    if not ok or labels.shape != (n,) or (n and (labels.min() < 0 or labels.max() >= classes)):
+        raise TrainDataError(f"{where}: labels are not {n} class numbers in [0, {classes})")
+    return labels
 
 
 def _read_members(path: Path, names: list[str]) -> dict[str, bytes]:
@@ -120,6 +142,8 @@ def _read_members(path: Path, names: list[str]) -> dict[str, bytes]:
         for n in names:
             if not (path / n).is_file():
                 raise TrainDataError(f"{path}: missing {n}")
+            if (path / n).stat().st_size > MAX_MEMBER_BYTES:
+                raise TrainDataError(f"{path}: {n} is larger than {MAX_MEMBER_BYTES:,} bytes")
             out[n] = (path / n).read_bytes()
         return out
     try:
@@ -127,6 +151,8 @@ def _read_members(path: Path, names: list[str]) -> dict[str, bytes]:
             for member in tar.getmembers():
                 base = member.name.rsplit("/", 1)[-1]
                 if base in names and member.isfile():
+                    if member.size > MAX_MEMBER_BYTES:
+                        raise TrainDataError(f"{path}: {member.name} exceeds {MAX_MEMBER_BYTES:,} bytes")
                     fh = tar.extractfile(member)
                     if fh is not None:
                         out[base] = fh.read()

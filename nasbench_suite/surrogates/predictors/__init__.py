@@ -116,7 +116,9 @@ def load_predictor(space: SearchSpace, directory: str | Path, spec: dict[str, An
     missing = [f for f in spec.get("files", []) if not (directory / f).is_file()]
     if missing:
         raise PredictorError(f"predictor files missing from {directory}: {', '.join(missing)}")
-    return predictor_class(spec["name"])._rebuild(space, directory, spec)
+    cls = predictor_class(spec["name"])
+    cls.check_spec(spec)
+    return cls._rebuild(space, directory, spec)
 
 
 __all__ = [

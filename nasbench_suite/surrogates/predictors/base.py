@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nasbench_suite._schema import Float, Obj, Schema, SchemaViolation
 from nasbench_suite.errors import NasbenchError
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import encodings
@@ -40,6 +41,9 @@ class Predictor(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
     #: Defaults that replace ``defaults`` when the predictor is an ensemble member.
     member_defaults: ClassVar[dict[str, Any]] = {}
+    #: Schema of the ``params`` and ``state`` of a saved spec, checked before the spec sizes
+    #: anything (:meth:`check_spec`); None leaves them to the predictor's ``_load``.
+    spec_schema: ClassVar[Schema | None] = None
 
     def __init__(self, space: SearchSpace, seed: int = 0, **params: Any):
         unknown = sorted(set(params) - set(self.defaults))
@@ -102,6 +106,20 @@ class Predictor(ABC):
     def _save(self, directory: Path) -> tuple[list[str], dict[str, Any]]:
         """Write model files; return their names and a JSON-able state (override)."""
         raise PredictorError(f"predictor {self.name!r} cannot be saved")
+
+    @classmethod
+    def check_spec(cls, spec: dict[str, Any]) -> None:
+        """Check a saved spec's ``params`` and ``state`` against :attr:`spec_schema`.
+
+        Raises:
+            PredictorError: naming the field that breaks it.
+        """
+        if cls.spec_schema is None:
+            return
+        try:
+            cls.spec_schema.check({"params": spec.get("params"), "state": spec.get("state")}, "spec")
+        except SchemaViolation as exc:
+            raise PredictorError(f"predictor {cls.name!r}: saved {exc}") from None
 
     @classmethod
     def _rebuild(cls, space: SearchSpace, directory: Path, spec: dict[str, Any]) -> Predictor:
@@ -171,6 +189,10 @@ def child_seeds(seed: int, n: int) -> list[int]:
     """``n`` independent 31-bit seeds derived from ``seed`` (``SeedSequence.spawn``), for
     the parts of a predictor (ensemble members, libraries that take an int seed)."""
     return [int(child.generate_state(1)[0] % 2**31) for child in np.random.SeedSequence(seed).spawn(n)]
+
+
+#: Schema of a saved :class:`TargetScaler` (its ``state()``).
+SCALER_SCHEMA = Obj({"mean": Float(), "scale": Float(lo=1e-300)})
 
 
 class TargetScaler:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nasbench_suite._schema import Bool, Int, Json, Map, Obj, Seq, Str
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError, child_seeds
 
 
@@ -27,6 +28,25 @@ class EnsemblePredictor(Predictor):
 
     name = "ensemble"
     defaults: ClassVar[dict[str, Any]] = {"base": "xgb", "n_members": 5, "bootstrap": False}
+    spec_schema = Obj(
+        {
+            "params": Obj(
+                {"base": Str(max_len=200, name=True), "n_members": Int(1, 1_000), "bootstrap": Bool()},
+                extra=Json(),  # the members' parameters, checked by the member's own schema
+            ),
+            "state": Obj({"members": Seq(Map(Json()), min_len=1, max_len=1_000)}),
+        }
+    )
+
+    @classmethod
+    def _rebuild(cls, space: Any, directory: Path, spec: dict[str, Any]) -> Predictor:
+        # Members are built when the ensemble is: their number must be the saved one first.
+        if spec["params"]["n_members"] != len(spec["state"]["members"]):
+            raise PredictorError(
+                f"ensemble spec lists {len(spec['state']['members'])} members but n_members is "
+                f"{spec['params']['n_members']}"
+            )
+        return super()._rebuild(space, directory, spec)
 
     def __init__(self, space: Any, seed: int = 0, **params: Any):
         own = {k: params.pop(k) for k in list(params) if k in self.defaults}

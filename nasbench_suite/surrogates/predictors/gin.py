@@ -42,9 +42,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from nasbench_suite import _atomic
+from nasbench_suite._schema import Float, Int, Obj
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import encodings
-from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError, TargetScaler, child_seeds
+from nasbench_suite.surrogates.predictors.base import (
+    SCALER_SCHEMA,
+    Predictor,
+    PredictorError,
+    TargetScaler,
+    child_seeds,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -84,6 +91,23 @@ class GINPredictor(Predictor):
         "weight_decay": 0.0,
         "n_threads": 1,
     }
+
+    spec_schema = Obj(
+        {
+            "params": Obj(
+                {
+                    "hidden": Int(1, 1 << 16),
+                    "n_layers": Int(1, 64),
+                    "epochs": Int(1, 1 << 31),
+                    "batch_size": Int(1, 1 << 31),
+                    "learning_rate": Float(lo=0.0),
+                    "weight_decay": Float(lo=0.0),
+                    "n_threads": Int(1, 1024),
+                }
+            ),
+            "state": Obj({"scaler": SCALER_SCHEMA, "n_features": Int(1, 1 << 16)}),
+        }
+    )
 
     def __init__(self, space: SearchSpace, seed: int = 0, **params: Any):
         super().__init__(space, seed, **params)
@@ -151,17 +175,22 @@ class GINPredictor(Predictor):
 
     def _load(self, directory: Path, spec: dict[str, Any]) -> None:
         torch = _import_torch()
+        hidden, n_layers = int(self.params["hidden"]), int(self.params["n_layers"])
+        n_features = int(spec["state"]["n_features"])
+        # Every layer holds at least hidden x max(hidden, 3 x width) float32 weights: more than the
+        # file holds is a manifest asking for an allocation the file cannot back.
+        least = 4 * n_layers * hidden * max(hidden, 3 * min(n_features, hidden))
+        size = (directory / _MODEL_FILE).stat().st_size
+        if least > size:
+            raise PredictorError(
+                f"predictor 'gin': hidden={hidden}, n_layers={n_layers}, n_features={n_features} need at "
+                f"least {least:,} bytes of weights; {directory / _MODEL_FILE} holds {size:,}"
+            )
         try:
             weights = torch.load(directory / _MODEL_FILE, weights_only=True)
         except Exception as exc:  # torch raises several types for a damaged or foreign file
             raise PredictorError(f"predictor 'gin': cannot read {directory / _MODEL_FILE}: {exc}") from None
-        expected = _init_weights(
-            torch,
-            int(spec["state"]["n_features"]),
-            int(self.params["hidden"]),
-            int(self.params["n_layers"]),
-            torch.Generator().manual_seed(0),
-        )
+        expected = _init_weights(torch, n_features, hidden, n_layers, torch.Generator().manual_seed(0))
         tensors = isinstance(weights, dict) and all(isinstance(v, torch.Tensor) for v in weights.values())
         shapes = {k: tuple(v.shape) for k, v in weights.items()} if tensors else None
         if shapes != {k: tuple(v.shape) for k, v in expected.items()}:

@@ -17,8 +17,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasbench_suite import _atomic
+from nasbench_suite._schema import Float, Int, Obj, Seq, Str
 from nasbench_suite.surrogates import encodings
-from nasbench_suite.surrogates.predictors.base import Predictor, TargetScaler, child_seeds
+from nasbench_suite.surrogates.predictors.base import (
+    SCALER_SCHEMA,
+    Predictor,
+    PredictorError,
+    TargetScaler,
+    child_seeds,
+)
+
+#: A saved array may declare at most this many times the bytes its zip member stores.
+MAX_EXPANSION = 1_100
 
 
 class MLPPredictor(Predictor):
@@ -36,6 +46,22 @@ class MLPPredictor(Predictor):
     }
     # Inside an ensemble, each member is one network: the ensemble supplies the spread.
     member_defaults: ClassVar[dict[str, Any]] = {"n_nets": 1}
+    spec_schema = Obj(
+        {
+            "params": Obj(
+                {
+                    "encoding": Str(max_len=200),
+                    "hidden": Seq(Int(1, 1 << 16), min_len=1, max_len=64),
+                    "n_nets": Int(1, 1_000),
+                    "epochs": Int(1, 1 << 31),
+                    "batch_size": Int(1, 1 << 31),
+                    "learning_rate": Float(lo=0.0),
+                    "alpha": Float(lo=0.0),
+                }
+            ),
+            "state": Obj({"scaler": SCALER_SCHEMA, "n_layers": Int(1, 65)}),
+        }
+    )
 
     def fit(self, archs: Sequence[Any], y: Sequence[float] | np.ndarray) -> MLPPredictor:
         """Fit every network on the same data, each from its own seed."""
@@ -88,15 +114,52 @@ class MLPPredictor(Predictor):
 
     def _load(self, directory: Path, spec: dict[str, Any]) -> None:
         n_layers = int(spec["state"]["n_layers"])
+        n_nets = int(self.params["n_nets"])
+        if sorted(spec["files"]) != sorted([f"net_{i}.npz" for i in range(n_nets)] + ["inputs.npz"]):
+            raise PredictorError(f"predictor 'mlp': n_nets is {n_nets}, saved files {spec['files']}"[:300])
         self.weights_ = []
-        for i in range(int(self.params["n_nets"])):
+        for i in range(n_nets):
+            check_npz(directory / f"net_{i}.npz")
             with np.load(directory / f"net_{i}.npz", allow_pickle=False) as data:
                 coefs = [data[f"coef_{k}"] for k in range(n_layers)]
                 intercepts = [data[f"intercept_{k}"] for k in range(n_layers)]
             self.weights_.append((coefs, intercepts))
+        check_npz(directory / "inputs.npz")
         with np.load(directory / "inputs.npz", allow_pickle=False) as data:
             self.x_mean_, self.x_scale_ = data["mean"], data["scale"]
         self.scaler_ = TargetScaler(**spec["state"]["scaler"])
+
+
+def check_npz(path: Path) -> None:
+    """Refuse an ``.npz`` whose arrays declare more bytes than their zip members could hold,
+    or are not plain numbers, before numpy allocates them.
+
+    Raises:
+        PredictorError: naming the file and the array.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.file_size > MAX_EXPANSION * info.compress_size + (1 << 16):
+                    raise PredictorError(f"{path}: {info.filename!r} expands more than {MAX_EXPANSION}:1")
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    header = (
+                        np.lib.format.read_array_header_1_0(member)
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0(member)
+                    )
+                shape, _, dtype = header
+                declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                if dtype.kind not in "biuf" or declared > info.file_size:
+                    raise PredictorError(
+                        f"{path}: array {info.filename!r} ({dtype}, shape {shape}) is not plain numbers "
+                        "its file holds"
+                    )
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise PredictorError(f"{path}: not a readable .npz ({exc})") from None
 
 
 def _forward(x: np.ndarray, coefs: list[np.ndarray], intercepts: list[np.ndarray]) -> np.ndarray:

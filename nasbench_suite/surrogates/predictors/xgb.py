@@ -16,8 +16,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasbench_suite import _atomic
+from nasbench_suite._schema import Float, Int, Obj, Str
 from nasbench_suite.surrogates import encodings
-from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError, TargetScaler, child_seeds
+from nasbench_suite.surrogates.predictors.base import (
+    SCALER_SCHEMA,
+    Predictor,
+    PredictorError,
+    TargetScaler,
+    child_seeds,
+)
 
 _MODEL_FILE = "model.ubj"
 #: Below this many training rows XGBoost trains on one thread whatever ``n_jobs`` says: a
@@ -44,6 +51,20 @@ class XGBPredictor(Predictor):
         "target_transform": "auto",
         "n_jobs": 2,
     }
+
+    spec_schema = Obj(
+        {
+            "params": Obj(
+                {"encoding": Str(max_len=200), "n_jobs": Int(1, 1024)},
+                optional={"target_transform": Str(choices=("auto", "log_error", "none"))},
+                extra=Float(),  # tree settings: numbers, only recorded (the trees are in the file)
+            ),
+            "state": Obj(
+                {"scaler": SCALER_SCHEMA},
+                optional={"transform": Obj({"ceiling": Float(lo=0.0, nullable=True)})},
+            ),
+        }
+    )
 
     def fit(self, archs: Sequence[Any], y: Sequence[float] | np.ndarray) -> XGBPredictor:
         """Fit on architectures and targets (see :meth:`Predictor.fit`)."""

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasbench_suite import _atomic
+from nasbench_suite._schema import Float, Json, Map, Obj, SchemaViolation, Str, parse_json
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError
 
 _VALUES_FILE = "values.json"
@@ -29,6 +30,14 @@ class ZeroCostPredictor(Predictor):
 
     name = "zc"
     defaults: ClassVar[dict[str, Any]] = {"values": None}
+    spec_schema = Obj(
+        {
+            "params": Map(Json()),
+            "state": Obj(
+                {"sign": Float(), "slope": Float(), "intercept": Float(), "residual_std": Float(lo=0.0)}
+            ),
+        }
+    )
 
     def __init__(self, space: Any, seed: int = 0, **params: Any):
         super().__init__(space, seed, **params)
@@ -97,7 +106,11 @@ class ZeroCostPredictor(Predictor):
 
     @classmethod
     def _rebuild(cls, space: Any, directory: Path, spec: dict[str, Any]) -> Predictor:
-        values = json.loads((directory / _VALUES_FILE).read_text())
+        try:
+            values = parse_json((directory / _VALUES_FILE).read_bytes(), max_bytes=1 << 30, max_depth=1)
+            Map(Float(), key=Str(max_len=10_000), max_items=10**8).check(values, _VALUES_FILE)
+        except SchemaViolation as exc:
+            raise PredictorError(f"predictor 'zc': {directory / _VALUES_FILE}: {exc}") from None
         return super()._rebuild(space, directory, {**spec, "params": {**spec["params"], "values": values}})
 
     def _load(self, directory: Path, spec: dict[str, Any]) -> None:
