@@ -351,6 +351,9 @@ class TabularBenchmark(Benchmark):
     def _cost(self, info: DatasetInfo, epoch_index: int | None) -> np.ndarray:
         t = self.table
         shape = (t.n_archs, len(info.seeds))
+        if epoch_index is not None and COST_METRIC in info.curves:
+            # A cumulative training time per epoch point (NB101's halfway evaluation).
+            return t.metric(info.name, COST_METRIC, "curves")[:, :, epoch_index]
         if epoch_index is not None and EPOCH_COST_METRIC in info.curves:
             per_epoch = t.metric(info.name, EPOCH_COST_METRIC, "curves")[:, :, : epoch_index + 1]
             total = per_epoch.sum(axis=2)  # NaN if any epoch's time is missing: not imputed
