@@ -8,7 +8,7 @@ set) the needed columns are read, checked and stacked into one (N, S, M) array
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench_suite import spaces
+from nasbench_suite.bench import _batch
 from nasbench_suite.bench.base import Benchmark, QueryResult, SeedPolicy
 from nasbench_suite.errors import (
-    MalformedArchError,
     NasbenchError,
     UnknownArchError,
     UnknownEpochError,
@@ -52,6 +52,7 @@ class _View:
     cost_mean: np.ndarray  # (N,)
     present: np.ndarray  # (N, S) bool
     names: list[str]  # seed_names + arch_names
+    batch: dict[str, Any] = field(default_factory=dict)  # contiguous columns for batch queries
 
 
 class TabularBenchmark(Benchmark):
@@ -141,31 +142,61 @@ class TabularBenchmark(Benchmark):
         rng: np.random.Generator | None = None,
         metrics: Sequence[str] | str | None = None,
     ) -> pd.DataFrame:
+        """See :meth:`Benchmark.query_batch`; ``arch`` is a ``Categorical`` over the table's keys.
+
+        Its values are the stored keys (compare, ``tolist()`` and group by them as
+        strings); it takes 4 bytes a row where strings would take a copy each.
+        ``archs`` may also be such a categorical (a previous result's column).
+        """
         import pandas as pd  # imported here: single queries should not pay for pandas
 
+        arrays = self.query_arrays(archs, dataset, seed, epoch=epoch, rng=rng, metrics=metrics)
+        arrays["arch"] = _batch.categorical(arrays.pop("row"), self._keys_dtype)  # type: ignore[assignment]
+        order = ["arch", *(k for k in arrays if k != "arch")]
+        return pd.DataFrame({k: arrays[k] for k in order}, copy=False)
+
+    def query_arrays(
+        self,
+        archs: Sequence[Any],
+        dataset: str,
+        seed: SeedPolicy = "mean",
+        *,
+        epoch: int | None = None,
+        rng: np.random.Generator | None = None,
+        metrics: Sequence[str] | str | None = None,
+    ) -> dict[str, np.ndarray]:
+        """:meth:`query_batch` without pandas: a dict of flat numpy arrays, one entry per row.
+
+        Keys: ``row`` (int64, the row of ``self.table.keys``), ``seed`` (int64,
+        -1 for ``"mean"``), one float64 array per metric, ``cost_s``. Same
+        arguments and errors as :meth:`query_batch`.
+        """
         view = self._view(dataset, epoch, metrics)
-        rows = self._rows(archs)
+        rows = _batch.rows_of(archs, self._key_index, self.table.space, self._row)
         seeds = np.asarray(self.table.dataset(dataset).seeds, dtype=np.int64)
+        if "has_run" not in view.batch:
+            view.batch["has_run"] = view.present.any(axis=1)
+            view.batch["mean"] = _batch.columns(view.per_seed_mean)
+            view.batch["per_seed"] = _batch.columns(view.per_seed)
+            view.batch["per_arch"] = _batch.columns(view.per_arch)
+            view.batch["cost"] = np.ascontiguousarray(view.cost).reshape(-1)
+        out: dict[str, np.ndarray] = {"row": rows}
         if seed == "mean":
-            if len(view.seed_names) and not view.present[rows].any(axis=1).all():
-                bad = int(rows[~view.present[rows].any(axis=1)][0])
+            if len(view.seed_names) and not view.batch["has_run"][rows].all():
+                bad = int(rows[~view.batch["has_run"][rows]][0])
                 raise UnknownSeedError("mean", tuple(seeds), f"(no run of {self.table.keys[bad]!r})")
-            seed_values = view.per_seed_mean[rows]
+            out["seed"] = np.full(len(rows), -1, dtype=np.int64)
+            out.update((name, col[rows]) for name, col in zip(view.seed_names, view.batch["mean"]))
             cost = view.cost_mean[rows]
-            seed_column = np.full(len(rows), -1, dtype=np.int64)
         else:
             cols = self._seed_columns(view, rows, dataset, seed, rng)
-            seed_values = view.per_seed[rows, cols]
-            cost = view.cost[rows, cols]
-            seed_column = seeds[cols]
-        columns: dict[str, Any] = {"arch": self._keys_array[rows], "seed": seed_column}
-        for j, name in enumerate(view.seed_names):
-            columns[name] = seed_values[:, j]
-        arch_values = view.per_arch[rows]
-        for j, name in enumerate(view.arch_names):
-            columns[name] = arch_values[:, j]
-        columns["cost_s"] = cost
-        return pd.DataFrame(columns, copy=False)
+            flat = rows * len(seeds) + cols
+            out["seed"] = seeds[cols]
+            out.update((name, col[flat]) for name, col in zip(view.seed_names, view.batch["per_seed"]))
+            cost = view.batch["cost"][flat]
+        out.update((name, col[rows]) for name, col in zip(view.arch_names, view.batch["per_arch"]))
+        out["cost_s"] = cost
+        return out
 
     # --- rows -------------------------------------------------------------------
 
@@ -180,21 +211,11 @@ class TabularBenchmark(Benchmark):
             raise self._unknown(arch, key)
         return row
 
-    def _rows(self, archs: Sequence[Any]) -> np.ndarray:
-        if isinstance(archs, (str, bytes)):
-            raise MalformedArchError(self.table.space, archs, "query_batch takes a sequence of architectures")
+    @cached_property
+    def _keys_dtype(self) -> pd.CategoricalDtype:
         import pandas as pd
 
-        texts = [a if isinstance(a, str) else None for a in archs]
-        rows = self._key_index.get_indexer(pd.Index(texts, dtype=object)) if texts else np.zeros(0, int)
-        rows = np.asarray(rows, dtype=np.int64)
-        for i in np.flatnonzero(rows < 0):
-            rows[i] = self._row(archs[i])
-        return rows
-
-    @cached_property
-    def _keys_array(self) -> np.ndarray:
-        return np.asarray(self.table.keys, dtype=object)
+        return pd.CategoricalDtype(self._key_index)
 
     @cached_property
     def _key_index(self) -> pd.Index:
