@@ -45,12 +45,15 @@ def rows_of(
         lookup = rows_of(list(cat.categories), key_index, space, resolve)
         return lookup[cat.codes]
     n = len(archs)
+    # An explicit object Index: given a bare array, pandas would first copy every
+    # string into an inferred string column (hundreds of MB for a million rows).
     try:
-        values = np.fromiter(archs, dtype=object, count=n)
-        rows = key_index.get_indexer(values)
+        rows = key_index.get_indexer(
+            pd.Index(np.fromiter(archs, dtype=object, count=n), dtype=object, copy=False)
+        )
     except TypeError:  # unhashable architecture objects (dicts, lists): only strings are looked up
         values = np.fromiter((a if isinstance(a, str) else None for a in archs), dtype=object, count=n)
-        rows = key_index.get_indexer(values)
+        rows = key_index.get_indexer(pd.Index(values, dtype=object, copy=False))
     rows = np.asarray(rows, dtype=np.int64)
     for i in np.flatnonzero(rows < 0).tolist():
         rows[i] = resolve(archs[i])
