@@ -78,3 +78,15 @@ def test_errors(bench):
     with pytest.raises(UnknownSeedError):
         bench.query_arrays([bench.table.keys[i] for i in missing], ds, seed=1)
     assert len(bench.query_batch([], ds)) == 0
+
+
+def test_sampled_seeds_are_the_previous_draws(bench):
+    """The k-th present seed for k = floor(u * count), as before the per-row column table."""
+    ds = _dataset(bench)
+    keys = bench.table.keys
+    rows = np.random.default_rng(1).integers(len(keys), size=2000)
+    present = bench.table.present(ds)[rows]
+    k = (np.random.default_rng(9).random(len(rows)) * present.sum(axis=1)).astype(np.int64)
+    expected = np.asarray(bench.seeds(ds))[np.argmax(np.cumsum(present, axis=1) > k[:, None], axis=1)]
+    got = bench.query_arrays([keys[r] for r in rows], ds, seed="sample", rng=np.random.default_rng(9))
+    assert np.array_equal(got["seed"], expected)

@@ -259,20 +259,24 @@ class TabularBenchmark(Benchmark):
         self, view: _View, rows: np.ndarray, dataset: str, seed: SeedPolicy, rng: np.random.Generator | None
     ) -> np.ndarray:
         seeds = self.table.dataset(dataset).seeds
-        present = view.present[rows]
         if seed == "sample":
             if rng is None:
                 raise SeedPolicyError("seed='sample' needs rng=numpy.random.Generator")
-            counts = present.sum(axis=1)
+            if "present_columns" not in view.batch:
+                # Per row, the columns of its present seeds first (a stable sort keeps their order).
+                view.batch["present_columns"] = np.argsort(~view.present, axis=1, kind="stable")
+                view.batch["present_counts"] = view.present.sum(axis=1)
+            counts = view.batch["present_counts"][rows]
             if (counts == 0).any():
                 bad = int(rows[np.flatnonzero(counts == 0)[0]])
                 raise UnknownSeedError("sample", seeds, f"(no run of {self.table.keys[bad]!r})")
             # The k-th present seed of each row, k uniform in [0, count).
             k = (rng.random(len(rows)) * counts).astype(np.int64)
-            return np.argmax(np.cumsum(present, axis=1) > k[:, None], axis=1)
+            return view.batch["present_columns"][rows, k]
         col = self._column_of_seed(seeds, seed)
-        if not present[:, col].all():
-            bad = int(rows[np.flatnonzero(~present[:, col])[0]])
+        present = view.present[rows, col]
+        if not present.all():
+            bad = int(rows[np.flatnonzero(~present)[0]])
             have = [s for s, p in zip(seeds, view.present[bad]) if p]
             raise UnknownSeedError(seed, tuple(have), f"for {self.table.keys[bad]!r}")
         return np.full(len(rows), col, dtype=np.int64)

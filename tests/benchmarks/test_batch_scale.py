@@ -32,7 +32,8 @@ SHARED_TABLE = Path("/work/tables/nb201.h5")
 
 
 def previous_query_batch(bench, archs, dataset, seed="mean", rng=None, metrics=None):
-    """The implementation this replaces (one object column of keys, one lookup of a built list)."""
+    """The implementation this replaces (one object column of keys, one lookup of a built list;
+    seed "sample" only, or "mean")."""
     import pandas as pd
 
     view = bench._view(dataset, None, metrics)
@@ -43,7 +44,10 @@ def previous_query_batch(bench, archs, dataset, seed="mean", rng=None, metrics=N
         seed_values, cost = view.per_seed_mean[rows], view.cost_mean[rows]
         seed_column = np.full(len(rows), -1, dtype=np.int64)
     else:
-        cols = bench._seed_columns(view, rows, dataset, seed, rng)
+        present = view.present[rows]
+        counts = present.sum(axis=1)
+        k = (rng.random(len(rows)) * counts).astype(np.int64)
+        cols = np.argmax(np.cumsum(present, axis=1) > k[:, None], axis=1)
         seed_values, cost, seed_column = view.per_seed[rows, cols], view.cost[rows, cols], seeds[cols]
     columns = {"arch": np.asarray(bench.table.keys, dtype=object)[rows], "seed": seed_column}
     for j, name in enumerate(view.seed_names):
