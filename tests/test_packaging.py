@@ -21,6 +21,7 @@ ALLOWED_CORE = {
     "rich",
     "pyarrow",
     "threadpoolctl",
+    "google-crc32c",  # the TFRecord checksums of the official NB101 files: one small C library
 }
 
 

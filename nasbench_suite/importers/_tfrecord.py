@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-import crc32c
+import google_crc32c
 import numpy as np
 
 from nasbench_suite.errors import ImportSourceError
@@ -54,9 +54,9 @@ class RecordSchemaError(ImportSourceError):
     """A record's content is not what the format defines (JSON row or metrics message)."""
 
 
-def masked_crc32c(data: bytes | memoryview) -> int:
+def masked_crc32c(data: bytes) -> int:
     """The TFRecord masked CRC32C of ``data``."""
-    crc = crc32c.crc32c(data)
+    crc = google_crc32c.value(data)
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
@@ -82,25 +82,23 @@ def read_records(path: Path, fh: BinaryIO, block_bytes: int = 8 << 20) -> Iterat
         chunk = fh.read(block_bytes)
         buf = buf + chunk if buf else chunk
         pos, end, batch = 0, len(buf), []
-        view = memoryview(buf)
         while end - pos >= 12:
             length, length_crc = _HEADER.unpack_from(buf, pos)
-            if masked_crc32c(view[pos : pos + 8]) != length_crc:
+            if masked_crc32c(buf[pos : pos + 8]) != length_crc:
                 raise RecordChecksumError(
                     path, f"record {number} at byte {offset + pos}: the CRC32C of its length does not match"
                 )
             stop = pos + 12 + length
             if stop + 4 > end:
                 break
-            data = view[pos + 12 : stop]
+            data = buf[pos + 12 : stop]
             if masked_crc32c(data) != _CRC.unpack_from(buf, stop)[0]:
                 raise RecordChecksumError(
                     path, f"record {number} at byte {offset + pos}: the CRC32C of its data does not match"
                 )
-            batch.append(bytes(data))
+            batch.append(data)
             number += 1
             pos = stop + 4
-        view.release()
         if batch:
             yield batch
         buf = buf[pos:]
