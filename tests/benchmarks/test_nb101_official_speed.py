@@ -46,9 +46,9 @@ CHILD = textwrap.dedent(
     seconds = time.perf_counter() - start
     with open("/proc/self/status") as fh:
         hwm_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
-    ru_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({{"seconds": seconds, "parse_s": parsed, "cells": n, "peak_rss_mb": hwm_kb / 1024,
-                       "ru_maxrss_mb": ru_mb}}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({{"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "parse_s": parsed,
+                       "cells": n, "peak_rss_mb": hwm_kb / 1024, "ru_maxrss_mb": usage.ru_maxrss / 1024}}))
     """
 )
 
