@@ -159,11 +159,7 @@ class _Accumulator:
         if wrong.any():
             i = int(np.flatnonzero(wrong)[0])
             self._fail(first + i, "metrics is not a ModelMetrics message with 3 evaluations")
-        cell_rows = np.fromiter(
-            (self._row(h, a, o, first + i) for i, (h, a, o) in enumerate(zip(hashes, adjacency, operations))),
-            dtype=np.int64,
-            count=len(rows),
-        )
+        cell_rows = self._rows(hashes, adjacency, operations, first)
         budget = np.fromiter((self._budget(e, first + i) for i, e in enumerate(epochs)), np.int64, len(rows))
         self._grow(len(self.keys))
         flat = cell_rows * len(self.budgets) + budget
@@ -179,15 +175,22 @@ class _Accumulator:
             mine = budget == b
             self.values[b][cell_rows[mine], repeat[mine]] = picked[mine]
 
-    def _row(self, key: str, adjacency: str, operations: str, number: int) -> int:
-        row = self.row_of.get(key)
-        if row is None:
-            row = self.row_of[key] = len(self.keys)
-            self.keys.append(key)
-            self.cells.append((adjacency, operations))
-        elif self.cells[row] != (adjacency, operations):
-            self._fail(number, f"cell {key} has another adjacency or operations than its first record")
-        return row
+    def _rows(self, hashes: tuple, adjacency: tuple, operations: tuple, first: int) -> np.ndarray:
+        """Row of each record's cell (new cells appended); a hash seen with another cell is an error."""
+        found = list(map(self.row_of.get, hashes))
+        for i in [i for i, row in enumerate(found) if row is None]:
+            row = self.row_of.get(hashes[i])
+            if row is None:
+                row = self.row_of[hashes[i]] = len(self.keys)
+                self.keys.append(hashes[i])
+                self.cells.append((adjacency[i], operations[i]))
+            found[i] = row
+        # Compared in C, whole lists at once; the loop below runs only to name a culprit.
+        cells = list(map(self.cells.__getitem__, found))
+        if cells != list(zip(adjacency, operations)):
+            i = next(i for i, c in enumerate(cells) if c != (adjacency[i], operations[i]))
+            self._fail(first + i, f"cell {hashes[i]} has another adjacency or operations than before")
+        return np.asarray(found, dtype=np.int64)
 
     def _budget(self, epochs: int, number: int) -> int:
         b = self.budgets.get(epochs)
