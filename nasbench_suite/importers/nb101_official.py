@@ -215,10 +215,8 @@ class _Accumulator:
             self.values[b] = grown
 
     def dataset(self, epochs: int) -> DatasetData:
-        """The budget's dataset; call it once per budget (its accumulated block is released)."""
         n, b = len(self.keys), self.budgets[epochs]
         values = self.values[b][:n]
-        self.values[b] = values[:0]  # the columns below are copies: let the block go with them
         present = np.arange(REPEATS)[None, :] < self.counts[:n, b, None]
         names = [m for m, _, _ in _METRICS]
         params = self.params[:n].astype(np.float64) / 1e6
