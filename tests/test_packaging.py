@@ -23,6 +23,7 @@ ALLOWED_CORE = {
     "threadpoolctl",
     # Pure Python, and needed by the standard suite on every install.
     "optuna",
+    "google-crc32c",  # the TFRecord checksums of the official NB101 files: one small C library
 }
 
 

@@ -139,9 +139,9 @@ class Benchmark(ABC):
     ) -> pd.DataFrame:
         """Vectorised ``query``: one row per architecture, in order.
 
-        Columns: ``arch`` (stored key), ``seed`` (the seed that answered, -1 for
-        ``"mean"``), one column per metric, ``cost_s``. Same arguments and errors
-        as ``query``.
+        Columns: ``arch`` (stored key; a ``Categorical`` over the keys for a
+        table), ``seed`` (the seed that answered, -1 for ``"mean"``), one column
+        per metric, ``cost_s``. Same arguments and errors as ``query``.
         """
 
     def predict_dist(

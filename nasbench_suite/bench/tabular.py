@@ -8,7 +8,6 @@ set) the needed columns are read, checked and stacked into one (N, S, M) array
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,42 +15,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench_suite import spaces
+from nasbench_suite.bench import _batch
+from nasbench_suite.bench._views import View, build_view
 from nasbench_suite.bench.base import Benchmark, QueryResult, SeedPolicy
 from nasbench_suite.errors import (
-    MalformedArchError,
     NasbenchError,
     UnknownArchError,
-    UnknownEpochError,
-    UnknownMetricError,
     UnknownSeedError,
 )
 from nasbench_suite.spaces.base import SearchSpace
-from nasbench_suite.tabular.reader import DatasetInfo, Table
+from nasbench_suite.tabular.reader import Table
 
 if TYPE_CHECKING:
     import pandas as pd
 
-COST_METRIC = "train_time_s"
-EPOCH_COST_METRIC = "epoch_train_time_s"
-
-
 class SeedPolicyError(NasbenchError, ValueError):
     """A seed policy that is neither a stored seed, 'mean' nor 'sample' (or 'sample' without rng)."""
-
-
-@dataclass
-class _View:
-    """Stacked arrays of one (dataset, epoch, metric set): what queries index into."""
-
-    seed_names: list[str]  # metrics that vary by seed, columns of `per_seed`
-    arch_names: list[str]  # per-arch and static metrics, columns of `per_arch`
-    per_seed: np.ndarray  # (N, S, M) float64
-    per_seed_mean: np.ndarray  # (N, M)
-    per_arch: np.ndarray  # (N, K)
-    cost: np.ndarray  # (N, S) seconds
-    cost_mean: np.ndarray  # (N,)
-    present: np.ndarray  # (N, S) bool
-    names: list[str]  # seed_names + arch_names
 
 
 class TabularBenchmark(Benchmark):
@@ -59,7 +38,7 @@ class TabularBenchmark(Benchmark):
 
     def __init__(self, path: str | Path):
         self.table = Table(path)
-        self._views: dict[tuple[str, int | None, tuple[str, ...] | str | None], _View] = {}
+        self._views: dict[tuple[str, int | None, tuple[str, ...] | str | None], View] = {}
 
     # --- description ----------------------------------------------------------
 
@@ -152,31 +131,61 @@ class TabularBenchmark(Benchmark):
         rng: np.random.Generator | None = None,
         metrics: Sequence[str] | str | None = None,
     ) -> pd.DataFrame:
+        """See :meth:`Benchmark.query_batch`; ``arch`` is a ``Categorical`` over the table's keys.
+
+        Its values are the stored keys (compare, ``tolist()`` and group by them as
+        strings); it takes 4 bytes a row where strings would take a copy each.
+        ``archs`` may also be such a categorical (a previous result's column).
+        """
         import pandas as pd  # imported here: single queries should not pay for pandas
 
+        arrays = self.query_arrays(archs, dataset, seed, epoch=epoch, rng=rng, metrics=metrics)
+        arrays["arch"] = _batch.categorical(arrays.pop("row"), self._keys_dtype)  # type: ignore[assignment]
+        order = ["arch", *(k for k in arrays if k != "arch")]
+        return pd.DataFrame({k: arrays[k] for k in order}, copy=False)
+
+    def query_arrays(
+        self,
+        archs: Sequence[Any],
+        dataset: str,
+        seed: SeedPolicy = "mean",
+        *,
+        epoch: int | None = None,
+        rng: np.random.Generator | None = None,
+        metrics: Sequence[str] | str | None = None,
+    ) -> dict[str, np.ndarray]:
+        """:meth:`query_batch` without pandas: a dict of flat numpy arrays, one entry per row.
+
+        Keys: ``row`` (int64, the row of ``self.table.keys``), ``seed`` (int64,
+        -1 for ``"mean"``), one float64 array per metric, ``cost_s``. Same
+        arguments and errors as :meth:`query_batch`.
+        """
         view = self._view(dataset, epoch, metrics)
-        rows = self._rows(archs)
+        rows = _batch.rows_of(archs, self._key_index, self.table.space, self._row)
         seeds = np.asarray(self.table.dataset(dataset).seeds, dtype=np.int64)
+        if "has_run" not in view.batch:
+            view.batch["has_run"] = view.present.any(axis=1)
+            view.batch["mean"] = _batch.columns(view.per_seed_mean)
+            view.batch["per_seed"] = _batch.columns(view.per_seed)
+            view.batch["per_arch"] = _batch.columns(view.per_arch)
+            view.batch["cost"] = np.ascontiguousarray(view.cost).reshape(-1)
+        out: dict[str, np.ndarray] = {"row": rows}
         if seed == "mean":
-            if len(view.seed_names) and not view.present[rows].any(axis=1).all():
-                bad = int(rows[~view.present[rows].any(axis=1)][0])
+            if len(view.seed_names) and not view.batch["has_run"][rows].all():
+                bad = int(rows[~view.batch["has_run"][rows]][0])
                 raise UnknownSeedError("mean", tuple(seeds), f"(no run of {self.table.keys[bad]!r})")
-            seed_values = view.per_seed_mean[rows]
+            out["seed"] = np.full(len(rows), -1, dtype=np.int64)
+            out.update((name, col[rows]) for name, col in zip(view.seed_names, view.batch["mean"]))
             cost = view.cost_mean[rows]
-            seed_column = np.full(len(rows), -1, dtype=np.int64)
         else:
             cols = self._seed_columns(view, rows, dataset, seed, rng)
-            seed_values = view.per_seed[rows, cols]
-            cost = view.cost[rows, cols]
-            seed_column = seeds[cols]
-        columns: dict[str, Any] = {"arch": self._keys_array[rows], "seed": seed_column}
-        for j, name in enumerate(view.seed_names):
-            columns[name] = seed_values[:, j]
-        arch_values = view.per_arch[rows]
-        for j, name in enumerate(view.arch_names):
-            columns[name] = arch_values[:, j]
-        columns["cost_s"] = cost
-        return pd.DataFrame(columns, copy=False)
+            flat = rows * len(seeds) + cols
+            out["seed"] = seeds[cols]
+            out.update((name, col[flat]) for name, col in zip(view.seed_names, view.batch["per_seed"]))
+            cost = view.batch["cost"][flat]
+        out.update((name, col[rows]) for name, col in zip(view.arch_names, view.batch["per_arch"]))
+        out["cost_s"] = cost
+        return out
 
     # --- rows -------------------------------------------------------------------
 
@@ -191,21 +200,11 @@ class TabularBenchmark(Benchmark):
             raise self._unknown(arch, key)
         return row
 
-    def _rows(self, archs: Sequence[Any]) -> np.ndarray:
-        if isinstance(archs, (str, bytes)):
-            raise MalformedArchError(self.table.space, archs, "query_batch takes a sequence of architectures")
+    @cached_property
+    def _keys_dtype(self) -> pd.CategoricalDtype:
         import pandas as pd
 
-        texts = [a if isinstance(a, str) else None for a in archs]
-        rows = self._key_index.get_indexer(pd.Index(texts, dtype=object)) if texts else np.zeros(0, int)
-        rows = np.asarray(rows, dtype=np.int64)
-        for i in np.flatnonzero(rows < 0):
-            rows[i] = self._row(archs[i])
-        return rows
-
-    @cached_property
-    def _keys_array(self) -> np.ndarray:
-        return np.asarray(self.table.keys, dtype=object)
+        return pd.CategoricalDtype(self._key_index)
 
     @cached_property
     def _key_index(self) -> pd.Index:
@@ -228,7 +227,7 @@ class TabularBenchmark(Benchmark):
     # --- seeds ------------------------------------------------------------------
 
     def _seed_column(
-        self, view: _View, row: int, dataset: str, seed: SeedPolicy, rng: np.random.Generator | None
+        self, view: View, row: int, dataset: str, seed: SeedPolicy, rng: np.random.Generator | None
     ) -> int:
         seeds = self.table.dataset(dataset).seeds
         present = view.present[row]
@@ -246,23 +245,27 @@ class TabularBenchmark(Benchmark):
         return col
 
     def _seed_columns(
-        self, view: _View, rows: np.ndarray, dataset: str, seed: SeedPolicy, rng: np.random.Generator | None
+        self, view: View, rows: np.ndarray, dataset: str, seed: SeedPolicy, rng: np.random.Generator | None
     ) -> np.ndarray:
         seeds = self.table.dataset(dataset).seeds
-        present = view.present[rows]
         if seed == "sample":
             if rng is None:
                 raise SeedPolicyError("seed='sample' needs rng=numpy.random.Generator")
-            counts = present.sum(axis=1)
+            if "present_columns" not in view.batch:
+                # Per row, the columns of its present seeds first (a stable sort keeps their order).
+                view.batch["present_columns"] = np.argsort(~view.present, axis=1, kind="stable")
+                view.batch["present_counts"] = view.present.sum(axis=1)
+            counts = view.batch["present_counts"][rows]
             if (counts == 0).any():
                 bad = int(rows[np.flatnonzero(counts == 0)[0]])
                 raise UnknownSeedError("sample", seeds, f"(no run of {self.table.keys[bad]!r})")
             # The k-th present seed of each row, k uniform in [0, count).
             k = (rng.random(len(rows)) * counts).astype(np.int64)
-            return np.argmax(np.cumsum(present, axis=1) > k[:, None], axis=1)
+            return view.batch["present_columns"][rows, k]
         col = self._column_of_seed(seeds, seed)
-        if not present[:, col].all():
-            bad = int(rows[np.flatnonzero(~present[:, col])[0]])
+        present = view.present[rows, col]
+        if not present.all():
+            bad = int(rows[np.flatnonzero(~present)[0]])
             have = [s for s, p in zip(seeds, view.present[bad]) if p]
             raise UnknownSeedError(seed, tuple(have), f"for {self.table.keys[bad]!r}")
         return np.full(len(rows), col, dtype=np.int64)
@@ -278,7 +281,7 @@ class TabularBenchmark(Benchmark):
 
     # --- views ------------------------------------------------------------------
 
-    def _view(self, dataset: str, epoch: int | None, metrics: Sequence[str] | str | None) -> _View:
+    def _view(self, dataset: str, epoch: int | None, metrics: Sequence[str] | str | None) -> View:
         cache_key = (
             dataset,
             epoch,
@@ -286,97 +289,6 @@ class TabularBenchmark(Benchmark):
         )
         view = self._views.get(cache_key)
         if view is None:
-            view = self._build_view(self.table.dataset(dataset), epoch, metrics)
+            view = build_view(self.table, self.table.dataset(dataset), epoch, metrics)
             self._views[cache_key] = view
         return view
-
-    def _build_view(self, info: DatasetInfo, epoch: int | None, metrics: Sequence[str] | str | None) -> _View:
-        t = self.table
-        n, s = t.n_archs, len(info.seeds)
-        epoch_index = self._epoch_index(info, epoch)
-        seed_source = info.curves if epoch_index is not None else info.per_seed
-        if metrics is None:
-            seed_names = sorted(seed_source) if (s or not info.per_arch) else []
-            arch_names = [] if seed_names else sorted(info.per_arch)
-        elif metrics == "all":
-            seed_names = sorted(seed_source)
-            arch_names = sorted(info.per_arch) + sorted(t.static_metrics)
-        else:
-            if isinstance(metrics, str):
-                raise UnknownMetricError(metrics, ["all", *self.metric_names(info.name)])
-            seed_names, arch_names = [], []
-            for m in metrics:
-                if m in seed_source:
-                    seed_names.append(m)
-                elif m in info.per_arch or m in t.static_metrics:
-                    arch_names.append(m)
-                else:
-                    known = sorted({*seed_source, *info.per_arch, *t.static_metrics})
-                    raise UnknownMetricError(m, known)
-
-        def seed_column(name: str) -> np.ndarray:
-            if epoch_index is None:
-                return t.metric(info.name, name, "per_seed")
-            return t.metric(info.name, name, "curves")[:, :, epoch_index]
-
-        per_seed = np.empty((n, s, len(seed_names)))
-        for j, name in enumerate(seed_names):
-            per_seed[:, :, j] = seed_column(name)
-        per_arch = np.empty((n, len(arch_names)))
-        for j, name in enumerate(arch_names):
-            per_arch[:, j] = (
-                t.metric(info.name, name, "per_arch") if name in info.per_arch else t.static(name)
-            )
-        present = t.present(info.name)
-        cost = self._cost(info, epoch_index)
-        return _View(
-            seed_names=seed_names,
-            arch_names=arch_names,
-            per_seed=per_seed,
-            per_seed_mean=_nanmean(per_seed, axis=1),
-            per_arch=per_arch,
-            cost=cost,
-            cost_mean=_nanmean(cost, axis=1),
-            present=present,
-            names=seed_names + arch_names,
-        )
-
-    def _epoch_index(self, info: DatasetInfo, epoch: int | None) -> int | None:
-        if epoch is None:
-            return None
-        if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, (int, np.integer)):
-            raise UnknownEpochError(epoch, "an epoch is a positive integer")
-        if info.epochs:
-            if int(epoch) not in info.epochs:
-                raise UnknownEpochError(
-                    epoch, f"dataset {info.name!r} stores epochs {info.epochs[0]}..{info.epochs[-1]}"
-                )
-            return info.epochs.index(int(epoch))
-        final = info.protocol.get("epochs")
-        if final is not None and int(epoch) == int(final):
-            return None
-        raise UnknownEpochError(
-            epoch, f"dataset {info.name!r} stores only final results (epoch {final}), no per-epoch curves"
-        )
-
-    def _cost(self, info: DatasetInfo, epoch_index: int | None) -> np.ndarray:
-        t = self.table
-        shape = (t.n_archs, len(info.seeds))
-        if epoch_index is not None and EPOCH_COST_METRIC in info.curves:
-            per_epoch = t.metric(info.name, EPOCH_COST_METRIC, "curves")[:, :, : epoch_index + 1]
-            total = per_epoch.sum(axis=2)  # NaN if any epoch's time is missing: not imputed
-            return total
-        if COST_METRIC in info.per_seed:
-            final = t.metric(info.name, COST_METRIC, "per_seed")
-            if epoch_index is not None:
-                # Only a final time is stored: charge the fraction of epochs run.
-                return final * (info.epochs[epoch_index] / info.epochs[-1])
-            return final
-        return np.full(shape, np.nan)
-
-
-def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
-    count = np.sum(~np.isnan(values), axis=axis)
-    total = np.nansum(values, axis=axis)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)

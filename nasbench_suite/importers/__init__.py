@@ -39,6 +39,7 @@ _REGISTRY: LazyRegistry[Importer] = LazyRegistry(
         "nb201": ("nasbench_suite.importers.nb201", "import_table"),
         "nats-tss": ("nasbench_suite.importers.nats_tss", "import_table"),
         "nb101": ("nasbench_suite.importers.nb101", "import_table"),
+        "nb101-official": ("nasbench_suite.importers.nb101_official", "import_table"),
         "csv": ("nasbench_suite.importers.long_format", "import_table"),
     },
     error=ValueError,

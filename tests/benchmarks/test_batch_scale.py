@@ -1,0 +1,150 @@
+"""query_batch of 1,000,000 architectures: this implementation against the previous one, side by side.
+
+Measured on the imported NB201 table (``/work/tables/nb201.h5`` when present, else
+imported from the shared data, else a synthetic table of 15,625 keys), a
+million architectures drawn with replacement, seed ``"sample"`` and ``"mean"``::
+
+    python -m pytest tests/benchmarks/test_batch_scale.py --benchmark-enable -s
+
+Peak RSS growth is measured in a subprocess per way: the peak high-water mark
+is reset (``/proc/self/clear_refs``) after the inputs are built, so the figure
+is what the call itself adds; it is compared with the result's numeric columns.
+Figures go to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nasbench_suite
+from nasbench_suite.tabular import write_table
+from tests.support import REPO, synthetic_table
+
+N_ROWS = 1_000_000
+SHARED_TABLE = Path("/work/tables/nb201.h5")
+
+
+def previous_query_batch(bench, archs, dataset, seed="mean", rng=None, metrics=None):
+    """The implementation this replaces (one object column of keys, one lookup of a built list;
+    seed "sample" only, or "mean")."""
+    import pandas as pd
+
+    view = bench._view(dataset, None, metrics)
+    texts = [a if isinstance(a, str) else None for a in archs]
+    rows = np.asarray(bench._key_index.get_indexer(pd.Index(texts, dtype=object)), dtype=np.int64)
+    seeds = np.asarray(bench.table.dataset(dataset).seeds, dtype=np.int64)
+    if seed == "mean":
+        seed_values, cost = view.per_seed_mean[rows], view.cost_mean[rows]
+        seed_column = np.full(len(rows), -1, dtype=np.int64)
+    else:
+        present = view.present[rows]
+        counts = present.sum(axis=1)
+        k = (rng.random(len(rows)) * counts).astype(np.int64)
+        cols = np.argmax(np.cumsum(present, axis=1) > k[:, None], axis=1)
+        seed_values, cost, seed_column = view.per_seed[rows, cols], view.cost[rows, cols], seeds[cols]
+    columns = {"arch": np.asarray(bench.table.keys, dtype=object)[rows], "seed": seed_column}
+    for j, name in enumerate(view.seed_names):
+        columns[name] = seed_values[:, j]
+    for j, name in enumerate(view.arch_names):
+        columns[name] = view.per_arch[rows][:, j]
+    columns["cost_s"] = cost
+    return pd.DataFrame(columns, copy=False)
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory, request):
+    if SHARED_TABLE.is_file():
+        return SHARED_TABLE, "cifar10-valid"
+    try:
+        return request.getfixturevalue("nb201_table"), "cifar10-valid"
+    except pytest.skip.Exception:
+        path = tmp_path_factory.mktemp("batch") / "synthetic.h5"
+        write_table(path, synthetic_table(n_archs=15_625))
+        return path, "toy"
+
+
+@pytest.fixture(scope="module")
+def n_rows(request):
+    """A million when timed; a tenth of it in the fast suite, where each runs once untimed."""
+    return N_ROWS if request.config.getoption("benchmark_enable", default=False) else N_ROWS // 10
+
+
+@pytest.fixture(scope="module")
+def archs(table, n_rows):
+    keys = nasbench_suite.open_benchmark(table[0]).table.keys
+    return [keys[i] for i in np.random.default_rng(0).integers(len(keys), size=n_rows).tolist()]
+
+
+WAYS = {
+    "frame": lambda b, a, d, s, r: b.query_batch(a, d, seed=s, rng=r),
+    "arrays": lambda b, a, d, s, r: b.query_arrays(a, d, seed=s, rng=r),
+    "previous": lambda b, a, d, s, r: previous_query_batch(b, a, d, seed=s, rng=r),
+}
+
+
+@pytest.mark.parametrize("seed", ["sample", "mean"])
+@pytest.mark.parametrize("way", list(WAYS))
+def test_query_batch_million(benchmark, table, archs, n_rows, way, seed):
+    benchmark.group = f"query_batch of 1,000,000 archs, seed {seed}"
+    path, dataset = table
+    bench = nasbench_suite.open_benchmark(path)
+    rng = np.random.default_rng(0)
+    run = WAYS[way]
+    run(bench, archs[:10], dataset, seed, rng)
+    result = benchmark(run, bench, archs, dataset, seed, rng)
+    assert len(result["cost_s"]) == n_rows
+    if benchmark.stats:
+        benchmark.extra_info["rows_per_s_median"] = n_rows / benchmark.stats.stats.median
+    bench.close()
+
+
+RSS_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, {repo!r})
+    import numpy as np
+    import pandas  # imported before the reset: its import is not the call's cost
+    import nasbench_suite
+    from tests.benchmarks.test_batch_scale import WAYS
+    way, path, dataset, n_rows = sys.argv[1:5]
+    bench = nasbench_suite.open_benchmark(path)
+    keys = bench.table.keys
+    archs = [keys[i] for i in np.random.default_rng(0).integers(len(keys), size=int(n_rows)).tolist()]
+    WAYS[way](bench, archs[:10], dataset, "sample", np.random.default_rng(0))
+    def status(field):
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith(field)) / 1024
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # reset the peak RSS to the current RSS
+    before = status("VmRSS:")
+    result = WAYS[way](bench, archs, dataset, "sample", np.random.default_rng(0))
+    peak = status("VmHWM:")
+    numeric = sum(np.asarray(result[k]).nbytes for k in result if k not in ("arch", "row")) / 2**20
+    print(json.dumps({{"way": way, "growth_mb": peak - before, "numeric_columns_mb": numeric,
+                       "above_numeric_mb": peak - before - numeric}}))
+    """
+)
+
+
+def test_peak_rss_growth(table, n_rows, record_property):
+    path, dataset = table
+    for way in WAYS:
+        done = subprocess.run(
+            [sys.executable, "-c", RSS_CHILD.format(repo=str(REPO)), way, str(path), dataset, str(n_rows)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+        )
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        print(json.dumps(figures))
+        record_property(f"rss_{way}", figures)
+        if way != "previous":
+            assert figures["above_numeric_mb"] < 100

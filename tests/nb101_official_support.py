@@ -1,0 +1,155 @@
+"""Writers of files in the official NAS-Bench-101 tfrecord format, for tests and benchmarks.
+
+The format is the public one (``google-research/nasbench``, ``api.py`` and
+``lib/model_metrics.proto``): one TFRecord per run holding the JSON row
+``[module_hash, epochs, adjacency digits, comma-joined operations, base64 ModelMetrics]``.
+The values are made up; the structure, the hashes and the checksums are real.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from nasbench_suite import spaces
+from nasbench_suite.importers._tfrecord import encode_metrics, frame
+from nasbench_suite.spaces.nb101_cell import INTERIOR_OPS
+from nasbench_suite.spaces.nb101_hash import hash_module
+
+Cell = tuple[str, str, str]  # (hash, adjacency digits, operations)
+LABELS = {"input": -1, "output": -2, **{op: i for i, op in enumerate(INTERIOR_OPS)}}
+FULL_BUDGETS = (4, 12, 36, 108)
+FULL_SIZE = 423_624
+
+
+def sampled_cells(n: int, seed: int = 0) -> list[Cell]:
+    """``n`` distinct cells of the NB101 space (pruned, keyed by the space)."""
+    space = spaces.get("nb101")
+    rng = np.random.default_rng(seed)
+    found: dict[str, Cell] = {}
+    while len(found) < n:
+        cell = space.prune(space.sample(rng))
+        key = space.key(cell)
+        digits = "".join(str(v) for row in cell.matrix for v in row)
+        found.setdefault(key, (key, digits, ",".join(cell.ops)))
+    return list(found.values())
+
+
+def chain_cells(n: int, seed: int = 0) -> Iterator[Cell]:
+    """``n`` distinct 7-node cells: the path 0 -> 1 -> ... -> 6 plus other edges and ops drawn at random.
+
+    The path fixes the only topological order, so different (edges, ops) are
+    different graphs. Some have more than 9 edges (outside the NB101 space): this
+    is for files of the official size, where the space's 423,624 cells would have
+    to be enumerated otherwise.
+    """
+    others = [(r, c) for r in range(7) for c in range(r + 2, 7)]  # 15 edges off the path
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(2 ** len(others) * 3**5, size=n, replace=False)
+    for pick in picks.tolist():
+        edges, ops_code = divmod(pick, 3**5)
+        matrix = [[0] * 7 for _ in range(7)]
+        for r in range(6):
+            matrix[r][r + 1] = 1
+        for bit, (r, c) in enumerate(others):
+            matrix[r][c] = (edges >> bit) & 1
+        ops = [INTERIOR_OPS[(ops_code // 3**k) % 3] for k in range(5)]
+        labels = [-1, *(LABELS[o] for o in ops), -2]
+        digits = "".join(str(v) for row in matrix for v in row)
+        yield hash_module(matrix, labels), digits, ",".join(["input", *ops, "output"])
+
+
+def records(
+    cells: list[Cell] | Iterator[Cell], budgets: tuple[int, ...] = (108,), repeats: int = 3, seed: int = 0
+) -> Iterator[tuple[str, int, int, bytes]]:
+    """(hash, epochs, repeat, JSON row bytes) for every run, cell by cell."""
+    rng = np.random.default_rng(seed)
+    for key, digits, ops in cells:
+        params = int(rng.integers(200_000, 40_000_000))
+        for epochs in budgets:
+            for _ in range(repeats):
+                acc = rng.uniform(0.1, 0.95, size=(2, 3))
+                time_s = float(rng.uniform(100, 5000)) * epochs / 108
+                evaluations = [
+                    (0.0, 0.0, 0.1, 0.1, 0.1),
+                    (epochs / 2, time_s / 2, *acc[0].tolist()),
+                    (float(epochs), time_s, *acc[1].tolist()),
+                ]
+                metrics = base64.b64encode(encode_metrics(evaluations, params, time_s * 1.1)).decode()
+                yield key, epochs, _, json.dumps([key, epochs, digits, ops, metrics]).encode()
+
+
+def write_file(path: Path, cells, budgets=(108,), repeats: int = 3, seed: int = 0) -> Path:
+    """Write an official-format file of ``cells`` x ``budgets`` x ``repeats`` records."""
+    with open(path, "wb") as fh:
+        chunk = []
+        for *_, data in records(cells, budgets, repeats, seed):
+            chunk.append(frame(data))
+            if len(chunk) >= 4096:
+                fh.write(b"".join(chunk))
+                chunk.clear()
+        fh.write(b"".join(chunk))
+    return path
+
+
+def metrics_class():
+    """The ``ModelMetrics`` message class of the ``protobuf`` package, built from the public definition."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="model_metrics.proto", package="nasbench", syntax="proto2"
+    )
+    ev = proto.message_type.add(name="EvaluationData")
+    names = ("current_epoch", "training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
+    for number, name in enumerate(names, start=1):
+        ev.field.add(name=name, number=number, type=1, label=1)  # optional double
+    ev.field.add(name="checkpoint_path", number=6, type=9, label=1)  # optional string
+    mm = proto.message_type.add(name="ModelMetrics")
+    mm.field.add(name="evaluation_data", number=1, type=11, label=3, type_name=".nasbench.EvaluationData")
+    mm.field.add(name="trainable_parameters", number=2, type=5, label=1)
+    mm.field.add(name="total_time", number=3, type=1, label=1)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("nasbench.ModelMetrics"))
+
+
+def official_way(path: Path) -> dict:
+    """Read a file as the official ``api.py`` does (every record into Python dicts, the
+    metrics by the ``protobuf`` package), with this project's framing reader instead of TensorFlow's."""
+    from nasbench_suite.importers._tfrecord import read_records
+
+    model_metrics = metrics_class()
+    fixed: dict = {}
+    computed: dict = {}
+    with open(path, "rb") as fh:
+        for batch in read_records(path, fh):
+            for data in batch:
+                key, epochs, adjacency, operations, raw = json.loads(data.decode("utf-8"))
+                dim = int(np.sqrt(len(adjacency)))
+                matrix = np.array([int(e) for e in adjacency], dtype=np.int8).reshape(dim, dim)
+                metrics = model_metrics.FromString(base64.b64decode(raw))
+                if key not in fixed:
+                    fixed[key] = {
+                        "module_adjacency": matrix,
+                        "module_operations": operations.split(","),
+                        "trainable_parameters": metrics.trainable_parameters,
+                    }
+                    computed[key] = {}
+                half, final = metrics.evaluation_data[1], metrics.evaluation_data[2]
+                computed[key].setdefault(epochs, []).append(
+                    {
+                        "halfway_training_time": half.training_time,
+                        "halfway_train_accuracy": half.train_accuracy,
+                        "halfway_validation_accuracy": half.validation_accuracy,
+                        "halfway_test_accuracy": half.test_accuracy,
+                        "final_training_time": final.training_time,
+                        "final_train_accuracy": final.train_accuracy,
+                        "final_validation_accuracy": final.validation_accuracy,
+                        "final_test_accuracy": final.test_accuracy,
+                    }
+                )
+    return computed
