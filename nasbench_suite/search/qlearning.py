@@ -41,7 +41,7 @@ import math
 from typing import Any, ClassVar
 
 from nasbench_suite.errors import InvalidArchError
-from nasbench_suite.search._util import MAX_REDRAWS, UNSEEN_DRAWS, float_option, int_option
+from nasbench_suite.search._util import MAX_REDRAWS, UNSEEN_DRAWS, float_option, int_option, reward_of
 from nasbench_suite.search.base import Observation, Strategy
 from nasbench_suite.spaces.base import Arch
 
@@ -152,12 +152,9 @@ class QLearning(Strategy):
 
     def _tell(self, observation: Observation) -> None:
         codes = self._codes.pop(observation.proposal.trial_id)
-        reward = observation.observed
-        if math.isnan(reward):
-            if math.isinf(self._worst):
-                return
-            reward = self._worst
-        self._worst = min(self._worst, reward)
+        reward, self._worst = reward_of(observation.observed, self._worst)
+        if reward is None:
+            return
         reward *= self.reward_scale
         if codes not in self.memory:
             self._memory_keys.append(codes)
