@@ -319,7 +319,6 @@ def devices_markdown(report: dict[str, Any]) -> str:
 
 def plot_devices(report: dict[str, Any], path: str | Path) -> Path:
     """One panel per meta-test device: Spearman against measured architectures; FLOPs and HELP as lines."""
-    import io
     import math
 
     import matplotlib
@@ -327,7 +326,7 @@ def plot_devices(report: dict[str, Any], path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nasbench_suite import _atomic
+    from nasbench_suite.surrogates.transfer_report import save_png
 
     devices = report["devices"]
     cols = 3
@@ -358,21 +357,11 @@ def plot_devices(report: dict[str, Any], path: str | Path) -> Path:
         ax.grid(alpha=0.3)
     axes.flat[0].legend(loc="lower right", fontsize="x-small")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    return _atomic.write_bytes(Path(path), buffer.getbuffer())
+    return save_png(fig, path)
 
 
 def write_devices_report(report: dict[str, Any], directory: str | Path, stem: str) -> list[Path]:
     """Write ``stem.json``, ``stem.md`` and ``stem.png`` into ``directory``; returns the paths."""
-    from nasbench_suite import _atomic
-    from nasbench_suite.surrogates.report import to_json_text
+    from nasbench_suite.surrogates.transfer_report import write_report_files
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    png = plot_devices(report, directory / f"{stem}.png")
-    report = {**report, "plot": png.name}
-    paths = [_atomic.write_text(directory / f"{stem}.json", to_json_text(report))]
-    paths.append(_atomic.write_text(directory / f"{stem}.md", devices_markdown(report)))
-    return [*paths, png]
+    return write_report_files(report, directory, stem, plot_devices, devices_markdown)

@@ -276,18 +276,36 @@ def plot_transfer(report: dict[str, Any], path: str | Path) -> Path:
         ax.axis("off")
     axes.flat[0].legend(loc="lower right", fontsize="x-small")
     fig.tight_layout()
+    return save_png(fig, path)
+
+
+def save_png(fig: Any, path: str | Path) -> Path:
+    """Write a matplotlib figure as PNG through the atomic writer and close it."""
+    import matplotlib.pyplot as plt
+
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
     plt.close(fig)
     return _atomic.write_bytes(Path(path), buffer.getbuffer())
 
 
-def write_transfer_report(report: dict[str, Any], directory: str | Path, stem: str) -> list[Path]:
-    """Write ``stem.json``, ``stem.md`` and ``stem.png`` into ``directory``; returns the paths."""
+def write_report_files(
+    report: dict[str, Any],
+    directory: str | Path,
+    stem: str,
+    plot: Callable[[dict[str, Any], Path], Path],
+    markdown: Callable[[dict[str, Any]], str],
+) -> list[Path]:
+    """Write ``stem.png`` (``plot``), ``stem.json`` and ``stem.md`` (``markdown``) into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    png = plot_transfer(report, directory / f"{stem}.png")
+    png = plot(report, directory / f"{stem}.png")
     report = {**report, "plot": png.name}
     json_path = _atomic.write_text(directory / f"{stem}.json", to_json_text(report))
-    md_path = _atomic.write_text(directory / f"{stem}.md", transfer_markdown(report))
+    md_path = _atomic.write_text(directory / f"{stem}.md", markdown(report))
     return [json_path, md_path, png]
+
+
+def write_transfer_report(report: dict[str, Any], directory: str | Path, stem: str) -> list[Path]:
+    """Write ``stem.json``, ``stem.md`` and ``stem.png`` into ``directory``; returns the paths."""
+    return write_report_files(report, directory, stem, plot_transfer, transfer_markdown)
