@@ -96,6 +96,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--processes", type=int, default=1, help="worker processes of the runs (default: 1)")
     p.set_defaults(run=cmd_card)
 
+    from nasbench_suite.cli import surrogate_transfer
+
+    surrogate_transfer.add_commands(commands)
+
 
 def parse_sizes(text: str) -> list[int]:
     """'20,100,1000' -> [20, 100, 1000].

@@ -31,6 +31,7 @@ _REGISTRY: LazyRegistry[type[Strategy]] = LazyRegistry(
         "rea": ("nasbench_suite.search.rea", "RegularizedEvolution"),
         "ga": ("nasbench_suite.search.ga", "GeneticAlgorithm"),
         "reinforce": ("nasbench_suite.search.reinforce", "Reinforce"),
+        "qlearning": ("nasbench_suite.search.qlearning", "QLearning"),
         "local-search": ("nasbench_suite.search.local_search", "LocalSearch"),
         "bananas": ("nasbench_suite.search.bananas", "Bananas"),
         "xgb-bo": ("nasbench_suite.search.model_based", "XGBoostSearch"),

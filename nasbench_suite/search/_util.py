@@ -69,6 +69,15 @@ def unseen_sample(space: SearchSpace, rng: np.random.Generator, seen: set[str]) 
     return arch
 
 
+def reward_of(observed: float, worst: float) -> tuple[float | None, float]:
+    """``(reward, new worst)`` of a result for learners that need a finite reward (REINFORCE,
+    Q-learning): a failed (NaN) run is rewarded with the worst finite reward seen so far, and
+    has none (``None``: learn nothing) while nothing finite has been seen."""
+    if math.isnan(observed):
+        return (None, worst) if math.isinf(worst) else (worst, worst)
+    return observed, min(worst, observed)
+
+
 def fitness(observed: float) -> float:
     """A result as a value to maximise: a failed (NaN) run ranks below every finite one."""
     return -math.inf if math.isnan(observed) else float(observed)

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasbench_suite.errors import InvalidArchError
-from nasbench_suite.search._util import MAX_REDRAWS, float_option
+from nasbench_suite.search._util import MAX_REDRAWS, float_option, reward_of
 from nasbench_suite.search.base import Observation, Strategy
 from nasbench_suite.spaces.base import Arch
 
@@ -94,12 +94,9 @@ class Reinforce(Strategy):
 
     def _tell(self, observation: Observation) -> None:
         codes = self._codes.pop(observation.proposal.trial_id)
-        reward = observation.observed
-        if math.isnan(reward):
-            if math.isinf(self._worst):
-                return
-            reward = self._worst
-        self._worst = min(self._worst, reward)
+        reward, self._worst = reward_of(observation.observed, self._worst)
+        if reward is None:
+            return
         self._ema_num = self.ema_momentum * self._ema_num + (1 - self.ema_momentum) * reward
         self._ema_den = self.ema_momentum * self._ema_den + (1 - self.ema_momentum)
         advantage = reward - self._ema_num / self._ema_den

@@ -197,6 +197,7 @@ def evaluate_predictors(
     seed: int = 0,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Callable[[str], None] | None = None,
+    min_train_size: int = 2,
 ) -> EvaluationResult:
     """Fit each model on random training sets and score it on the held-out architectures.
 
@@ -211,6 +212,8 @@ def evaluate_predictors(
             sees the same splits.
         params: per-model hyperparameters (for names only).
         progress: called with a short description before each fit.
+        min_train_size: smaller sizes are dropped; 0 admits models that rank without
+            target data (transfer from another dataset: ``fit`` then sees no architecture).
 
     Raises:
         EvaluationError: no usable training size, ``trials < 1``, or ``len(archs) != len(y)``.
@@ -222,7 +225,7 @@ def evaluate_predictors(
         raise EvaluationError(f"{n} architectures but {len(y)} targets")
     if trials < 1:
         raise EvaluationError(f"trials must be >= 1, not {trials}")
-    sizes = sorted({int(s) for s in train_sizes if 2 <= int(s) <= n - 10})
+    sizes = sorted({int(s) for s in train_sizes if min_train_size <= int(s) <= n - 10})
     dropped = sorted({int(s) for s in train_sizes} - set(sizes))
     if not sizes:
         raise EvaluationError(f"no training size in {list(train_sizes)} leaves a test set of {n} archs")
