@@ -282,3 +282,55 @@ def check_artefacts(cases: int, tmp: Path, base: Path) -> None:
         _run("artefacts", query_artefact, root)
 
     case()
+
+
+# --- NB101 official tfrecord files -----------------------------------------------------
+
+
+def import_nb101_official(path: Path) -> None:
+    importers.import_table("nb101-official", path)
+
+
+def _tfrecord_rows() -> list[list[Any]]:
+    from tests import nb101_official_support as nb
+
+    cells = nb.sampled_cells(2, seed=1)
+    return [json.loads(data) for *_, data in nb.records(cells, budgets=(4, 108), repeats=3)]
+
+
+def check_tfrecord(cases: int, tmp: Path) -> None:
+    """Hostile official NB101 files: the JSON rows and the metrics messages changed under valid
+    checksums (so the parser behind the framing is reached), and raw bytes flipped, cut or
+    appended (so the framing itself is attacked)."""
+    import base64
+
+    from nasbench_suite.importers._tfrecord import frame
+
+    rows = _tfrecord_rows()
+
+    @_settings(cases)
+    @given(st.data())
+    def case(data: Any) -> None:
+        changed = copy.deepcopy(rows)
+        kind = data.draw(st.sampled_from(["row", "row", "metrics", "bytes", "cut"]))
+        i = data.draw(st.integers(0, len(changed) - 1))
+        if kind == "row":
+            changed[i] = _mutated(changed[i], data)
+        elif kind == "metrics":
+            raw = bytearray(base64.b64decode(changed[i][4]))
+            for _ in range(data.draw(st.integers(1, 6))):
+                raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+            if data.draw(st.booleans()):
+                raw += data.draw(st.binary(max_size=16))
+            changed[i][4] = base64.b64encode(bytes(raw)).decode()
+        blob = bytearray(b"".join(frame(json.dumps(row).encode()) for row in changed))
+        if kind == "bytes":
+            for _ in range(data.draw(st.integers(1, 6))):
+                blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
+        elif kind == "cut":
+            blob = blob[: data.draw(st.integers(0, len(blob) - 1))] + data.draw(st.binary(max_size=24))
+        path = tmp / "nasbench_only108.tfrecord"
+        path.write_bytes(bytes(blob))
+        _run("tfrecord", import_nb101_official, path)
+
+    case()

@@ -16,7 +16,7 @@ def base_artefact(tmp_path_factory):
     return hostile_support.fit_toy_artefact(tmp_path_factory, "fuzz")
 
 
-@pytest.mark.parametrize("parser", ["nats", "cifar", "csv", "tables"])
+@pytest.mark.parametrize("parser", ["nats", "cifar", "csv", "tables", "tfrecord"])
 def test_fuzz_parser(parser, tmp_path):
     getattr(fuzz_readers, f"check_{parser}")(CASES, tmp_path)
 

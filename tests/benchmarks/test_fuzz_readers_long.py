@@ -22,7 +22,7 @@ CASES = int(os.environ.get("NASBENCH_FUZZ_CASES", "0"))
 pytestmark = pytest.mark.skipif(not CASES, reason="set NASBENCH_FUZZ_CASES to run the long fuzzing")
 
 
-@pytest.mark.parametrize("parser", ["nats", "cifar", "csv", "tables", "artefacts"])
+@pytest.mark.parametrize("parser", ["nats", "cifar", "csv", "tables", "tfrecord", "artefacts"])
 def test_fuzz_long(parser, tmp_path, request):
     start = time.monotonic()
     before = len(fuzz_readers.FAILURES)
