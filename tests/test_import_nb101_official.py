@@ -11,7 +11,7 @@ import pytest
 
 from nasbench_suite import open_benchmark
 from nasbench_suite.cli import main
-from nasbench_suite.importers import import_table
+from nasbench_suite.importers import _tfrecord, import_table, nb101_official
 from nasbench_suite.importers._tfrecord import decode_metrics, encode_metrics, frame, masked_crc32c
 from nasbench_suite.importers.nb101_official import (
     HashMismatchError,
@@ -166,3 +166,34 @@ def test_streaming_across_blocks(tmp_path, cells):
         batches = list(read_records(path, fh, block_bytes=1000))
     assert len(batches) > 5 and sum(map(len, batches)) == len(cells) * 3
     assert struct.unpack("<Q", path.read_bytes()[:8])[0] == len(batches[0][0])
+
+
+@pytest.mark.parametrize("epochs", [0, 2**63, 10**9])
+def test_an_epoch_count_out_of_range_is_a_schema_error(tmp_path, epochs):
+    """Found by the fuzzing harness: 2**63 epochs overflowed numpy (a traceback)."""
+    rows = [json.loads(data) for *_, data in support.records(support.sampled_cells(1), budgets=(108,))]
+    rows[0][1] = epochs
+    path = tmp_path / "nasbench_only108.tfrecord"
+    path.write_bytes(b"".join(frame(json.dumps(row).encode()) for row in rows))
+    with pytest.raises(_tfrecord.RecordSchemaError, match="epochs"):
+        import_table("nb101-official", path)
+
+
+def test_too_many_distinct_budgets_is_a_schema_error(tmp_path):
+    budgets = tuple(range(1, nb101_official.MAX_BUDGETS + 2))
+    records = support.records(support.sampled_cells(1), budgets=budgets, repeats=1)
+    rows = [json.loads(data) for *_, data in records]
+    path = tmp_path / "nasbench_full.tfrecord"
+    path.write_bytes(b"".join(frame(json.dumps(row).encode()) for row in rows))
+    with pytest.raises(_tfrecord.RecordSchemaError, match="distinct budgets"):
+        import_table("nb101-official", path)
+
+
+def test_metrics_that_are_not_ascii_are_a_schema_error(tmp_path):
+    """Found by the fuzzing harness: non-ASCII text in the metrics field raised a bare ValueError."""
+    rows = [json.loads(data) for *_, data in support.records(support.sampled_cells(1), budgets=(108,))]
+    rows[1][4] = "é" + rows[1][4]
+    path = tmp_path / "nasbench_only108.tfrecord"
+    path.write_bytes(b"".join(frame(json.dumps(row).encode()) for row in rows))
+    with pytest.raises(_tfrecord.RecordSchemaError, match="record 1: metrics is not base64"):
+        import_table("nb101-official", path)

@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 REPEATS = 3
+#: Bounds on what a record may declare: the official files hold budgets 4, 12, 36 and 108.
+MAX_EPOCHS = 100_000
+MAX_BUDGETS = 16
 #: (metric, EvaluationData field index, scale): accuracies are fractions in the file.
 _METRICS = (
     ("train_acc", 2, 100.0),
@@ -151,7 +154,7 @@ class _Accumulator:
                 self._fail(first + i, f"{what} is {column[i]!r}, expected {kind.__name__}")
         try:
             messages = [binascii.a2b_base64(m, strict_mode=True) for m in metrics]
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a ValueError for text that is not ASCII
             i = next(i for i, m in enumerate(metrics) if not _is_base64(m))
             self._fail(first + i, "metrics is not base64")
         evals, n_evals, params, bad = decode_metrics(messages)
@@ -195,8 +198,10 @@ class _Accumulator:
     def _budget(self, epochs: int, number: int) -> int:
         b = self.budgets.get(epochs)
         if b is None:
-            if epochs < 1:
-                self._fail(number, f"epochs {epochs} is not a positive budget")
+            if not 1 <= epochs <= MAX_EPOCHS:
+                self._fail(number, f"epochs {epochs} is not a budget in 1..{MAX_EPOCHS}")
+            if len(self.budgets) >= MAX_BUDGETS:
+                self._fail(number, f"more than {MAX_BUDGETS} distinct budgets (epochs {epochs})")
             b = self.budgets[epochs] = len(self.budgets)
             self.values.append(np.full((len(self.params), REPEATS, 2, len(_METRICS)), np.nan))
             self.counts = np.concatenate([self.counts, np.zeros((len(self.counts), 1), np.int64)], axis=1)
@@ -262,7 +267,7 @@ def _occurrence(flat: np.ndarray) -> np.ndarray:
 def _is_base64(text: str) -> bool:
     try:
         binascii.a2b_base64(text, strict_mode=True)
-    except binascii.Error:
+    except ValueError:
         return False
     return True
 
