@@ -24,8 +24,11 @@ epoch already reached starts a new run (new seed, full cost to that epoch), so
 no evaluation is free. Only full-budget results (no epoch, or the last epoch) can
 become the incumbent.
 
-An architecture the benchmark does not hold (or holds without any run) is a
-failed evaluation: observed NaN, cost 0, told to the strategy as such.
+An architecture the benchmark does not hold (or holds without any run), or one
+the table flags as suspect when the run excludes those, is a failed evaluation:
+observed NaN, cost 0, told to the strategy as such.
+Held-out reports (``metrics.py``): an architecture's held-out seed is drawn at its
+first evaluation and never observed; one without a report value never becomes the incumbent.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ COLUMNS = (
     "incumbent_observed",
     "incumbent_report",
     "regret",
+    "incumbent_report_biased",
 )
 
 _BENCHES: dict[str, Benchmark] = {}
@@ -95,12 +99,14 @@ class RunResult:
         trajectory: column name -> (n,) array, see ``COLUMNS``.
         summary: final figures: ``n_evals``, ``time_s`` (simulated time of the last
             result), ``final_report``, ``final_regret``, ``auc_regret``,
+            ``final_report_biased`` (the version-1 report: selection-biased),
             ``best_report``, ``initial_regret`` (regret charged before any result),
             ``hypervolume`` (NaN without a second objective),
             ``wall_s`` (seconds of computer time the run took; not part of the result).
         message: why the run did not happen (status not ok).
         bench_checksum: the checksum of the benchmark that answered (``Benchmark.identity()``),
             so that runs on different tables or surrogates are never summarised together.
+        rule: what was observed and reported, and the flagged entries (``MetricPlan.describe``).
     """
 
     config: RunConfig
@@ -109,6 +115,7 @@ class RunResult:
     summary: dict[str, float] = field(default_factory=dict)
     message: str = ""
     bench_checksum: str = ""
+    rule: str = ""
 
     @property
     def ok(self) -> bool:
@@ -134,7 +141,7 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
     dataset = config.dataset
     checksum = bench_checksum(bench)
     plan = resolve_metrics(
-        bench, dataset, config.observe_metric, config.report_metric, config.second_objective
+        bench, dataset, config.observe_metric, config.report_metric, config.second_objective, config.suspect
     )
     epochs = tuple(bench.epochs(dataset))
     context = SearchContext(
@@ -157,9 +164,11 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
         raise
     loop = _Loop(config, bench, plan, strategy, np.random.default_rng(bench_seed), context.max_epoch)
     trajectory = loop.run()
-    summary = _summarise(config, bench, plan, trajectory)
+    summary = _summarise(config, bench, plan, trajectory, loop.report_of)
     summary["wall_s"] = time.perf_counter() - wall_start
-    return RunResult(config, trajectory=trajectory, summary=summary, bench_checksum=checksum)
+    return RunResult(
+        config, trajectory=trajectory, summary=summary, bench_checksum=checksum, rule=plan.describe()
+    )
 
 
 def bench_checksum(bench: Benchmark) -> str:
@@ -187,6 +196,10 @@ class _Loop:
         self.metrics = (plan.observe,) if plan.second is None else (plan.observe, plan.second)
         # arch key -> (seed, epoch reached, cost paid) of its multi-fidelity training run.
         self.resumable: dict[str, tuple[int, int, float]] = {}
+        # arch key -> (held-out seed, seeds it may be observed on), for held-out reports.
+        self.held_out: dict[str, tuple[int, tuple[int, ...]]] = {}
+        # arch key -> its report value (NaN: none; it cannot become the incumbent).
+        self.report_of: dict[str, float] = {"": math.nan}
 
     def run(self) -> dict[str, np.ndarray]:
         config = self.config
@@ -197,7 +210,8 @@ class _Loop:
         for worker in range(min(config.workers, max_launches)):
             heapq.heappush(heap, (*self._launch(0.0, launched), worker))
             launched += 1
-        rows: dict[str, list] = {name: [] for name in COLUMNS if name not in ("incumbent_report", "regret")}
+        skip = ("incumbent_report", "regret", "incumbent_report_biased")
+        rows: dict[str, list] = {name: [] for name in COLUMNS if name not in skip}
         best_observed, incumbent = -math.inf, ""
         tell = self.strategy.tell
         has_second = self.plan.second is not None
@@ -205,7 +219,8 @@ class _Loop:
             end, _counter, proposal, key, observed, cost, second, full, worker = heapq.heappop(heap)
             if end > budget_s:
                 break
-            if full and observed > best_observed:  # NaN compares False: a failed run never wins
+            # NaN compares False: a failed run never wins, nor one without a report value.
+            if full and observed > best_observed and not math.isnan(self._report(key)):
                 best_observed, incumbent = observed, key
             rows["eval"].append(len(rows["eval"]))
             rows["time_s"].append(end)
@@ -247,9 +262,15 @@ class _Loop:
         epoch = proposal.epoch
         full = epoch is None or epoch == self.max_epoch
         try:
+            if self.plan.excluded and self.bench.space.key(proposal.arch) in self.plan.excluded:
+                raise UnknownArchError(str(proposal.arch), "the run (flagged suspect, excluded)")
             if epoch is None:
                 result = self.bench.query(
-                    proposal.arch, self.config.dataset, "sample", rng=self.rng, metrics=self.metrics
+                    proposal.arch,
+                    self.config.dataset,
+                    self._seed(proposal.arch),
+                    rng=self.rng,
+                    metrics=self.metrics,
                 )
                 cost = result.cost_s
             else:
@@ -257,6 +278,8 @@ class _Loop:
             key = result.arch
             metrics = result.metrics
             observed = metrics[self.plan.observe]
+            if self.plan.noise is not None and not math.isnan(observed):
+                observed = float(self.plan.noise.sample(observed, self.rng.standard_normal()))
             second = metrics[self.plan.second] if self.plan.second is not None else math.nan
         except (UnknownArchError, UnknownSeedError):
             key = self.bench.space.key(proposal.arch)
@@ -277,7 +300,7 @@ class _Loop:
             # A new training run: nothing to resume (or a proposal at an epoch already
             # passed, which a checkpoint of a later epoch cannot answer).
             result = self.bench.query(
-                arch, self.config.dataset, "sample", epoch=epoch, rng=self.rng, metrics=self.metrics
+                arch, self.config.dataset, self._seed(arch), epoch=epoch, rng=self.rng, metrics=self.metrics
             )
             self.resumable[result.arch] = (int(result.seed), epoch, result.cost_s)
             return result, result.cost_s
@@ -286,22 +309,62 @@ class _Loop:
         self.resumable[result.arch] = (seed, epoch, result.cost_s)
         return result, max(result.cost_s - paid, 0.0)
 
+    def _seed(self, arch: Any) -> int | str:
+        """``"sample"``, or with held-out reports one of the architecture's other seeds."""
+        if self.plan.report_seed != "held-out":
+            return "sample"
+        key = self.bench.space.key(arch)
+        state = self.held_out.get(key)
+        if state is None:
+            seeds = self.bench.arch_seeds(arch, self.config.dataset)
+            if len(seeds) < 2:
+                # Nothing to hold out: observed, but it can never be reported.
+                state = (-1, seeds)
+            else:
+                held = seeds[int(self.rng.integers(len(seeds)))]
+                state = (held, tuple(s for s in seeds if s != held))
+            self.held_out[key] = state
+        observable = state[1]
+        if not observable:
+            raise UnknownSeedError("sample", (), f"(no run of {key!r})")
+        return observable[int(self.rng.integers(len(observable)))]
+
+    def _report(self, key: str) -> float:
+        """The report value of ``key`` (cached; NaN where it has none)."""
+        value = self.report_of.get(key)
+        if value is None:
+            plan, dataset = self.plan, self.config.dataset
+            seed = self.held_out.get(key, (-1,))[0] if plan.report_seed == "held-out" else "mean"
+            value = (
+                math.nan
+                if seed == -1
+                else self.bench.query(key, dataset, seed, metrics=(plan.report,))[plan.report]
+            )
+            self.report_of[key] = value = float(value)
+        return value
+
 
 def _summarise(
-    config: RunConfig, bench: Benchmark, plan: MetricPlan, trajectory: dict[str, np.ndarray]
+    config: RunConfig,
+    bench: Benchmark,
+    plan: MetricPlan,
+    trajectory: dict[str, np.ndarray],
+    report_of: dict[str, float],
 ) -> dict[str, float]:
-    """Fill the report and regret columns (one query per distinct incumbent) and the final figures."""
-    incumbents = trajectory["incumbent"]
-    report_of: dict[str, float] = {"": math.nan}
-    for key in dict.fromkeys(incumbents.tolist()):
-        if key not in report_of:
-            report_of[key] = bench.query(key, config.dataset, "mean", metrics=(plan.report,)).metrics[
-                plan.report
+    """Fill the regret and biased columns (a query per distinct incumbent) and the final figures."""
+    incumbents = trajectory["incumbent"].tolist()
+    biased_of: dict[str, float] = {"": math.nan}
+    for key in dict.fromkeys(incumbents):
+        if key not in biased_of:
+            biased_of[key] = bench.query(key, config.dataset, "mean", metrics=(plan.biased,)).metrics[
+                plan.biased
             ]
-    report = np.array([report_of[k] for k in incumbents.tolist()], dtype=float)
+    report = np.array([report_of[k] for k in incumbents], dtype=float)
+    biased = np.array([biased_of[k] for k in incumbents], dtype=float)
     regret = plan.best_report - report
     trajectory["incumbent_report"] = report
     trajectory["regret"] = regret
+    trajectory["incumbent_report_biased"] = biased
     n = len(report)
     if config.budget_s is not None:
         times, budget = trajectory["time_s"], config.budget_s
@@ -312,6 +375,7 @@ def _summarise(
         "time_s": float(trajectory["time_s"][-1]) if n else 0.0,
         "final_report": float(report[-1]) if n else math.nan,
         "final_regret": float(regret[-1]) if n else math.nan,
+        "final_report_biased": float(biased[-1]) if n else math.nan,
         "auc_regret": anytime_auc(times, regret, budget, plan.max_regret),
         "best_report": plan.best_report,
         "initial_regret": plan.max_regret,
