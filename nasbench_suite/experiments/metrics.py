@@ -293,3 +293,14 @@ def normalised_hypervolume(plan: MetricPlan, report_values: np.ndarray, second_v
         ]
     )
     return hypervolume_2d(points, (1.0, 1.0))
+
+
+def trajectory_hypervolume(bench: Benchmark, dataset: str, plan: MetricPlan, trajectory: dict) -> float:
+    """Normalised hypervolume of a run's full-budget evaluations' (seed-mean report, second objective)."""
+    keys = sorted(set(trajectory["arch"][trajectory["full"] & np.isfinite(trajectory["observed"])].tolist()))
+    if not keys:
+        return 0.0
+    table = bench.query_batch(keys, dataset, seed="mean", metrics=[plan.report, plan.second])
+    return normalised_hypervolume(
+        plan, table[plan.report].to_numpy(float), table[plan.second].to_numpy(float)
+    )

@@ -47,8 +47,8 @@ from nasbench_suite.experiments.config import RunConfig, RunConfigError
 from nasbench_suite.experiments.metrics import (
     MetricPlan,
     anytime_auc,
-    normalised_hypervolume,
     resolve_metrics,
+    trajectory_hypervolume,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ COLUMNS = (
     "trial_id",
     "arch",
     "epoch",
+    "obs_seed",
     "observed",
     "cost_s",
     "second",
@@ -205,7 +206,7 @@ class _Loop:
         config = self.config
         budget_s = math.inf if config.budget_s is None else config.budget_s
         max_launches = config.budget_evals if config.budget_evals is not None else config.max_evals
-        heap: list[tuple[float, int, int, Any, str, float, float, float, bool]] = []
+        heap: list[tuple[float, int, Any, str, float, float, float, bool, int, int]] = []
         launched = 0
         for worker in range(min(config.workers, max_launches)):
             heapq.heappush(heap, (*self._launch(0.0, launched), worker))
@@ -216,7 +217,7 @@ class _Loop:
         tell = self.strategy.tell
         has_second = self.plan.second is not None
         while heap:
-            end, _counter, proposal, key, observed, cost, second, full, worker = heapq.heappop(heap)
+            end, _counter, proposal, key, observed, cost, second, full, seed, worker = heapq.heappop(heap)
             if end > budget_s:
                 break
             # NaN compares False: a failed run never wins, nor one without a report value.
@@ -228,6 +229,7 @@ class _Loop:
             rows["trial_id"].append(proposal.trial_id)
             rows["arch"].append(key)
             rows["epoch"].append(-1 if proposal.epoch is None else proposal.epoch)
+            rows["obs_seed"].append(seed)
             rows["observed"].append(observed)
             rows["cost_s"].append(cost)
             rows["second"].append(second)
@@ -245,6 +247,7 @@ class _Loop:
             "trial_id": np.asarray(rows["trial_id"], dtype=np.int64),
             "arch": np.asarray(rows["arch"], dtype=object),
             "epoch": np.asarray(rows["epoch"], dtype=np.int64),
+            "obs_seed": np.asarray(rows["obs_seed"], dtype=np.int64),
             "observed": np.asarray(rows["observed"], dtype=float),
             "cost_s": np.asarray(rows["cost_s"], dtype=float),
             "second": np.asarray(rows["second"], dtype=float),
@@ -256,7 +259,8 @@ class _Loop:
     def _launch(self, now: float, counter: int) -> tuple:
         """Start one evaluation at ``now``.
 
-        Returns (finish time, counter, proposal, key, observed, cost, second, full).
+        Returns (finish time, counter, proposal, key, observed, cost, second, full, seed), seed
+        being the stored seed that answered (-1: a seed mean, a fresh draw or a failure).
         """
         proposal = self.strategy.ask()
         epoch = proposal.epoch
@@ -281,9 +285,10 @@ class _Loop:
             if self.plan.noise is not None and not math.isnan(observed):
                 observed = float(self.plan.noise.sample(observed, self.rng.standard_normal()))
             second = metrics[self.plan.second] if self.plan.second is not None else math.nan
+            seed = result.seed if isinstance(result.seed, int) else -1
         except (UnknownArchError, UnknownSeedError):
             key = self.bench.space.key(proposal.arch)
-            observed, cost, second = math.nan, 0.0, math.nan
+            observed, cost, second, seed = math.nan, 0.0, math.nan, -1
         if math.isnan(cost):
             if self.config.budget_s is not None:
                 raise RunConfigError(
@@ -291,7 +296,7 @@ class _Loop:
                     "a time budget cannot be kept; use budget_evals"
                 )
             cost = 0.0
-        return now + cost, counter, proposal, key, observed, cost, second, full
+        return now + cost, counter, proposal, key, observed, cost, second, full, seed
 
     def _query_epoch(self, arch: Any, epoch: int) -> tuple[Any, float]:
         key = self.bench.space.key(arch)
@@ -382,18 +387,5 @@ def _summarise(
         "hypervolume": math.nan,
     }
     if plan.second is not None:
-        summary["hypervolume"] = _hypervolume(config, bench, plan, trajectory)
+        summary["hypervolume"] = trajectory_hypervolume(bench, config.dataset, plan, trajectory)
     return summary
-
-
-def _hypervolume(
-    config: RunConfig, bench: Benchmark, plan: MetricPlan, trajectory: dict[str, np.ndarray]
-) -> float:
-    """Normalised hypervolume of the full-budget evaluations' (seed-mean report, second objective)."""
-    keys = sorted(set(trajectory["arch"][trajectory["full"] & np.isfinite(trajectory["observed"])].tolist()))
-    if not keys:
-        return 0.0
-    table = bench.query_batch(keys, config.dataset, seed="mean", metrics=[plan.report, plan.second])
-    return normalised_hypervolume(
-        plan, table[plan.report].to_numpy(float), table[plan.second].to_numpy(float)
-    )

@@ -69,8 +69,8 @@ def add_counts_and_flags(archs: Archs, datasets: dict[str, DatasetData]) -> None
             "metric": "suspect",
             "flagged": int(mismatch.sum()),
             "reason": "published params_mb differs from the count of the network the string builds by "
-            "whole "
-            "edge ops; the result may belong to another member of the equivalence class (NATS-Bench issue 36)",
+            "whole edge ops; the result may belong to another member of the equivalence class "
+            "(NATS-Bench issue 36)",
             "also_seed_acc_shared": int((mismatch & shared).sum()),
             "seed_acc_shared": int(shared.sum()),
         }
