@@ -156,3 +156,12 @@ def test_a_surrogate_reports_its_noise_free_mean():
             plan = resolve_metrics(surrogate, dataset)
             assert plan.report_seed == "mean"
             assert (plan.noise is not None) == (plan.observe == "valid_acc_mean")
+
+
+def test_search_and_leaderboard_take_exclude_suspect(nb201_table, tmp_path, capsys):
+    args = ["search", "--strategy", "random", "--bench", str(nb201_table), "--dataset", "cifar100"]
+    args += ["--budget-evals", "5", "--seeds", "0", "--executor", "serial", "-o", str(tmp_path / "r.parquet")]
+    assert main([*args, "--exclude-suspect"]) == 0
+    assert "150 flagged entries excluded" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "150 flagged entries included" in capsys.readouterr().out

@@ -88,12 +88,13 @@ def run_leaderboard(
     budgets: dict[str, dict[str, float | int]] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     second_objective: str | None = None,
+    suspect: str = "include",
 ) -> Leaderboard:
     """Run the standard suite (``protocol.standard_suite``) and summarise it.
 
     Args:
         source: benchmark (table path or shipped name).
-        strategies, datasets, seeds, workers, budgets, second_objective: see
+        strategies, datasets, seeds, workers, budgets, second_objective, suspect: see
             ``protocol.standard_suite``.
         executor, processes, ray_address: see ``executors.run_many``.
         on_progress: called with (runs finished so far, total runs).
@@ -109,7 +110,9 @@ def run_leaderboard(
     from nasbench_suite.provenance import provenance
 
     bench = open_cached(source)
-    configs = standard_suite(bench, source, strategies, datasets, seeds, workers, budgets, second_objective)
+    configs = standard_suite(
+        bench, source, strategies, datasets, seeds, workers, budgets, second_objective, suspect
+    )
     if strategies is None and configs:
         check_suite_runs(bench, configs[0].dataset, second_objective)
     model_based = {name: search.strategy_class(name).model_based for name in {c.strategy for c in configs}}

@@ -97,6 +97,7 @@ def standard_suite(
     workers: int = STANDARD_WORKERS,
     budgets: dict[str, dict[str, float | int]] | None = None,
     second_objective: str | None = None,
+    suspect: str = "include",
 ) -> list[RunConfig]:
     """The configs of the standard suite on ``bench`` (opened from ``source``).
 
@@ -113,6 +114,7 @@ def standard_suite(
         second_objective: a minimised second objective for every run (``params_m``,
             ``flops_m``, a latency column): multi-objective strategies then apply, and
             every run reports its hypervolume. None: single-objective runs.
+        suspect: ``"include"`` (default) or ``"exclude"`` the entries the table flags.
 
     Raises:
         UnknownDatasetError: a dataset the benchmark lacks.
@@ -142,6 +144,7 @@ def standard_suite(
                         seed=seed,
                         workers=workers,
                         second_objective=second_objective,
+                        suspect=suspect,
                         **budget,  # type: ignore[arg-type]
                     )
                 )
