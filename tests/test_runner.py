@@ -338,11 +338,15 @@ def test_real_table_budgets_and_regret(nb201_table):
     for dataset, budget in (("cifar10-valid", 1e5), ("cifar100", 2e5), ("ImageNet16-120", 6e5)):
         plan = resolve_metrics(bench, dataset)
         assert plan.observe == ("valid_acc" if dataset == "cifar10-valid" else "valid_acc_mean")
-        assert plan.report == ("valid_acc" if dataset == "cifar10-valid" else "test_acc")
+        assert plan.report == ("valid_acc" if dataset == "cifar10-valid" else "xtest_acc")
         for workers in (1, 4):
             result = run(
                 RunConfig("rea", str(nb201_table), dataset, budget_s=budget, workers=workers), bench=bench
             )
             t = result.trajectory
             assert t["time_s"].max() <= budget
-            assert np.all(t["regret"] >= 0) and np.isfinite(t["regret"]).all()
+            # A held-out seed (cifar10-valid) can beat the best seed mean by a seed's spread; an
+            # architecture without x-test is no incumbent, so regret starts at the first that has one.
+            regret = t["regret"][t["incumbent"] != ""]
+            assert np.isfinite(regret).all() and len(regret) > 0
+            assert np.all(regret >= (-1.0 if plan.report_seed == "held-out" else 0.0))

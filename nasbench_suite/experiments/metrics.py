@@ -8,7 +8,8 @@ strategy observed.
   per-architecture ``valid_acc_mean`` plus seed noise drawn from a
   :class:`~nasbench_suite.surrogates.noise.SeedNoiseModel` fitted on the
   dataset's per-seed accuracy (NB201 publishes no per-seed validation accuracy
-  for cifar100 and ImageNet16-120). Never a test accuracy.
+  for cifar100 and ImageNet16-120; a metric named explicitly is observed as
+  stored, without noise). Never a test accuracy.
 - **report**: ``xtest_acc`` (a split the search never sees) when the dataset has
   it, else ``test_acc``, else ``valid_acc``, else the observed metric. When the
   report is the observed metric itself, a table reports it on a **held-out
@@ -151,6 +152,8 @@ def _build_plan(
             raise UnknownMetricError(override, sorted(names))
     if suspect not in SUSPECT_POLICIES:
         raise MetricRuleError(f"suspect must be one of {SUSPECT_POLICIES}, not {suspect!r}")
+    # The seed noise is part of the rule: an explicitly named metric is observed as stored.
+    noisy = observe is None
     observe = observe or _first(names, OBSERVE_RULE, dataset, "observe")
     report = report or next((m for m in REPORT_RULE if m in names), observe)
     biased = next((m for m in BIASED_RULE if m in names), observe)
@@ -159,7 +162,7 @@ def _build_plan(
     n_flagged, excluded = _flags(bench, dataset, reference, names, suspect)
     if excluded:
         reference = [k for k in reference if k not in excluded]
-    noise, source = _observation_noise(bench, dataset, observe, names, reference)
+    noise, source = _observation_noise(bench, dataset, observe, names, reference) if noisy else (None, "")
     wanted = [report] if second is None else [report, second]
     table = bench.query_batch(reference, dataset, seed="mean", metrics=wanted)
     values = table[report].to_numpy(dtype=float)
