@@ -280,6 +280,8 @@ class _Loop:
             else:
                 result, cost = self._query_epoch(proposal.arch, epoch)
             key = result.arch
+            if self.held_out and key not in self.held_out:  # a table keyed otherwise than space.key
+                self.held_out[key] = self.held_out[self.bench.space.key(proposal.arch)]
             metrics = result.metrics
             observed = metrics[self.plan.observe]
             if self.plan.noise is not None and not math.isnan(observed):
