@@ -54,7 +54,7 @@ def test_every_per_seed_value_is_exact(real):
             # ... and pandas' parse is the correctly rounded float of the decimal text.
             exact = np.array([float(t) for t in text.loc[mask, column]])
             np.testing.assert_array_equal(got[rows, cols], exact)
-        np.testing.assert_array_equal(ds.per_arch["params_m"][rows], sub["params_mb"].to_numpy())
+        np.testing.assert_array_equal(ds.per_arch["params_m_published"][rows], sub["params_mb"].to_numpy())
         # Runs that do not exist are absent and NaN, never filled in.
         assert ds.present.sum() == len(sub) and (~ds.present).sum() == 7456
         assert np.isnan(ds.per_seed[metric][~ds.present]).all()
@@ -93,8 +93,8 @@ def test_zero_cost_csv_values_sentinels_and_params(real):
         zc = _frame(source, f"nb201_zero_cost_{tag}.csv")
         ds = data.datasets[name]
         rows = zc["index"].to_numpy()
-        np.testing.assert_array_equal(ds.per_arch["flops_m"][rows], zc["flops"].to_numpy())
-        assert ds.metrics["flops_m"].unit == "MFLOPs"
+        np.testing.assert_array_equal(ds.per_arch["flops_m_zc"][rows], zc["flops"].to_numpy())
+        assert ds.metrics["flops_m_zc"].unit == "MFLOPs"
         proxies = [c for c in zc.columns if c not in ("index", "arch", "flops", "params")]
         assert len(proxies) == 11 and "zc_params" not in ds.per_arch
         for proxy in proxies:
@@ -132,7 +132,7 @@ def test_naslib_json_fills_cifar100_only_by_default(real):
     for key, values in raw["cifar100"].items():
         row = row_of[_naslib_text(key)]
         filled[row] = True
-        assert ds.per_arch["flops_m"][row] == values["flops"]
+        assert ds.per_arch["flops_m_zc"][row] == values["flops"]
         expected = np.nan if values["jacov"] == -1e8 else values["jacov"]
         np.testing.assert_array_equal(ds.per_arch["zc_jacov"][row], expected)
     assert filled.sum() == 491 and np.isnan(ds.per_arch["zc_snip"][~filled]).all()

@@ -135,12 +135,14 @@ def test_same_seed_same_trajectory_and_workers_change_it(toy):
     assert not np.array_equal(a["time_s"][:20], c["time_s"][:20])
 
 
-def test_incumbent_is_the_best_observed_and_regret_is_never_negative(toy):
+def test_incumbent_is_the_best_observed_and_regret_is_best_minus_report(toy):
     for strategy in ("random", "rea", "local-search"):
-        t = run(_config(toy, strategy=strategy, workers=2, seed=1)).trajectory
+        result = run(_config(toy, strategy=strategy, workers=2, seed=1))
+        t = result.trajectory
         best_so_far = np.maximum.accumulate(np.where(np.isnan(t["observed"]), -np.inf, t["observed"]))
         assert np.array_equal(t["incumbent_observed"], best_so_far)
-        assert np.all(t["regret"] >= 0)
+        # A held-out seed can beat the best seed mean, so regret is not bounded by 0 here.
+        assert np.allclose(t["regret"], result.summary["best_report"] - t["incumbent_report"])
         assert np.all(np.diff(t["incumbent_observed"]) >= 0)
 
 
@@ -148,14 +150,21 @@ def test_report_and_regret_follow_the_rule(toy):
     bench = open_benchmark(toy)
     result = run(_config(toy, strategy="random", budget_evals=30), bench=bench)
     plan = resolve_metrics(bench, "toy")
-    assert (plan.observe, plan.report) == ("valid_acc", "valid_acc")
+    assert (plan.observe, plan.report, plan.report_seed) == ("valid_acc", "valid_acc", "held-out")
     means = bench.query_batch(bench.reference_archs("toy"), "toy", seed="mean", metrics=["valid_acc"])
     assert plan.best_report == pytest.approx(means["valid_acc"].max())
     t = result.trajectory
-    for key, report, regret in zip(t["incumbent"], t["incumbent_report"], t["regret"]):
-        mean = bench.query(key, "toy", "mean", metrics=["valid_acc"])["valid_acc"]
-        assert report == pytest.approx(mean)
-        assert regret == pytest.approx(plan.best_report - mean)
+    for key, report, regret, biased in zip(
+        t["incumbent"], t["incumbent_report"], t["regret"], t["incumbent_report_biased"]
+    ):
+        # The report is one stored seed's value (the held-out one); the biased figure the mean.
+        per_seed = [
+            bench.query(key, "toy", s, metrics=["valid_acc"])["valid_acc"]
+            for s in bench.arch_seeds(key, "toy")
+        ]
+        assert any(report == pytest.approx(v) for v in per_seed)
+        assert biased == pytest.approx(bench.query(key, "toy", "mean", metrics=["valid_acc"])["valid_acc"])
+        assert regret == pytest.approx(plan.best_report - report)
 
 
 def test_unknown_architectures_are_failed_evaluations(toy_partial):
@@ -163,7 +172,7 @@ def test_unknown_architectures_are_failed_evaluations(toy_partial):
     failed = np.isnan(t["observed"])
     assert failed.any() and (~failed).any()
     assert (t["cost_s"][failed] == 0).all()
-    assert np.all(t["regret"][~np.isnan(t["regret"])] >= 0)
+    assert (t["incumbent"][failed] == t["incumbent"][np.flatnonzero(failed) - 1]).all() or failed[0]
 
 
 def test_a_time_budget_needs_costs(tmp_path):
@@ -329,11 +338,15 @@ def test_real_table_budgets_and_regret(nb201_table):
     for dataset, budget in (("cifar10-valid", 1e5), ("cifar100", 2e5), ("ImageNet16-120", 6e5)):
         plan = resolve_metrics(bench, dataset)
         assert plan.observe == ("valid_acc" if dataset == "cifar10-valid" else "valid_acc_mean")
-        assert plan.report == ("valid_acc" if dataset == "cifar10-valid" else "test_acc")
+        assert plan.report == ("valid_acc" if dataset == "cifar10-valid" else "xtest_acc")
         for workers in (1, 4):
             result = run(
                 RunConfig("rea", str(nb201_table), dataset, budget_s=budget, workers=workers), bench=bench
             )
             t = result.trajectory
             assert t["time_s"].max() <= budget
-            assert np.all(t["regret"] >= 0) and np.isfinite(t["regret"]).all()
+            # A held-out seed (cifar10-valid) can beat the best seed mean by a seed's spread; an
+            # architecture without x-test is no incumbent, so regret starts at the first that has one.
+            regret = t["regret"][t["incumbent"] != ""]
+            assert np.isfinite(regret).all() and len(regret) > 0
+            assert np.all(regret >= (-1.0 if plan.report_seed == "held-out" else 0.0))

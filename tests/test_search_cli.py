@@ -230,7 +230,7 @@ def test_the_standard_suite_is_a_fixed_list_that_plugins_do_not_join(table, monk
         monkeypatch.setattr("nasbench_suite.experiments.leaderboard.run_leaderboard", fake_run_leaderboard)
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1)
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1, "--exclude-model-based")
-    assert PROTOCOL_VERSION == 1 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V1
+    assert PROTOCOL_VERSION == 2 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V1
     assert tuple(c.strategy for c in configs) == STANDARD_STRATEGIES
     assert asked[0] is None  # the standard suite, STANDARD_STRATEGIES (it refuses to run short)
     assert asked[1] == [s for s in STANDARD_STRATEGIES if s not in ("bananas", "optuna-tpe", "xgb-bo")]
@@ -276,7 +276,7 @@ def test_the_standard_suite_refuses_to_run_short(capsys, table, tmp_path, monkey
         run_leaderboard(str(table), seeds=[0], executor="serial")
     code, _, err = run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--out", tmp_path)
     assert_one_line_error(code, err)
-    assert "standard suite (protocol v1) cannot run optuna-random" in err
+    assert "standard suite (protocol v2) cannot run optuna-random" in err
     assert not (tmp_path / "leaderboard.md").exists()
     # Naming the strategies is a deliberate choice: no refusal, the missing one is not applicable.
     code, out, _ = run(

@@ -130,7 +130,8 @@ def test_netstats_command(capsys, tmp_path: Path):
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|avg_pool_3x3~2|"
     assert main(["netstats", "--space", "nb201", "--dataset", "cifar100", "--arch", arch, "--csv"]) == 0
     header, row = capsys.readouterr().out.splitlines()
-    assert header == "index,arch,params_m,flops_m"
+    # Without a source of the official index, the column says it is the project's enumeration.
+    assert header == "enum_index,arch,params_m,flops_m"
     assert row.split(",")[1:] == [arch, "0.808276", "113.95722"]
 
     assert main(["netstats", "--space", "nb201", "--dataset", "ImageNet16-120", "--all", "--csv"]) == 0
@@ -141,6 +142,24 @@ def test_netstats_command(capsys, tmp_path: Path):
 
     assert main(["netstats", "--space", "nb201", "--dataset", "mnist", "--arch", arch]) == 2
     assert "unknown dataset" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("source", ["folder", "meta"])
+def test_netstats_prints_the_official_nats_index(capsys, source):
+    """The index joins with the benchmark's own files: every (index, arch) pair of the per-seed file."""
+    folder = data_path("nb201")
+    meta = data_path("nats-tss-simple-sample", "NATS-tss-v1_0-3ffb9-simple", "meta.pickle.pbz2")
+    given = folder if source == "folder" else meta
+    args = ["netstats", "--space", "nb201", "--dataset", "cifar10-valid", "--all", "--csv"]
+    assert main([*args, "--index-from", str(given)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "index,arch,params_m,flops_m"
+    printed = {int(line.split(",")[0]): line.split(",")[1] for line in lines[1:]}
+    pairs = pd.read_csv(folder / "nb201_per_seed.csv", usecols=["index", "arch"]).drop_duplicates()
+    assert len(pairs) == len(printed) == 15_625
+    assert all(printed[i] == NB201.key(a) for i, a in zip(pairs["index"], pairs["arch"]))
+    assert main([*args, "--index-from", "/nonexistent"]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
 
 
 def test_the_torch_free_parts_never_load_torch():

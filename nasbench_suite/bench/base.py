@@ -76,6 +76,10 @@ class Benchmark(ABC):
 
     #: Whether :meth:`predict_dist` is offered; a backend that implements it sets this.
     supports_predict_dist: ClassVar[bool] = False
+    #: Whether ``seed="sample"`` draws fresh seed noise on every query (a surrogate: its
+    #: seed mean is then an expectation no observation shares a draw with); false where
+    #: a sample is one of a few stored runs (a table).
+    fresh_seed_noise: ClassVar[bool] = False
 
     @property
     @abstractmethod
@@ -161,6 +165,20 @@ class Benchmark(ABC):
             PredictDistUnsupportedError: the backend has none (``supports_predict_dist`` false).
         """
         raise PredictDistUnsupportedError(self)
+
+    def arch_seeds(self, arch: Any, dataset: str) -> tuple[int, ...]:
+        """The seeds with a run of ``arch`` on ``dataset`` (default: every seed of the dataset)."""
+        self.space.key(arch)
+        return tuple(self.seeds(dataset))
+
+    def seed_matrix(self, archs: Sequence[Any], dataset: str, metric: str) -> np.ndarray:
+        """``metric`` of every stored seed of ``archs``: an ``(n, S)`` array over
+        ``seeds(dataset)``, NaN where a run is missing. The default queries one seed at a time."""
+        columns = [
+            self.query_batch(archs, dataset, seed, metrics=[metric])[metric].to_numpy(dtype=float)
+            for seed in self.seeds(dataset)
+        ]
+        return np.column_stack(columns) if columns else np.zeros((len(archs), 0))
 
     def reference_archs(self, dataset: str) -> list[str]:
         """Keys of the architectures over which "the best in the benchmark" is taken.

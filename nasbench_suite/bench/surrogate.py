@@ -63,6 +63,7 @@ class SurrogateBenchmark(Benchmark):
     """
 
     supports_predict_dist: ClassVar[bool] = True
+    fresh_seed_noise: ClassVar[bool] = True
 
     def __init__(self, path: str | Path):
         self.path = Path(path)

@@ -67,6 +67,18 @@ class TabularBenchmark(Benchmark):
         has_run = self.table.present(dataset).any(axis=1)
         return [key for key, ok in zip(keys, has_run.tolist()) if ok]
 
+    def arch_seeds(self, arch: Any, dataset: str) -> tuple[int, ...]:
+        seeds = self.table.dataset(dataset).seeds
+        present = self.table.present(dataset)[self._row(arch)]
+        return tuple(int(s) for s, ok in zip(seeds, present.tolist()) if ok)
+
+    def seed_matrix(self, archs: Sequence[Any], dataset: str, metric: str) -> np.ndarray:
+        view = self._view(dataset, None, [metric])
+        if not view.seed_names:
+            raise UnknownMetricError(metric, view.seed_names)
+        rows = self._rows(archs)
+        return np.where(view.present[rows], view.per_seed[rows, :, 0], np.nan)
+
     def identity(self) -> dict[str, str]:
         """``kind`` "table", the file name and the manifest checksum (BLAKE2b-128 of the canonical
         JSON manifest, which holds the checksum of every array: it identifies the content)."""

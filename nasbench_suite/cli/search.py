@@ -40,6 +40,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--observe-metric", help="metric told to the strategy (default: the protocol's rule)")
     p.add_argument("--report-metric", help="metric reported for the incumbent (default: the rule)")
     p.add_argument("--second-objective", help="minimised second objective (params_m, flops_m, a latency)")
+    p.add_argument(
+        "--exclude-suspect",
+        action="store_true",
+        help="leave out the entries the table flags as suspect (failed evaluations, not reference "
+        "architectures); default: include them (every report says which)",
+    )
     _executor_arguments(p)
     p.set_defaults(run=cmd_search)
 
@@ -60,6 +66,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--second-objective",
         help="minimised second objective for every run (params_m, flops_m, a latency): "
         "multi-objective strategies apply and hypervolumes are reported",
+    )
+    p.add_argument(
+        "--exclude-suspect",
+        action="store_true",
+        help="leave out the entries the table flags as suspect (failed evaluations, not reference "
+        "architectures); default: include them (every report says which)",
     )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results/)")
     _executor_arguments(p)
@@ -113,6 +125,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             observe_metric=args.observe_metric,
             report_metric=args.report_metric,
             second_objective=args.second_objective,
+            suspect="exclude" if args.exclude_suspect else "include",
         )
         for seed in seeds
     ]
@@ -146,6 +159,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         f"final accuracy {report[0]:.3f}{se(report[1])}, final regret {regret[0]:.3f}{se(regret[1])} "
         f"(mean ± s.e.)"
     )
+    print(f"rule: {ok[0].rule}")
     print(f"wrote {args.output}")
     return EXIT_OK
 
@@ -185,6 +199,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 ray_address=args.ray_address,
                 on_progress=progress.update,
                 second_objective=args.second_objective,
+                suspect="exclude" if args.exclude_suspect else "include",
             )
     except StrategyError as exc:  # not a NasbenchError: say it in one line here
         raise UsageError(str(exc)) from None

@@ -98,6 +98,7 @@ def table_summary(path: Path) -> dict[str, Any]:
                     "n_runs": entry["n_runs"],
                     "protocol": entry["protocol"],
                     "provenance": entry["provenance"],
+                    "suspect": entry["provenance"].get("suspect"),
                     **{
                         kind: {k: _metric_summary(v) for k, v in sorted(entry[kind].items())}
                         for kind in ("per_seed", "curves", "per_arch")
@@ -177,6 +178,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             for metric, meta in ds[kind].items():
                 grid.add_row(metric, kind, meta["unit"], f"{meta['n_missing']:,}")
         console.print(grid)
+        if ds["suspect"]:
+            flags = ds["suspect"]
+            console.print(f"suspect entries: {flags['flagged']:,} flagged ({flags['reason']})", markup=False)
     if summary["static_metrics"]:
         grid = RichTable(title="table-wide metrics", title_justify="left")
         for col in ("metric", "unit", "missing"):

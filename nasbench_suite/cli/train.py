@@ -54,6 +54,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--arch", help="architecture in the space's text form")
     group.add_argument("--all", action="store_true", help="every architecture of the space")
     p.add_argument("--protocol", help="count the network of this protocol (default: the published size)")
+    p.add_argument(
+        "--index-from",
+        type=Path,
+        help="nb201: where the official NATS-Bench index comes from: a table imported from the benchmark "
+        "(.h5), the benchmark's meta.pickle.pbz2, or the NB201 data folder; without it the index column is "
+        "the project's enumeration and is named enum_index",
+    )
     p.add_argument("--csv", action="store_true", help="print CSV")
     p.set_defaults(run=cmd_netstats)
 
@@ -166,26 +173,55 @@ def cmd_netstats(args: argparse.Namespace) -> int:
     space = spaces.get(args.space)
     spec = dataset_spec(args.dataset)
     network = load_protocol(args.protocol).network if args.protocol else None
+    official = _official_index(space, args.index_from) if args.index_from is not None else None
     if args.all:
         if args.space == "nb101":
             raise UsageError("--all for nb101 (423k cells) is not offered; pass --arch")
-        rows = [
-            (i, space.key(a), network_stats(args.space, a, spec, network))
-            for i, a in enumerate(space.enumerate())
-        ]
+        archs = list(space.enumerate())
     else:
-        arch = space.parse(args.arch)
-        index = _enumeration_index(space, arch)
-        rows = [(index, space.key(arch), network_stats(args.space, arch, spec, network))]
+        archs = [space.parse(args.arch)]
+    rows = []
+    for arch in archs:
+        key = space.key(arch)
+        index = official.get(key) if official is not None else _enumeration_index(space, arch)
+        rows.append((index, key, network_stats(args.space, arch, spec, network)))
+    if official is not None:
+        rows.sort(key=lambda row: (row[0] is None, row[0] or 0))
     if args.csv:
-        print("index,arch,params_m,flops_m")
+        print(f"{'index' if official is not None else 'enum_index'},arch,params_m,flops_m")
         for index, key, stats in rows:
             print(f"{'' if index is None else index},{key},{stats.params_m:.6f},{stats.flops_m:.5f}")
         return EXIT_OK
+    label = "index" if official is not None else "enum_index"
     for index, key, stats in rows:
         shown = "-" if index is None else str(index)
-        print(f"{shown:>6}  {key}  params {stats.params_m:.6f} M  FLOPs {stats.flops_m:.5f} M")
+        print(f"{label} {shown:>5}  {key}  params {stats.params_m:.6f} M  FLOPs {stats.flops_m:.5f} M")
     return EXIT_OK
+
+
+def _official_index(space, source: Path) -> dict[str, int]:
+    """Architecture key -> official NATS-Bench index, read from ``source`` (see ``--index-from``)."""
+    if space.name != "nb201":
+        raise UsageError(f"--index-from is for nb201, not {space.name}")
+    if not source.exists():
+        raise UsageError(f"--index-from {source}: no such file or folder")
+    if source.suffix == ".h5":
+        from nasbench_suite.tabular import Table
+
+        with Table(source) as table:
+            if table.space != "nb201" or "nats_index" not in table.static_metrics:
+                raise UsageError(f"--index-from {source}: not an NB201 table with nats_index")
+            indices = table.static("nats_index")
+            return {key: int(i) for key, i in zip(table.keys, indices.tolist())}
+    if source.name.endswith(".pbz2"):
+        from nasbench_suite.safe_pickle import load_pbz2
+
+        return {space.key(text): i for i, text in enumerate(load_pbz2(source)["meta_archs"])}
+    import pandas as pd
+
+    csv = source / "nb201_per_seed.csv" if source.is_dir() else source
+    frame = pd.read_csv(csv, usecols=["index", "arch"]).drop_duplicates()
+    return {space.key(text): int(i) for i, text in zip(frame["index"], frame["arch"])}
 
 
 def _enumeration_index(space, arch) -> int | None:

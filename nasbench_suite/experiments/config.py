@@ -44,12 +44,16 @@ class RunConfig:
         workers: W, the number of simulated asynchronous workers (1: sequential).
         strategy_options: options passed to the strategy (a mapping; stored sorted).
         observe_metric: metric told to the strategy; None for the rule of
-            ``metrics.resolve_metrics`` (per-seed ``valid_acc``, else ``valid_acc_mean``).
-        report_metric: metric of the report (seed mean); None for the rule
-            (``test_acc``, else ``valid_acc``, else the observed metric).
+            ``metrics.resolve_metrics`` (per-seed ``valid_acc``, else ``valid_acc_mean``
+            with seed noise).
+        report_metric: metric of the report; None for the rule (``xtest_acc``, else
+            ``test_acc``, else ``valid_acc`` on a held-out seed, see ``docs/protocol.md``).
         second_objective: a metric minimised as the second objective (``params_m``,
             ``flops_m``, a latency column), or None.
         max_evals: hard cap on evaluations for time budgets (see DEFAULT_MAX_EVALS).
+        suspect: ``"include"`` (default) or ``"exclude"`` the entries a table flags as
+            suspect (its ``suspect`` metric): excluded ones are failed evaluations and
+            leave the reference architectures.
     """
 
     strategy: str
@@ -64,6 +68,7 @@ class RunConfig:
     report_metric: str | None = None
     second_objective: str | None = None
     max_evals: int = DEFAULT_MAX_EVALS
+    suspect: str = "include"
 
     def __post_init__(self) -> None:
         for name in ("strategy", "bench", "dataset"):
@@ -98,6 +103,8 @@ class RunConfig:
                 f"strategy_options must map names to JSON values, not {self.strategy_options!r}"
             ) from None
         object.__setattr__(self, "strategy_options", options)
+        if self.suspect not in ("include", "exclude"):
+            raise RunConfigError(f"suspect must be 'include' or 'exclude', not {self.suspect!r}")
         for name in ("observe_metric", "report_metric", "second_objective"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):

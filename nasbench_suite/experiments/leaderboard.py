@@ -43,6 +43,7 @@ class DatasetBoard:
         budget_value: the budget in the unit of the curves' times.
         initial_regret: regret before any result.
         time_unit: ``"s"`` or ``"evals"``.
+        rule: what the runs observed and reported, and the flagged entries (``MetricPlan.describe``).
     """
 
     dataset: str
@@ -53,6 +54,7 @@ class DatasetBoard:
     budget_value: float
     initial_regret: float
     time_unit: str
+    rule: str = "not recorded"
 
 
 @dataclass
@@ -86,12 +88,13 @@ def run_leaderboard(
     budgets: dict[str, dict[str, float | int]] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     second_objective: str | None = None,
+    suspect: str = "include",
 ) -> Leaderboard:
     """Run the standard suite (``protocol.standard_suite``) and summarise it.
 
     Args:
         source: benchmark (table path or shipped name).
-        strategies, datasets, seeds, workers, budgets, second_objective: see
+        strategies, datasets, seeds, workers, budgets, second_objective, suspect: see
             ``protocol.standard_suite``.
         executor, processes, ray_address: see ``executors.run_many``.
         on_progress: called with (runs finished so far, total runs).
@@ -107,7 +110,9 @@ def run_leaderboard(
     from nasbench_suite.provenance import provenance
 
     bench = open_cached(source)
-    configs = standard_suite(bench, source, strategies, datasets, seeds, workers, budgets, second_objective)
+    configs = standard_suite(
+        bench, source, strategies, datasets, seeds, workers, budgets, second_objective, suspect
+    )
     if strategies is None and configs:
         check_suite_runs(bench, configs[0].dataset, second_objective)
     model_based = {name: search.strategy_class(name).model_based for name in {c.strategy for c in configs}}
@@ -179,7 +184,7 @@ def summarise(
 
 
 #: Settings that every run of one summary must share (per dataset for the budgets).
-_SHARED = ("workers", "observe_metric", "report_metric", "second_objective", "max_evals")
+_SHARED = ("workers", "observe_metric", "report_metric", "second_objective", "max_evals", "suspect")
 
 
 def check_one_protocol(results: Sequence[RunResult]) -> None:
@@ -269,7 +274,8 @@ def _dataset_board(dataset: str, runs: dict[str, list[RunResult]]) -> DatasetBoa
         ]
         for n in names
     }
-    return DatasetBoard(dataset, budget, rows, best, curves, budget_value, initial, unit)
+    rule = next((r.rule for n in names for r in runs[n] if r.rule), "not recorded")
+    return DatasetBoard(dataset, budget, rows, best, curves, budget_value, initial, unit, rule)
 
 
 def _row(
@@ -289,6 +295,9 @@ def _row(
         return mean, se, float(median), float(q25), float(q75)
 
     acc = figures("final_report")
+    for s in summaries:
+        s.setdefault("final_report_biased", math.nan)
+    bias = mean_se(np.array([s["final_report_biased"] - s["final_report"] for s in summaries], float))
     reg = figures("final_regret")
     auc = figures("auc_regret")
     rank_mean, rank_se = mean_se(ranks) if len(ranks) else (math.nan, math.nan)
@@ -315,6 +324,8 @@ def _row(
         "p_holm": test[1] if test else math.nan,
         "p_rs": test_rs[0] if test_rs else math.nan,
         "p_rs_holm": test_rs[1] if test_rs else math.nan,
+        "bias_mean": bias[0],
+        "bias_se": bias[1],
         "hv_mean": hv[0],
         "hv_se": hv[1],
     }

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 #: Version of the standard suite. A change of what the suite runs (its strategies, seeds,
 #: workers, budgets) is a new version, so that a committed leaderboard says which it is.
-PROTOCOL_VERSION = 1
+#: Version 2 changed the measurement, not the runs' list: the report never reuses the data the
+#: strategy observed (held-out seed or x-test), and a seed-mean observation gets seed noise.
+PROTOCOL_VERSION = 2
 
 #: The strategies of protocol version 1, in the order the suite runs them: the twelve
 #: built-in strategies as the suite named them when version 1 was fixed. Those that do
@@ -95,6 +97,7 @@ def standard_suite(
     workers: int = STANDARD_WORKERS,
     budgets: dict[str, dict[str, float | int]] | None = None,
     second_objective: str | None = None,
+    suspect: str = "include",
 ) -> list[RunConfig]:
     """The configs of the standard suite on ``bench`` (opened from ``source``).
 
@@ -111,6 +114,7 @@ def standard_suite(
         second_objective: a minimised second objective for every run (``params_m``,
             ``flops_m``, a latency column): multi-objective strategies then apply, and
             every run reports its hypervolume. None: single-objective runs.
+        suspect: ``"include"`` (default) or ``"exclude"`` the entries the table flags.
 
     Raises:
         UnknownDatasetError: a dataset the benchmark lacks.
@@ -140,6 +144,7 @@ def standard_suite(
                         seed=seed,
                         workers=workers,
                         second_objective=second_objective,
+                        suspect=suspect,
                         **budget,  # type: ignore[arg-type]
                     )
                 )

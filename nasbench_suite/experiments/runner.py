@@ -24,8 +24,11 @@ epoch already reached starts a new run (new seed, full cost to that epoch), so
 no evaluation is free. Only full-budget results (no epoch, or the last epoch) can
 become the incumbent.
 
-An architecture the benchmark does not hold (or holds without any run) is a
-failed evaluation: observed NaN, cost 0, told to the strategy as such.
+An architecture the benchmark does not hold (or holds without any run), or one
+the table flags as suspect when the run excludes those, is a failed evaluation:
+observed NaN, cost 0, told to the strategy as such.
+Held-out reports (``metrics.py``): an architecture's held-out seed is drawn at its
+first evaluation and never observed; one without a report value never becomes the incumbent.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ from nasbench_suite.experiments.config import RunConfig, RunConfigError
 from nasbench_suite.experiments.metrics import (
     MetricPlan,
     anytime_auc,
-    normalised_hypervolume,
     resolve_metrics,
+    trajectory_hypervolume,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +62,7 @@ COLUMNS = (
     "trial_id",
     "arch",
     "epoch",
+    "obs_seed",
     "observed",
     "cost_s",
     "second",
@@ -67,6 +71,7 @@ COLUMNS = (
     "incumbent_observed",
     "incumbent_report",
     "regret",
+    "incumbent_report_biased",
 )
 
 _BENCHES: dict[str, Benchmark] = {}
@@ -95,12 +100,14 @@ class RunResult:
         trajectory: column name -> (n,) array, see ``COLUMNS``.
         summary: final figures: ``n_evals``, ``time_s`` (simulated time of the last
             result), ``final_report``, ``final_regret``, ``auc_regret``,
+            ``final_report_biased`` (the version-1 report: selection-biased),
             ``best_report``, ``initial_regret`` (regret charged before any result),
             ``hypervolume`` (NaN without a second objective),
             ``wall_s`` (seconds of computer time the run took; not part of the result).
         message: why the run did not happen (status not ok).
         bench_checksum: the checksum of the benchmark that answered (``Benchmark.identity()``),
             so that runs on different tables or surrogates are never summarised together.
+        rule: what was observed and reported, and the flagged entries (``MetricPlan.describe``).
     """
 
     config: RunConfig
@@ -109,6 +116,7 @@ class RunResult:
     summary: dict[str, float] = field(default_factory=dict)
     message: str = ""
     bench_checksum: str = ""
+    rule: str = ""
 
     @property
     def ok(self) -> bool:
@@ -134,7 +142,7 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
     dataset = config.dataset
     checksum = bench_checksum(bench)
     plan = resolve_metrics(
-        bench, dataset, config.observe_metric, config.report_metric, config.second_objective
+        bench, dataset, config.observe_metric, config.report_metric, config.second_objective, config.suspect
     )
     epochs = tuple(bench.epochs(dataset))
     context = SearchContext(
@@ -157,9 +165,11 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
         raise
     loop = _Loop(config, bench, plan, strategy, np.random.default_rng(bench_seed), context.max_epoch)
     trajectory = loop.run()
-    summary = _summarise(config, bench, plan, trajectory)
+    summary = _summarise(config, bench, plan, trajectory, loop.report_of)
     summary["wall_s"] = time.perf_counter() - wall_start
-    return RunResult(config, trajectory=trajectory, summary=summary, bench_checksum=checksum)
+    return RunResult(
+        config, trajectory=trajectory, summary=summary, bench_checksum=checksum, rule=plan.describe()
+    )
 
 
 def bench_checksum(bench: Benchmark) -> str:
@@ -187,25 +197,31 @@ class _Loop:
         self.metrics = (plan.observe,) if plan.second is None else (plan.observe, plan.second)
         # arch key -> (seed, epoch reached, cost paid) of its multi-fidelity training run.
         self.resumable: dict[str, tuple[int, int, float]] = {}
+        # arch key -> (held-out seed, seeds it may be observed on), for held-out reports.
+        self.held_out: dict[str, tuple[int, tuple[int, ...]]] = {}
+        # arch key -> its report value (NaN: none; it cannot become the incumbent).
+        self.report_of: dict[str, float] = {"": math.nan}
 
     def run(self) -> dict[str, np.ndarray]:
         config = self.config
         budget_s = math.inf if config.budget_s is None else config.budget_s
         max_launches = config.budget_evals if config.budget_evals is not None else config.max_evals
-        heap: list[tuple[float, int, int, Any, str, float, float, float, bool]] = []
+        heap: list[tuple[float, int, Any, str, float, float, float, bool, int, int]] = []
         launched = 0
         for worker in range(min(config.workers, max_launches)):
             heapq.heappush(heap, (*self._launch(0.0, launched), worker))
             launched += 1
-        rows: dict[str, list] = {name: [] for name in COLUMNS if name not in ("incumbent_report", "regret")}
+        skip = ("incumbent_report", "regret", "incumbent_report_biased")
+        rows: dict[str, list] = {name: [] for name in COLUMNS if name not in skip}
         best_observed, incumbent = -math.inf, ""
         tell = self.strategy.tell
         has_second = self.plan.second is not None
         while heap:
-            end, _counter, proposal, key, observed, cost, second, full, worker = heapq.heappop(heap)
+            end, _counter, proposal, key, observed, cost, second, full, seed, worker = heapq.heappop(heap)
             if end > budget_s:
                 break
-            if full and observed > best_observed:  # NaN compares False: a failed run never wins
+            # NaN compares False: a failed run never wins, nor one without a report value.
+            if full and observed > best_observed and not math.isnan(self._report(key)):
                 best_observed, incumbent = observed, key
             rows["eval"].append(len(rows["eval"]))
             rows["time_s"].append(end)
@@ -213,6 +229,7 @@ class _Loop:
             rows["trial_id"].append(proposal.trial_id)
             rows["arch"].append(key)
             rows["epoch"].append(-1 if proposal.epoch is None else proposal.epoch)
+            rows["obs_seed"].append(seed)
             rows["observed"].append(observed)
             rows["cost_s"].append(cost)
             rows["second"].append(second)
@@ -230,6 +247,7 @@ class _Loop:
             "trial_id": np.asarray(rows["trial_id"], dtype=np.int64),
             "arch": np.asarray(rows["arch"], dtype=object),
             "epoch": np.asarray(rows["epoch"], dtype=np.int64),
+            "obs_seed": np.asarray(rows["obs_seed"], dtype=np.int64),
             "observed": np.asarray(rows["observed"], dtype=float),
             "cost_s": np.asarray(rows["cost_s"], dtype=float),
             "second": np.asarray(rows["second"], dtype=float),
@@ -241,26 +259,38 @@ class _Loop:
     def _launch(self, now: float, counter: int) -> tuple:
         """Start one evaluation at ``now``.
 
-        Returns (finish time, counter, proposal, key, observed, cost, second, full).
+        Returns (finish time, counter, proposal, key, observed, cost, second, full, seed), seed
+        being the stored seed that answered (-1: a seed mean, a fresh draw or a failure).
         """
         proposal = self.strategy.ask()
         epoch = proposal.epoch
         full = epoch is None or epoch == self.max_epoch
         try:
+            if self.plan.excluded and self.bench.space.key(proposal.arch) in self.plan.excluded:
+                raise UnknownArchError(str(proposal.arch), "the run (flagged suspect, excluded)")
             if epoch is None:
                 result = self.bench.query(
-                    proposal.arch, self.config.dataset, "sample", rng=self.rng, metrics=self.metrics
+                    proposal.arch,
+                    self.config.dataset,
+                    self._seed(proposal.arch),
+                    rng=self.rng,
+                    metrics=self.metrics,
                 )
                 cost = result.cost_s
             else:
                 result, cost = self._query_epoch(proposal.arch, epoch)
             key = result.arch
+            if self.held_out and key not in self.held_out:  # a table keyed otherwise than space.key
+                self.held_out[key] = self.held_out[self.bench.space.key(proposal.arch)]
             metrics = result.metrics
             observed = metrics[self.plan.observe]
+            if self.plan.noise is not None and not math.isnan(observed):
+                observed = float(self.plan.noise.sample(observed, self.rng.standard_normal()))
             second = metrics[self.plan.second] if self.plan.second is not None else math.nan
+            seed = result.seed if isinstance(result.seed, int) else -1
         except (UnknownArchError, UnknownSeedError):
             key = self.bench.space.key(proposal.arch)
-            observed, cost, second = math.nan, 0.0, math.nan
+            observed, cost, second, seed = math.nan, 0.0, math.nan, -1
         if math.isnan(cost):
             if self.config.budget_s is not None:
                 raise RunConfigError(
@@ -268,7 +298,7 @@ class _Loop:
                     "a time budget cannot be kept; use budget_evals"
                 )
             cost = 0.0
-        return now + cost, counter, proposal, key, observed, cost, second, full
+        return now + cost, counter, proposal, key, observed, cost, second, full, seed
 
     def _query_epoch(self, arch: Any, epoch: int) -> tuple[Any, float]:
         key = self.bench.space.key(arch)
@@ -277,7 +307,7 @@ class _Loop:
             # A new training run: nothing to resume (or a proposal at an epoch already
             # passed, which a checkpoint of a later epoch cannot answer).
             result = self.bench.query(
-                arch, self.config.dataset, "sample", epoch=epoch, rng=self.rng, metrics=self.metrics
+                arch, self.config.dataset, self._seed(arch), epoch=epoch, rng=self.rng, metrics=self.metrics
             )
             self.resumable[result.arch] = (int(result.seed), epoch, result.cost_s)
             return result, result.cost_s
@@ -286,22 +316,62 @@ class _Loop:
         self.resumable[result.arch] = (seed, epoch, result.cost_s)
         return result, max(result.cost_s - paid, 0.0)
 
+    def _seed(self, arch: Any) -> int | str:
+        """``"sample"``, or with held-out reports one of the architecture's other seeds."""
+        if self.plan.report_seed != "held-out":
+            return "sample"
+        key = self.bench.space.key(arch)
+        state = self.held_out.get(key)
+        if state is None:
+            seeds = self.bench.arch_seeds(arch, self.config.dataset)
+            if len(seeds) < 2:
+                # Nothing to hold out: observed, but it can never be reported.
+                state = (-1, seeds)
+            else:
+                held = seeds[int(self.rng.integers(len(seeds)))]
+                state = (held, tuple(s for s in seeds if s != held))
+            self.held_out[key] = state
+        observable = state[1]
+        if not observable:
+            raise UnknownSeedError("sample", (), f"(no run of {key!r})")
+        return observable[int(self.rng.integers(len(observable)))]
+
+    def _report(self, key: str) -> float:
+        """The report value of ``key`` (cached; NaN where it has none)."""
+        value = self.report_of.get(key)
+        if value is None:
+            plan, dataset = self.plan, self.config.dataset
+            seed = self.held_out.get(key, (-1,))[0] if plan.report_seed == "held-out" else "mean"
+            value = (
+                math.nan
+                if seed == -1
+                else self.bench.query(key, dataset, seed, metrics=(plan.report,))[plan.report]
+            )
+            self.report_of[key] = value = float(value)
+        return value
+
 
 def _summarise(
-    config: RunConfig, bench: Benchmark, plan: MetricPlan, trajectory: dict[str, np.ndarray]
+    config: RunConfig,
+    bench: Benchmark,
+    plan: MetricPlan,
+    trajectory: dict[str, np.ndarray],
+    report_of: dict[str, float],
 ) -> dict[str, float]:
-    """Fill the report and regret columns (one query per distinct incumbent) and the final figures."""
-    incumbents = trajectory["incumbent"]
-    report_of: dict[str, float] = {"": math.nan}
-    for key in dict.fromkeys(incumbents.tolist()):
-        if key not in report_of:
-            report_of[key] = bench.query(key, config.dataset, "mean", metrics=(plan.report,)).metrics[
-                plan.report
+    """Fill the regret and biased columns (a query per distinct incumbent) and the final figures."""
+    incumbents = trajectory["incumbent"].tolist()
+    biased_of: dict[str, float] = {"": math.nan}
+    for key in dict.fromkeys(incumbents):
+        if key not in biased_of:
+            biased_of[key] = bench.query(key, config.dataset, "mean", metrics=(plan.biased,)).metrics[
+                plan.biased
             ]
-    report = np.array([report_of[k] for k in incumbents.tolist()], dtype=float)
+    report = np.array([report_of[k] for k in incumbents], dtype=float)
+    biased = np.array([biased_of[k] for k in incumbents], dtype=float)
     regret = plan.best_report - report
     trajectory["incumbent_report"] = report
     trajectory["regret"] = regret
+    trajectory["incumbent_report_biased"] = biased
     n = len(report)
     if config.budget_s is not None:
         times, budget = trajectory["time_s"], config.budget_s
@@ -312,24 +382,12 @@ def _summarise(
         "time_s": float(trajectory["time_s"][-1]) if n else 0.0,
         "final_report": float(report[-1]) if n else math.nan,
         "final_regret": float(regret[-1]) if n else math.nan,
+        "final_report_biased": float(biased[-1]) if n else math.nan,
         "auc_regret": anytime_auc(times, regret, budget, plan.max_regret),
         "best_report": plan.best_report,
         "initial_regret": plan.max_regret,
         "hypervolume": math.nan,
     }
     if plan.second is not None:
-        summary["hypervolume"] = _hypervolume(config, bench, plan, trajectory)
+        summary["hypervolume"] = trajectory_hypervolume(bench, config.dataset, plan, trajectory)
     return summary
-
-
-def _hypervolume(
-    config: RunConfig, bench: Benchmark, plan: MetricPlan, trajectory: dict[str, np.ndarray]
-) -> float:
-    """Normalised hypervolume of the full-budget evaluations' (seed-mean report, second objective)."""
-    keys = sorted(set(trajectory["arch"][trajectory["full"] & np.isfinite(trajectory["observed"])].tolist()))
-    if not keys:
-        return 0.0
-    table = bench.query_batch(keys, config.dataset, seed="mean", metrics=[plan.report, plan.second])
-    return normalised_hypervolume(
-        plan, table[plan.report].to_numpy(float), table[plan.second].to_numpy(float)
-    )

@@ -91,6 +91,7 @@ def write_runs(
                 "message": r.message,
                 "summary": {k: _json_float(v) for k, v in r.summary.items()},
                 "bench_checksum": r.bench_checksum,
+                "rule": r.rule,
             }
             for r in results
         ],
@@ -133,10 +134,20 @@ def read_runs(path: str | Path) -> tuple[pd.DataFrame, list[RunResult]]:
         rows = groups.get(index)
         trajectory: dict[str, Any] = {}
         if rows is not None:
-            trajectory = {k: rows[k].to_numpy() for k in COLUMNS}
+            trajectory = {k: rows[k].to_numpy() for k in COLUMNS if k in rows}
         summary = {k: (math.nan if v is None else v) for k, v in entry["summary"].items()}
         checksum = entry.get("bench_checksum", "")
-        results.append(RunResult(config, entry["status"], trajectory, summary, entry["message"], checksum))
+        results.append(
+            RunResult(
+                config,
+                entry["status"],
+                trajectory,
+                summary,
+                entry["message"],
+                checksum,
+                entry.get("rule", ""),
+            )
+        )
     return frame, results
 
 

@@ -6,7 +6,9 @@ NATS-Bench index order (key ``i`` is index ``i``, also stored as the static
 
 - ``nb201_per_seed.csv`` (required): per (arch, dataset, seed) the 200-epoch
   accuracy (``valid_acc`` on x-valid for cifar10-valid, ``test_acc`` on
-  ori-test for cifar100 / ImageNet16-120), ``train_time_s``; ``params_m``.
+  ori-test for cifar100 / ImageNet16-120), ``train_time_s``; ``params_m_published``.
+- then (``_nb201_flags.py``): counted ``params_m``/``flops_m``, derived ``xtest_acc``,
+  the ``suspect`` flag and ``seed_acc_shared``.
 - ``nb201_valid_mean.csv``: ``valid_acc_mean`` per (arch, dataset).
 - ``nb201_hwnasbench_<dataset>.csv``: ``hw_<column>`` per (arch, dataset).
 - ``nb201_zero_cost_<dataset>.csv``: ``zc_<proxy>`` and ``flops_m``.
@@ -28,6 +30,7 @@ import pandas as pd
 from nasbench_suite import spaces
 from nasbench_suite.errors import ImportSourceError, MalformedArchError
 from nasbench_suite.importers._common import float_column, read_csv, require_dir
+from nasbench_suite.importers._nb201_flags import add_counts_and_flags
 from nasbench_suite.importers._nb201_meta import BENCHMARK_ORIGIN, SOURCES, SPLITS, TRAIN_HARDWARE, protocol
 from nasbench_suite.importers._nb201_side import (
     PER_SEED,
@@ -95,6 +98,7 @@ def import_table(source: Path, *, naslib_fill: bool = False) -> TableData:
         if rows is not None:
             csv_rows[name] = rows
     add_naslib(folder, archs, datasets, csv_rows, naslib_fill, absent)
+    add_counts_and_flags(archs, datasets)
     static, static_metrics, static_provenance = add_latency(folder, archs, absent)
     for ds in datasets.values():
         ds.provenance["files_absent"] = sorted(absent)

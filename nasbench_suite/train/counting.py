@@ -13,8 +13,9 @@ published parameter counts and the official NATS-Bench files in
   pooling, the global pooling) are zero in the published values, which the
   official files confirm (an ``avg_pool_3x3`` edge adds no FLOPs there).
 
-The same numbers come from the torch model (``nb201_net.py``): the tests compare
-both on a sample of architectures.
+The closed form itself lives in the space (``spaces/nb201_counts.py``), so that the
+importer can store the counts without the trainer. The same numbers come from the
+torch model (``nb201_net.py``): the tests compare both on a sample of architectures.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nasbench_suite.spaces.nb201 import validate_ops
+from nasbench_suite.spaces.nb201_counts import nb201_counts
 from nasbench_suite.train.errors import TrainConfigError
 from nasbench_suite.train.specs import DatasetSpec
 
@@ -69,14 +71,6 @@ class NetStats:
         return self.flops / 1e6
 
 
-def _edge_cost(op: str, c: int, hw: int) -> tuple[int, int]:
-    if op == "nor_conv_3x3":
-        return 9 * c * c + 2 * c, 9 * c * c * hw
-    if op == "nor_conv_1x1":
-        return c * c + 2 * c, c * c * hw
-    return 0, 0  # avg_pool_3x3, none, skip_connect
-
-
 def nb201_stats(arch: Sequence[str], dataset: DatasetSpec, config: NB201NetConfig | None = None) -> NetStats:
     """Parameters and FLOPs (one image) of the NB201 network of ``arch``.
 
@@ -95,20 +89,7 @@ def nb201_stats(arch: Sequence[str], dataset: DatasetSpec, config: NB201NetConfi
     side = config.input_size or dataset.input_size
     if side % 4:
         raise TrainConfigError(f"input size {side} must be a multiple of 4")
-    c, hw = config.width, side * side
-    params = dataset.channels * 9 * c + 2 * c
-    flops = dataset.channels * 9 * c * hw
-    cell = [_edge_cost(op, c, hw) for op in ops]
-    for stage in range(3):
-        if stage:
-            c_in, c, hw = c, 2 * c, hw // 4
-            # ReLU-conv3x3(stride 2)-BN, ReLU-conv3x3-BN, shortcut AvgPool2d(2) + conv1x1.
-            params += 9 * c_in * c + 2 * c + 9 * c * c + 2 * c + c_in * c
-            flops += (9 * c_in * c + 9 * c * c + c_in * c) * hw
-            cell = [_edge_cost(op, c, hw) for op in ops]
-        params += config.cells_per_stage * sum(p for p, _ in cell)
-        flops += config.cells_per_stage * sum(f for _, f in cell)
-    k = dataset.num_classes
-    params += 2 * c + c * k + k
-    flops += c * k + k
+    params, flops = nb201_counts(
+        ops, dataset.num_classes, side, dataset.channels, config.width, config.cells_per_stage
+    )
     return NetStats(params=params, flops=flops)

@@ -33,6 +33,9 @@ from nasbench_suite.tabular import read_table
 
 N_EVALS = 1_000
 DATASET = "cifar100"  # observed valid_acc_mean, reported test_acc: the report differs from the observation
+#: The established loops observe the stored seed mean and report ori-test: named explicitly, the
+#: runner does the same (protocol v1's measurement, no observation noise), so trajectories compare.
+V1_METRICS = {"observe_metric": "valid_acc_mean", "report_metric": "test_acc"}
 
 
 class ArchRecord:
@@ -130,7 +133,9 @@ def baseline_rea(
 @pytest.fixture(scope="module")
 def bench(nb201_table):
     bench = open_benchmark(nb201_table)
-    run(RunConfig("random", str(nb201_table), DATASET, budget_evals=5), bench=bench)  # stacked views built
+    run(
+        RunConfig("random", str(nb201_table), DATASET, budget_evals=5, **V1_METRICS), bench=bench
+    )  # stacked views built
     return bench
 
 
@@ -139,7 +144,7 @@ def bench(nb201_table):
 
 @pytest.mark.benchmark(group="random search, 1,000 evaluations")
 def test_random_search_runner(benchmark, nb201_table, bench, records):
-    config = RunConfig("random", str(nb201_table), DATASET, seed=7, budget_evals=N_EVALS)
+    config = RunConfig("random", str(nb201_table), DATASET, seed=7, budget_evals=N_EVALS, **V1_METRICS)
     result = benchmark(run, config, bench)
     t = result.trajectory
     assert len(t["eval"]) == N_EVALS and (t["regret"] >= 0).all()
@@ -160,7 +165,7 @@ def test_random_search_baseline(benchmark, records):
 
 @pytest.mark.benchmark(group="regularized evolution, 1,000 evaluations")
 def test_rea_runner(benchmark, nb201_table, bench):
-    config = RunConfig("rea", str(nb201_table), DATASET, seed=7, budget_evals=N_EVALS)
+    config = RunConfig("rea", str(nb201_table), DATASET, seed=7, budget_evals=N_EVALS, **V1_METRICS)
     result = benchmark(run, config, bench)
     assert len(result.trajectory["eval"]) == N_EVALS and (result.trajectory["regret"] >= 0).all()
 
