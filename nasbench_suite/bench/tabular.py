@@ -21,6 +21,7 @@ from nasbench_suite.bench.base import Benchmark, QueryResult, SeedPolicy
 from nasbench_suite.errors import (
     NasbenchError,
     UnknownArchError,
+    UnknownMetricError,
     UnknownSeedError,
 )
 from nasbench_suite.spaces.base import SearchSpace
@@ -76,7 +77,7 @@ class TabularBenchmark(Benchmark):
         view = self._view(dataset, None, [metric])
         if not view.seed_names:
             raise UnknownMetricError(metric, view.seed_names)
-        rows = self._rows(archs)
+        rows = _batch.rows_of(archs, self._key_index, self.table.space, self._row)
         return np.where(view.present[rows], view.per_seed[rows, :, 0], np.nan)
 
     def identity(self) -> dict[str, str]:
