@@ -6,6 +6,7 @@ import itertools
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -99,3 +100,12 @@ def synthetic_table(
         static_provenance={"source": "synthetic"},
         description="synthetic test table",
     )
+
+
+def toy_table_file(tmp_path_factory: Any, folder: str) -> str:
+    """The 81-architecture toy-chain table the leaderboard tests run on, written once per module."""
+    from nasbench_suite.tabular import write_table
+
+    path = tmp_path_factory.mktemp(folder) / "toy.h5"
+    write_table(path, synthetic_table(n_archs=81, seed=11))
+    return str(path)

@@ -13,15 +13,12 @@ from nasbench_suite.experiments.leaderboard import run_leaderboard, summarise
 from nasbench_suite.experiments.protocol import STANDARD_BUDGETS_S, standard_budget, standard_suite
 from nasbench_suite.experiments.report import write_leaderboard
 from nasbench_suite.experiments.trajectory import RunsFileError, read_runs
-from nasbench_suite.tabular import write_table
-from tests.support import synthetic_table
+from tests.support import toy_table_file
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    path = tmp_path_factory.mktemp("lb") / "toy.h5"
-    write_table(path, synthetic_table(n_archs=81, seed=11))
-    return str(path)
+    return toy_table_file(tmp_path_factory, "lb")
 
 
 @pytest.fixture(scope="module")

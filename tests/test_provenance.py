@@ -14,17 +14,14 @@ from nasbench_suite.cli import main
 from nasbench_suite.experiments.leaderboard import MixedRunsError, run_leaderboard, summarise
 from nasbench_suite.experiments.report import write_leaderboard
 from nasbench_suite.experiments.trajectory import read_provenance, read_runs
-from nasbench_suite.tabular import write_table
-from tests.support import synthetic_table
+from tests.support import toy_table_file
 
 KEYS = {"version", "commit", "command", "extras", "libraries", "python", "machine", "benchmark"}
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    path = tmp_path_factory.mktemp("prov") / "toy.h5"
-    write_table(path, synthetic_table(n_archs=81, seed=11))
-    return str(path)
+    return toy_table_file(tmp_path_factory, "prov")
 
 
 @pytest.fixture(scope="module")
