@@ -162,6 +162,15 @@ def test_netstats_prints_the_official_nats_index(capsys, source):
     assert "no such file or folder" in capsys.readouterr().err
 
 
+def test_netstats_index_from_a_file_of_another_kind_is_one_line(capsys, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    args = ["netstats", "--space", "nb201", "--dataset", "cifar10-valid", "--all", "--csv"]
+    assert main([*args, "--index-from", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expected a NATS meta.pickle.pbz2" in err
+
+
 def test_the_torch_free_parts_never_load_torch():
     """Protocols, journal, entries, data, the closed-form counter, netstats for NB201 and validate
     work without torch: none of them imports it."""

@@ -213,15 +213,20 @@ def _official_index(space, source: Path) -> dict[str, int]:
                 raise UsageError(f"--index-from {source}: not an NB201 table with nats_index")
             indices = table.static("nats_index")
             return {key: int(i) for key, i in zip(table.keys, indices.tolist())}
-    if source.name.endswith(".pbz2"):
-        from nasbench_suite.safe_pickle import load_pbz2
+    expected = "a NATS meta.pickle.pbz2 (meta_archs) or a CSV with index and arch columns"
+    try:
+        if source.name.endswith(".pbz2"):
+            from nasbench_suite.safe_pickle import load_pbz2
 
-        return {space.key(text): i for i, text in enumerate(load_pbz2(source)["meta_archs"])}
-    import pandas as pd
+            return {space.key(text): i for i, text in enumerate(load_pbz2(source)["meta_archs"])}
+        import pandas as pd
 
-    csv = source / "nb201_per_seed.csv" if source.is_dir() else source
-    frame = pd.read_csv(csv, usecols=["index", "arch"]).drop_duplicates()
-    return {space.key(text): int(i) for i, text in zip(frame["index"], frame["arch"])}
+        csv = source / "nb201_per_seed.csv" if source.is_dir() else source
+        frame = pd.read_csv(csv, usecols=["index", "arch"]).drop_duplicates()
+        return {space.key(text): int(i) for i, text in zip(frame["index"], frame["arch"])}
+    except (ValueError, KeyError, TypeError, OSError) as exc:  # pandas' parser errors are ValueErrors
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"--index-from {source}: expected {expected} ({reason})") from None
 
 
 def _enumeration_index(space, arch) -> int | None:
