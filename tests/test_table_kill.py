@@ -48,6 +48,16 @@ def expected_state(n_archs: int):
     return data
 
 
+def _wait_for_temporary(folder, path, proc, timeout_s: float = 10.0) -> None:
+    """Return as soon as the writer's temporary file exists (or the writer has ended)."""
+    prefix = f".{path.name}.tmp-"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(entry.name.startswith(prefix) for entry in os.scandir(folder)):
+            return
+        time.sleep(0.0002)
+
+
 def test_sigkill_during_append_leaves_a_sound_table(tmp_path):
     path = tmp_path / "t.h5"
     states = {1: expected_state(1), 41: expected_state(41), 81: expected_state(81)}
@@ -61,7 +71,12 @@ def test_sigkill_during_append_leaves_a_sound_table(tmp_path):
             [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True, cwd=REPO
         )
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(float(rng.uniform(0.0, 0.15)))
+        if trial % 2:
+            time.sleep(float(rng.uniform(0.0, 0.15)))
+        else:
+            # The table is built in memory and its bytes written at the end, so the window
+            # with a temporary file on disk is short: half the kills wait for it to appear.
+            _wait_for_temporary(tmp_path, path, proc)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         stale = list(tmp_path.glob(f".{path.name}.tmp-*"))
