@@ -77,6 +77,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, help="write the report here (.json, or .md for Markdown)")
     p.set_defaults(run=cmd_validate)
 
+    p = sub.add_parser(
+        "fidelity", help="per-epoch rank fidelity of a trained table's curves against a benchmark"
+    )
+    p.add_argument("reference", help="the benchmark to rank against (table file or benchmark name)")
+    p.add_argument("trained", type=Path, help="table of trained runs with per-epoch curves")
+    p.add_argument("--dataset", help="dataset of the trained table (default: its only dataset)")
+    p.add_argument("--reference-dataset", help="dataset in the reference (default: the trained one)")
+    p.add_argument("--metric", default="valid_acc", help="curve of the trained table (default valid_acc)")
+    p.add_argument("--reference-metric", help="the reference's metric (default: --metric)")
+    p.add_argument("-o", "--output", type=Path, help="folder for fidelity.json, .md and .png")
+    p.set_defaults(run=cmd_fidelity)
+
 
 def _seeds(text: str) -> list[int]:
     try:
@@ -255,6 +267,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
             benchmark_metric=args.benchmark_metric,
             level=args.level,
             benchmark_name=args.benchmark,
+        )
+    if args.output:
+        write_report(report, args.output)
+    print(format_markdown(report), end="")
+    return EXIT_OK
+
+
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    from nasbench_suite import open_benchmark
+    from nasbench_suite.checks.fidelity import epoch_fidelity, format_markdown, write_report
+
+    with open_benchmark(args.reference) as reference:
+        report = epoch_fidelity(
+            reference,
+            args.trained,
+            dataset=args.dataset,
+            reference_dataset=args.reference_dataset,
+            metric=args.metric,
+            reference_metric=args.reference_metric,
+            reference_name=str(args.reference),
         )
     if args.output:
         write_report(report, args.output)

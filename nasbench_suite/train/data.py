@@ -46,6 +46,10 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def take(self, idx: np.ndarray) -> Split:
+        """The images and labels at ``idx``."""
+        return Split(self.images[idx], self.labels[idx])
+
 
 @dataclass
 class TrainingData:
@@ -100,15 +104,11 @@ def nb201_splits(dataset: str, train: Split, test: Split, num_classes: int, sour
     """Apply the NB201 split convention of ``dataset`` to a train and a test set."""
     if dataset == "cifar10-valid":
         a, b = stratified_halves(train.labels)
-        return TrainingData(dataset, num_classes, _take(train, a), _take(train, b), test, source)
+        return TrainingData(dataset, num_classes, train.take(a), train.take(b), test, source)
     if dataset in ("cifar10", "cifar100"):
         a, _ = stratified_halves(test.labels)
-        return TrainingData(dataset, num_classes, train, _take(test, a), test, source)
+        return TrainingData(dataset, num_classes, train, test.take(a), test, source)
     raise TrainConfigError(f"no split convention for dataset {dataset!r} (cifar10-valid, cifar10, cifar100)")
-
-
-def _take(split: Split, idx: np.ndarray) -> Split:
-    return Split(split.images[idx], split.labels[idx])
 
 
 def load_training_data(dataset: str, source: str | Path, cache_dir: Path | None = None) -> TrainingData:

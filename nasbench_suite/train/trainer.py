@@ -311,8 +311,20 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def eval_subset(n: int, size: int, offset: int) -> np.ndarray:
+    """Indices of the ``size`` evaluation images a protocol uses (0 or >= n: all): fixed, sorted."""
+    if size <= 0 or size >= n:
+        return np.arange(n)
+    rng = np.random.default_rng(SPLIT_SEED + offset)
+    return np.sort(rng.permutation(n)[:size])
+
+
 def prepare_data(
     data: TrainingData, space: str, dataset: DatasetSpec, protocol: Protocol, device: str
 ) -> DeviceData:
-    """Move ``data`` to ``device`` at the input side the protocol's network takes."""
+    """Move ``data`` to ``device`` at the input side the protocol's network takes, keeping only the
+    protocol's evaluation subsets (``valid_images``, ``test_images``) of the valid and test splits."""
+    valid = data.valid.take(eval_subset(len(data.valid.labels), protocol.valid_images, 2))
+    test = data.test.take(eval_subset(len(data.test.labels), protocol.test_images, 3))
+    data = TrainingData(data.name, data.num_classes, data.train, valid, test, data.source)
     return DeviceData(data, torch.device(device), input_side(space, dataset, protocol.network))
