@@ -8,7 +8,8 @@ Classes flagged ``suspect`` by the importer (published size of another cell) are
 Within a class the first architecture in the table's order is used.
 
 The architectures are printed in published-accuracy order; ``--every K`` prints every K-th of them
-(the architectures that get a second seed: a subset spread over the same range).
+(the architectures that get a second seed: a subset spread over the same range); ``--shuffle-seed``
+shuffles the order and ``--first FILE`` puts the architectures of FILE (as they are) first.
 
 Usage:
     python tabular/select_nb201_archs.py NB201_TABLE.h5 --n 250 [--top-percent 1] [--every K] > archs.txt
@@ -17,6 +18,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import random
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,15 @@ def main() -> None:
     parser.add_argument("--top-percent", type=float, default=0.0, help="take every class of the top P%%")
     parser.add_argument(
         "--every", type=int, default=1, help="print every K-th pick in accuracy order (a spread subset)"
+    )
+    parser.add_argument(
+        "--shuffle-seed",
+        type=int,
+        help="print in a shuffled order (random.Random(S)), so that any prefix of a long training job "
+        "is itself spread over the accuracy range",
+    )
+    parser.add_argument(
+        "--first", help="a file of architectures (of the picks) printed first, shuffled on their own"
     )
     parser.add_argument("--skip", default="", help="a file of architectures to leave out (one a line)")
     args = parser.parse_args()
@@ -58,7 +69,16 @@ def main() -> None:
     chosen = pd.concat([rest.iloc[picks], top]).sort_values("acc")["arch"]
     if args.every > 1:
         chosen = chosen.iloc[:: args.every]
-    for arch in chosen:
+    chosen = [str(a) for a in chosen]
+    first: list[str] = []
+    if args.first:
+        with open(args.first) as handle:
+            first = [line.strip() for line in handle if line.strip()]
+        chosen = [a for a in chosen if a not in set(first)]
+    if args.shuffle_seed is not None:
+        # The --first architectures are taken as given (already in their final order).
+        random.Random(args.shuffle_seed).shuffle(chosen)
+    for arch in first + chosen:
         print(arch)
 
 
