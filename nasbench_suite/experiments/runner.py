@@ -171,9 +171,10 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
     trajectory = loop.run()
     summary = _summarise(config, bench, plan, trajectory, loop.report_of)
     summary["wall_s"] = time.perf_counter() - wall_start
-    return RunResult(
-        config, trajectory=trajectory, summary=summary, bench_checksum=checksum, rule=plan.describe()
-    )
+    rule = plan.describe()
+    if config.search_pool == "table":
+        rule += f"; searched over the {space.size:,} architectures the table holds"
+    return RunResult(config, trajectory=trajectory, summary=summary, bench_checksum=checksum, rule=rule)
 
 
 def bench_checksum(bench: Benchmark) -> str:
