@@ -197,3 +197,22 @@ def test_multi_fidelity_strategies_beat_random_search_on_a_sparse_curves_table(s
         se = diff.std(ddof=1) / math.sqrt(len(diff))
         assert diff.mean() > 3 * se, (name, diff.mean(), se)
         assert diff.mean() > 0.25 * random.mean(), (name, diff.mean(), random.mean())
+
+
+def test_a_pool_search_never_takes_the_fixed_nb201_budget():
+    """A sparse table of one's own NB201 runs may call its dataset cifar10-valid: its budget comes
+    from its own training times, not from the 200-epoch GPU times fixed for the full table."""
+    import pandas as pd
+
+    class Sparse201:
+        space = type("Space", (), {"name": "nb201", "size": 15_625})()
+
+        def reference_archs(self, dataset):
+            return [f"arch{i}" for i in range(250)]
+
+        def query_batch(self, archs, dataset, seed, metrics):
+            return pd.DataFrame({"cost_s": np.full(len(archs), 120.0)})
+
+    bench = Sparse201()
+    assert standard_budget(bench, "cifar10-valid") == {"budget_s": 2.7e5}  # the whole space: fixed
+    assert standard_budget(bench, "cifar10-valid", pool_size=250) == {"budget_s": 6000.0}

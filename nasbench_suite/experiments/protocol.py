@@ -83,14 +83,16 @@ STANDARD_BUDGETS_S: dict[str, dict[str, float]] = {
 def standard_budget(bench: Benchmark, dataset: str, pool_size: int | None = None) -> dict[str, float | int]:
     """The standard budget of ``dataset``: ``{"budget_s": S}``, or ``{"budget_evals": N}``.
 
-    A dataset listed in ``STANDARD_BUDGETS_S`` gets its fixed budget; any other gets
+    A dataset listed in ``STANDARD_BUDGETS_S`` gets its fixed budget (except in a pool search); any other gets
     ``BUDGET_TRAININGS`` times the mean seed-mean training time of the reference
     architectures (two significant figures), or ``BUDGET_TRAININGS`` evaluations when
     the benchmark reports no training time. A search over a pool of ``pool_size``
     architectures (``search_pool = "table"``) gets at most ``POOL_BUDGET_SHARE * pool_size``
     trainings (at least one) instead of ``BUDGET_TRAININGS``.
     """
-    fixed = STANDARD_BUDGETS_S.get(bench.space.name, {}).get(dataset)
+    # A pool search never takes a fixed budget: a sparse table of one's own runs may share a
+    # dataset name with NB201 while its training times (other hardware, other epochs) do not.
+    fixed = STANDARD_BUDGETS_S.get(bench.space.name, {}).get(dataset) if pool_size is None else None
     if fixed is not None:
         return {"budget_s": fixed}
     import numpy as np
@@ -124,7 +126,7 @@ def standard_search_pool(bench: Benchmark, dataset: str) -> tuple[str, int]:
 
 def budget_rule(bench: Benchmark, dataset: str, search_pool: str, pool_size: int) -> str:
     """One line saying where a dataset's standard budget and search pool come from."""
-    if bench.space.name in STANDARD_BUDGETS_S and dataset in STANDARD_BUDGETS_S[bench.space.name]:
+    if search_pool == "space" and dataset in STANDARD_BUDGETS_S.get(bench.space.name, {}):
         rule = f"fixed for {bench.space.name} (protocol.STANDARD_BUDGETS_S)"
     else:
         rule = f"{budget_trainings(pool_size if search_pool == 'table' else None)} mean full trainings"
