@@ -290,3 +290,32 @@ def test_the_standard_suite_refuses_to_run_short(capsys, table, tmp_path, monkey
         "--out", tmp_path, "--executor", "serial",
     )  # fmt: skip
     assert code == 0 and "optuna-tpe: not applicable" in out
+
+
+def test_leaderboard_passes_sections_and_search_pool(table, monkeypatch, capsys):
+    from nasbench_suite.experiments.leaderboard import Section
+
+    asked: list[dict] = []
+
+    def fake_run_leaderboard(bench, strategies, **kwargs):
+        asked.append(kwargs)
+        raise UsageError("stop here")
+
+    monkeypatch.setattr("nasbench_suite.experiments.leaderboard.run_leaderboard", fake_run_leaderboard)
+    run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--section", "other.h5", "--section", "nb201")
+    run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--search-pool", "table")
+    assert asked[0]["sections"] == [Section("other.h5"), Section("nb201")] and asked[0]["search_pool"] is None
+    assert asked[1]["sections"] == [] and asked[1]["search_pool"] == "table"
+
+
+def test_search_on_a_sparse_table_with_the_pool(tmp_path, capsys):
+    from tests.support import sparse_curves_table
+
+    path = tmp_path / "sparse.h5"
+    write_table(path, sparse_curves_table(n_archs=40))
+    args = ["search", "--strategy", "asha", "--bench", path, "--dataset", "toy-curves", "--budget-evals", 12]
+    pool = ["--search-pool", "table", "--executor", "serial"]
+    code, out, _ = run(capsys, *args, *pool, "-o", tmp_path / "runs.parquet")
+    assert code == 0 and "searched over the 40 architectures the table holds" in out
+    _, (result,) = read_runs(tmp_path / "runs.parquet")
+    assert result.config.search_pool == "table" and np.isfinite(result.trajectory["observed"]).all()
