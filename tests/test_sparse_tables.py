@@ -111,7 +111,7 @@ def test_whole_space_on_a_sparse_table_mostly_fails(sparse):
 
 @pytest.mark.parametrize("name", SINGLE_OBJECTIVE)
 def test_every_standard_strategy_runs_inside_the_pool(sparse, name):
-    result = run(RunConfig(name, sparse, DATASET, budget_evals=25, search_pool="table"))
+    result = run(RunConfig(name, sparse, DATASET, budget_evals=15, search_pool="table"))
     assert result.ok, result.message
     assert np.isfinite(result.trajectory["observed"]).all()  # no proposal fell outside the table
     assert "searched over the 250 architectures the table holds" in result.rule
