@@ -109,3 +109,78 @@ def toy_table_file(tmp_path_factory: Any, folder: str) -> str:
     path = tmp_path_factory.mktemp(folder) / "toy.h5"
     write_table(path, synthetic_table(n_archs=81, seed=11))
     return str(path)
+
+
+#: The toy-chain space of the sparse curves tables: 5 ** 6 = 15,625 architectures, as NB201.
+SPARSE_SPACE = {"length": 6, "choices": 5}
+
+
+def sparse_curves_table(
+    n_archs: int = 250,
+    epochs: int = 12,
+    seeds: tuple[int, ...] = (777, 888),
+    second_seed_share: float = 0.2,
+    seed: int = 0,
+    dataset: str = "toy-curves",
+) -> TableData:
+    """A sparse toy-chain table with per-epoch curves, shaped like a small table of one's own runs.
+
+    ``n_archs`` of the 15,625 architectures of ``ToyChainSpace(6, 5)``, every one trained with
+    the first seed and a ``second_seed_share`` of them with the second too. An architecture's
+    final accuracy is a score of its choices (so models have something to learn) plus an
+    architecture effect; its curve rises towards it as ``1 - exp(-epoch / tau)`` with one
+    ``tau`` for all and small per-epoch noise, so early epochs rank architectures much as
+    the last one does. Each epoch costs 8-12 s (per architecture). ``test_acc`` is the final
+    accuracy plus independent noise (the report metric).
+    """
+    space = ToyChainSpace(**SPARSE_SPACE)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(space.size, size=n_archs, replace=False))
+    everything = list(itertools.islice(space.enumerate(), space.size))
+    archs = [everything[i] for i in rows]
+    keys = [space.format(a) for a in archs]
+    choice_score = np.random.default_rng(99).uniform(0, 1, (space.length, space.choices))
+    codes = np.array(archs)
+    score = choice_score[np.arange(space.length), codes].mean(axis=1)
+    final = 70.0 + 40.0 * (score - 0.3) + rng.normal(0, 1.0, n_archs)
+    s = len(seeds)
+    present = np.zeros((n_archs, s), dtype=bool)
+    present[:, 0] = True
+    if s > 1:
+        present[:, 1:] = rng.random((n_archs, s - 1)) < second_seed_share
+    final_seed = final[:, None] + rng.normal(0, 0.3, (n_archs, s))
+    e = np.arange(1, epochs + 1, dtype=float)
+    curve = final_seed[:, :, None] - (final_seed[:, :, None] - 10.0) * np.exp(-e / 3.0)
+    curve = curve + rng.normal(0, 0.3, curve.shape)
+    curve[:, :, -1] = final_seed
+    epoch_time = np.repeat(rng.uniform(8.0, 12.0, (n_archs, 1, 1)), s, axis=1) * np.ones(epochs)
+    mask3 = present[:, :, None]
+    ds = DatasetData(
+        seeds=np.array(seeds, dtype=np.int64),
+        present=present,
+        per_seed={
+            "valid_acc": np.where(present, final_seed, np.nan),
+            "test_acc": np.where(present, final_seed + rng.normal(0, 0.3, (n_archs, s)), np.nan),
+            "train_time_s": np.where(present, epoch_time.sum(axis=2), np.nan),
+        },
+        metrics={
+            "valid_acc": MetricInfo("%", "validation accuracy"),
+            "test_acc": MetricInfo("%", "test accuracy"),
+            "train_time_s": MetricInfo("s", "training time"),
+            "epoch_train_time_s": MetricInfo("s", "time of one epoch"),
+        },
+        protocol={"epochs": epochs},
+        provenance={"source": "synthetic", "time_hardware": "none"},
+        epochs=np.arange(1, epochs + 1, dtype=np.int64),
+        curves={
+            "valid_acc": np.where(mask3, curve, np.nan),
+            "epoch_train_time_s": np.where(mask3, epoch_time, np.nan),
+        },
+    )
+    return TableData(
+        space="test-chain",
+        space_config=dict(SPARSE_SPACE),
+        keys=keys,
+        datasets={dataset: ds},
+        description="synthetic sparse table with learning curves",
+    )

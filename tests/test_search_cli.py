@@ -17,6 +17,8 @@ from nasbench_suite.experiments.protocol import (
     PROTOCOL_VERSION,
     STANDARD_STRATEGIES,
     STANDARD_STRATEGIES_V1,
+    STANDARD_STRATEGIES_V2,
+    STANDARD_STRATEGIES_V3,
     standard_suite,
 )
 from nasbench_suite.experiments.trajectory import read_runs
@@ -230,10 +232,14 @@ def test_the_standard_suite_is_a_fixed_list_that_plugins_do_not_join(table, monk
         monkeypatch.setattr("nasbench_suite.experiments.leaderboard.run_leaderboard", fake_run_leaderboard)
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1)
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1, "--exclude-model-based")
-    assert PROTOCOL_VERSION == 2 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V1
+    assert PROTOCOL_VERSION == 3 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V3
+    # Version 3 added ASHA and BOHB to the lists of versions 1 and 2 (which are one list).
+    assert STANDARD_STRATEGIES_V2 == STANDARD_STRATEGIES_V1
+    assert set(STANDARD_STRATEGIES_V3) - set(STANDARD_STRATEGIES_V2) == {"asha", "bohb"}
     assert tuple(c.strategy for c in configs) == STANDARD_STRATEGIES
     assert asked[0] is None  # the standard suite, STANDARD_STRATEGIES (it refuses to run short)
-    assert asked[1] == [s for s in STANDARD_STRATEGIES if s not in ("bananas", "optuna-tpe", "xgb-bo")]
+    model_based = ("bananas", "bohb", "optuna-tpe", "xgb-bo")
+    assert asked[1] == [s for s in STANDARD_STRATEGIES if s not in model_based]
 
 
 def test_leaderboard_runs_a_registered_strategy_named_in_strategies(capsys, table, tmp_path):
@@ -276,7 +282,7 @@ def test_the_standard_suite_refuses_to_run_short(capsys, table, tmp_path, monkey
         run_leaderboard(str(table), seeds=[0], executor="serial")
     code, _, err = run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--out", tmp_path)
     assert_one_line_error(code, err)
-    assert "standard suite (protocol v2) cannot run optuna-random" in err
+    assert "standard suite (protocol v3) cannot run optuna-random" in err
     assert not (tmp_path / "leaderboard.md").exists()
     # Naming the strategies is a deliberate choice: no refusal, the missing one is not applicable.
     code, out, _ = run(
@@ -284,3 +290,32 @@ def test_the_standard_suite_refuses_to_run_short(capsys, table, tmp_path, monkey
         "--out", tmp_path, "--executor", "serial",
     )  # fmt: skip
     assert code == 0 and "optuna-tpe: not applicable" in out
+
+
+def test_leaderboard_passes_sections_and_search_pool(table, monkeypatch, capsys):
+    from nasbench_suite.experiments.leaderboard import Section
+
+    asked: list[dict] = []
+
+    def fake_run_leaderboard(bench, strategies, **kwargs):
+        asked.append(kwargs)
+        raise UsageError("stop here")
+
+    monkeypatch.setattr("nasbench_suite.experiments.leaderboard.run_leaderboard", fake_run_leaderboard)
+    run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--section", "other.h5", "--section", "nb201")
+    run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--search-pool", "table")
+    assert asked[0]["sections"] == [Section("other.h5"), Section("nb201")] and asked[0]["search_pool"] is None
+    assert asked[1]["sections"] == [] and asked[1]["search_pool"] == "table"
+
+
+def test_search_on_a_sparse_table_with_the_pool(tmp_path, capsys):
+    from tests.support import sparse_curves_table
+
+    path = tmp_path / "sparse.h5"
+    write_table(path, sparse_curves_table(n_archs=40))
+    args = ["search", "--strategy", "asha", "--bench", path, "--dataset", "toy-curves", "--budget-evals", 12]
+    pool = ["--search-pool", "table", "--executor", "serial"]
+    code, out, _ = run(capsys, *args, *pool, "-o", tmp_path / "runs.parquet")
+    assert code == 0 and "searched over the 40 architectures the table holds" in out
+    _, (result,) = read_runs(tmp_path / "runs.parquet")
+    assert result.config.search_pool == "table" and np.isfinite(result.trajectory["observed"]).all()

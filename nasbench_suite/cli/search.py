@@ -46,6 +46,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="leave out the entries the table flags as suspect (failed evaluations, not reference "
         "architectures); default: include them (every report says which)",
     )
+    p.add_argument(
+        "--search-pool",
+        choices=("space", "table"),
+        default="space",
+        help="space: search the whole space (default); table: only the architectures the table holds "
+        "for the dataset (a sparse table)",
+    )
     _executor_arguments(p)
     p.set_defaults(run=cmd_search)
 
@@ -72,6 +79,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="leave out the entries the table flags as suspect (failed evaluations, not reference "
         "architectures); default: include them (every report says which)",
+    )
+    p.add_argument(
+        "--search-pool",
+        choices=("space", "table"),
+        help="space or table (the architectures the table holds) for every dataset; default: table "
+        "where a table holds less than half of its space (docs/protocol.md)",
+    )
+    p.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        metavar="BENCH",
+        help="also run the suite on this benchmark (table file or shipped name), as a further section "
+        "of the same report; repeatable",
     )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results/)")
     _executor_arguments(p)
@@ -126,6 +147,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             report_metric=args.report_metric,
             second_objective=args.second_objective,
             suspect="exclude" if args.exclude_suspect else "include",
+            search_pool=args.search_pool,
         )
         for seed in seeds
     ]
@@ -167,7 +189,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from nasbench_suite import search
     from nasbench_suite._progress import Progress
-    from nasbench_suite.experiments.leaderboard import run_leaderboard
+    from nasbench_suite.experiments.leaderboard import Section, run_leaderboard
     from nasbench_suite.experiments.protocol import STANDARD_STRATEGIES
     from nasbench_suite.experiments.report import write_leaderboard
     from nasbench_suite.search.base import StrategyError
@@ -200,13 +222,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 on_progress=progress.update,
                 second_objective=args.second_objective,
                 suspect="exclude" if args.exclude_suspect else "include",
+                sections=[Section(source) for source in args.section],
+                search_pool=args.search_pool,
             )
     except StrategyError as exc:  # not a NasbenchError: say it in one line here
         raise UsageError(str(exc)) from None
     written = write_leaderboard(board, args.out)
-    for b in board.boards:
-        ranking = ", ".join(f"{r['strategy']} {r['regret_mean']:.3f}" for r in b.rows)
-        print(f"{b.dataset}: mean final regret {ranking}")
+    for part in (board, *board.sections):
+        for b in part.boards:
+            ranking = ", ".join(f"{r['strategy']} {r['regret_mean']:.3f}" for r in b.rows)
+            where = f"{part.bench} " if board.sections else ""
+            print(f"{where}{b.dataset}: mean final regret {ranking}")
     for name, message in sorted(board.not_applicable.items()):
         print(f"{name}: not applicable ({message})")
     print(f"wrote {', '.join(str(p) for p in written[:2])} and {len(written) - 2} more in {args.out}")

@@ -20,6 +20,8 @@ from nasbench_suite.errors import NasbenchError
 #: A run with a time budget also stops after this many evaluations, so that a
 #: benchmark answering with zero cost (failed lookups) cannot loop for ever.
 DEFAULT_MAX_EVALS = 100_000
+#: What strategies search: the benchmark's whole space, or the architectures its table holds.
+SEARCH_POOLS = ("space", "table")
 
 
 class RunConfigError(NasbenchError, ValueError):
@@ -54,6 +56,11 @@ class RunConfig:
         suspect: ``"include"`` (default) or ``"exclude"`` the entries a table flags as
             suspect (its ``suspect`` metric): excluded ones are failed evaluations and
             leave the reference architectures.
+        search_pool: ``"space"`` (default): strategies search the benchmark's whole space;
+            ``"table"``: they search a view of it restricted to the architectures the
+            benchmark holds for the dataset (``spaces.pool.PoolSpace`` over
+            ``reference_archs``, less excluded entries), for sparse tables where most of
+            the space would be failed evaluations.
     """
 
     strategy: str
@@ -69,6 +76,7 @@ class RunConfig:
     second_objective: str | None = None
     max_evals: int = DEFAULT_MAX_EVALS
     suspect: str = "include"
+    search_pool: str = "space"
 
     def __post_init__(self) -> None:
         for name in ("strategy", "bench", "dataset"):
@@ -105,6 +113,8 @@ class RunConfig:
         object.__setattr__(self, "strategy_options", options)
         if self.suspect not in ("include", "exclude"):
             raise RunConfigError(f"suspect must be 'include' or 'exclude', not {self.suspect!r}")
+        if self.search_pool not in SEARCH_POOLS:
+            raise RunConfigError(f"search_pool must be 'space' or 'table', not {self.search_pool!r}")
         for name in ("observe_metric", "report_metric", "second_objective"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):

@@ -70,6 +70,23 @@ class Leaderboard:
     elapsed_s: float = math.nan
     settings: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] | None = None
+    #: Further sections on other benchmarks (each a whole leaderboard), written into the same report.
+    sections: list[Leaderboard] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A further leaderboard section: the same suite on another benchmark.
+
+    Attributes:
+        source: the benchmark (table path or shipped name).
+        datasets: its datasets to run (None: every one).
+        budgets: per-dataset overrides of its standard budgets (None: ``protocol.standard_budget``).
+    """
+
+    source: str
+    datasets: tuple[str, ...] | None = None
+    budgets: dict[str, dict[str, float | int]] | None = None
 
 
 class MixedRunsError(NasbenchError, ValueError):
@@ -89,15 +106,20 @@ def run_leaderboard(
     on_progress: Callable[[int, int], None] | None = None,
     second_objective: str | None = None,
     suspect: str = "include",
+    sections: Sequence[Section] = (),
+    search_pool: str | None = None,
 ) -> Leaderboard:
     """Run the standard suite (``protocol.standard_suite``) and summarise it.
 
     Args:
         source: benchmark (table path or shipped name).
-        strategies, datasets, seeds, workers, budgets, second_objective, suspect: see
+        strategies, datasets, seeds, workers, budgets, second_objective, suspect, search_pool: see
             ``protocol.standard_suite``.
         executor, processes, ray_address: see ``executors.run_many``.
-        on_progress: called with (runs finished so far, total runs).
+        on_progress: called with (runs finished so far, total runs), per section.
+        sections: further benchmarks to run the same suite on (same strategies, seeds, workers,
+            objectives and executor; each with its own datasets, standard budgets and rule lines);
+            their leaderboards are in ``Leaderboard.sections``, written into the same report.
 
     Raises:
         IncompleteSuiteError: the standard suite (``strategies`` None) would run short here.
@@ -105,13 +127,13 @@ def run_leaderboard(
     """
     from nasbench_suite import search
     from nasbench_suite.experiments.executors import run_many
-    from nasbench_suite.experiments.protocol import check_suite_runs, standard_suite
+    from nasbench_suite.experiments.protocol import budget_rule, check_suite_runs, standard_suite
     from nasbench_suite.experiments.runner import open_cached
     from nasbench_suite.provenance import provenance
 
     bench = open_cached(source)
     configs = standard_suite(
-        bench, source, strategies, datasets, seeds, workers, budgets, second_objective, suspect
+        bench, source, strategies, datasets, seeds, workers, budgets, second_objective, suspect, search_pool
     )
     if strategies is None and configs:
         check_suite_runs(bench, configs[0].dataset, second_objective)
@@ -150,8 +172,38 @@ def run_leaderboard(
         "workers": workers,
         "seeds": sorted({c.seed for c in configs}),
         "second_objective": second_objective,
+        "budget_rules": {
+            d: "given" if (budgets or {}).get(d) else budget_rule(bench, d, *_pool_of(configs, bench, d))
+            for d in dict.fromkeys(c.dataset for c in configs)
+        },
     }
+    for section in sections:
+        board.sections.append(
+            run_leaderboard(
+                section.source,
+                strategies,
+                section.datasets,
+                seeds,
+                workers,
+                executor,
+                processes,
+                ray_address,
+                section.budgets,
+                on_progress,
+                second_objective,
+                suspect,
+                search_pool=search_pool,
+            )
+        )
     return board
+
+
+def _pool_of(configs: Sequence[Any], bench: Any, dataset: str) -> tuple[str, int]:
+    """The search pool the runs of ``dataset`` used, and the size of the table's pool."""
+    from nasbench_suite.experiments.protocol import standard_search_pool
+
+    pool = next(c.search_pool for c in configs if c.dataset == dataset)
+    return pool, standard_search_pool(bench, dataset)[1]
 
 
 def summarise(
@@ -213,6 +265,9 @@ def check_one_protocol(results: Sequence[RunResult]) -> None:
         budgets = sorted({_budget_text(r.config) for r in runs})
         if len(budgets) > 1:
             refuse(f"budgets on {dataset}:", budgets[0], budgets[1])
+        pools = sorted({r.config.search_pool for r in runs})
+        if len(pools) > 1:
+            refuse(f"search pools on {dataset}:", pools[0], pools[1])
         seeds: dict[str, set[int]] = {}
         for r in runs:
             seeds.setdefault(r.config.strategy, set()).add(r.config.seed)
@@ -336,6 +391,7 @@ __all__ = [
     "DatasetBoard",
     "Leaderboard",
     "MixedRunsError",
+    "Section",
     "check_one_protocol",
     "run_leaderboard",
     "summarise",

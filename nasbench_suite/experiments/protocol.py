@@ -3,7 +3,8 @@
 The strategies of ``STANDARD_STRATEGIES`` (a fixed, versioned list: registering a
 plugin never changes the standard leaderboard) that apply to the benchmark, every
 dataset, seeds 0..29, W = 1 simulated worker, and per dataset a budget in simulated
-seconds of about 150 full trainings of an average architecture of that dataset.
+seconds of about 150 full trainings of an average architecture of that dataset. A table
+that holds a small share of its space is searched over what it holds, with a smaller budget.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
 #: workers, budgets) is a new version, so that a committed leaderboard says which it is.
 #: Version 2 changed the measurement, not the runs' list: the report never reuses the data the
 #: strategy observed (held-out seed or x-test), and a seed-mean observation gets seed noise.
-PROTOCOL_VERSION = 2
+#: Version 3 changed the list: ASHA and BOHB joined (``STANDARD_STRATEGIES_V3``); a sparse table
+#: is searched over the architectures it holds (``search_pool``), with its budget capped to the pool.
+PROTOCOL_VERSION = 3
 
 #: The strategies of protocol version 1, in the order the suite runs them: the twelve
 #: built-in strategies as the suite named them when version 1 was fixed. Those that do
@@ -42,8 +45,13 @@ STANDARD_STRATEGIES_V1: tuple[str, ...] = (
     "sh",
     "xgb-bo",
 )
+#: Version 2 changed the measurement only: its list is version 1's.
+STANDARD_STRATEGIES_V2: tuple[str, ...] = STANDARD_STRATEGIES_V1
+#: Version 3: version 2's list and the two multi-fidelity strategies that schedule without
+#: waiting for a bracket (ASHA) or draw new architectures from a model (BOHB), in name order.
+STANDARD_STRATEGIES_V3: tuple[str, ...] = tuple(sorted((*STANDARD_STRATEGIES_V2, "asha", "bohb")))
 #: The strategies of the current protocol version.
-STANDARD_STRATEGIES: tuple[str, ...] = STANDARD_STRATEGIES_V1
+STANDARD_STRATEGIES: tuple[str, ...] = STANDARD_STRATEGIES_V3
 
 STANDARD_N_SEEDS = 30
 
@@ -56,6 +64,12 @@ class IncompleteSuiteError(NasbenchError, RuntimeError):
 STANDARD_WORKERS = 1
 #: The budget is this many mean training times of the dataset.
 BUDGET_TRAININGS = 150
+#: A table holding less than this share of its space's architectures for a dataset is searched
+#: over the architectures it holds (``RunConfig.search_pool = "table"``).
+POOL_COVERAGE = 0.5
+#: Searched over a pool, the budget is at most this share of the pool in mean trainings, so that
+#: random search cannot simply train most of the pool (150 trainings of a 250-architecture pool).
+POOL_BUDGET_SHARE = 0.2
 
 #: The standard budgets of NB201 (table or surrogate), in simulated seconds: 150 x the
 #: mean 200-epoch training time over the 15,625 architectures (1,828 s, 3,656 s and
@@ -66,26 +80,63 @@ STANDARD_BUDGETS_S: dict[str, dict[str, float]] = {
 }
 
 
-def standard_budget(bench: Benchmark, dataset: str) -> dict[str, float | int]:
-    """The standard budget of ``dataset``: ``{"budget_s": S}``, or ``{"budget_evals": 150}``.
+def standard_budget(bench: Benchmark, dataset: str, pool_size: int | None = None) -> dict[str, float | int]:
+    """The standard budget of ``dataset``: ``{"budget_s": S}``, or ``{"budget_evals": N}``.
 
-    A dataset listed in ``STANDARD_BUDGETS_S`` gets its fixed budget; any other gets
+    A dataset listed in ``STANDARD_BUDGETS_S`` gets its fixed budget (except in a pool search); any other gets
     ``BUDGET_TRAININGS`` times the mean seed-mean training time of the reference
     architectures (two significant figures), or ``BUDGET_TRAININGS`` evaluations when
-    the benchmark reports no training time.
+    the benchmark reports no training time. A search over a pool of ``pool_size``
+    architectures (``search_pool = "table"``) gets at most ``POOL_BUDGET_SHARE * pool_size``
+    trainings (at least one) instead of ``BUDGET_TRAININGS``.
     """
-    fixed = STANDARD_BUDGETS_S.get(bench.space.name, {}).get(dataset)
+    # A pool search never takes a fixed budget: a sparse table of one's own runs may share a
+    # dataset name with NB201 while its training times (other hardware, other epochs) do not.
+    fixed = STANDARD_BUDGETS_S.get(bench.space.name, {}).get(dataset) if pool_size is None else None
     if fixed is not None:
         return {"budget_s": fixed}
     import numpy as np
 
+    trainings = budget_trainings(pool_size)
     costs = bench.query_batch(bench.reference_archs(dataset), dataset, seed="mean", metrics=[])["cost_s"]
     mean = float(np.nanmean(costs.to_numpy(float))) if costs.notna().any() else math.nan
     if not math.isfinite(mean) or mean <= 0:
-        return {"budget_evals": BUDGET_TRAININGS}
-    budget = BUDGET_TRAININGS * mean
+        return {"budget_evals": trainings}
+    budget = trainings * mean
     digits = 1 - math.floor(math.log10(budget))
     return {"budget_s": float(round(budget, digits))}
+
+
+def budget_trainings(pool_size: int | None = None) -> int:
+    """Mean trainings in a standard budget: ``BUDGET_TRAININGS``, capped for a pool search."""
+    if pool_size is None:
+        return BUDGET_TRAININGS
+    return max(1, min(BUDGET_TRAININGS, math.floor(POOL_BUDGET_SHARE * pool_size)))
+
+
+def standard_search_pool(bench: Benchmark, dataset: str) -> tuple[str, int]:
+    """``("table", n)`` when the benchmark holds ``n`` of its space's architectures for ``dataset`` and
+    that is less than ``POOL_COVERAGE`` of the space; else ``("space", n)``. A space of unknown size
+    (not enumerable) is searched whole."""
+    n = len(bench.reference_archs(dataset)) if bench.space.size else 0
+    if bench.space.size and n < POOL_COVERAGE * bench.space.size:
+        return "table", n
+    return "space", n
+
+
+def budget_rule(bench: Benchmark, dataset: str, search_pool: str, pool_size: int) -> str:
+    """One line saying where a dataset's standard budget and search pool come from."""
+    if search_pool == "space" and dataset in STANDARD_BUDGETS_S.get(bench.space.name, {}):
+        rule = f"fixed for {bench.space.name} (protocol.STANDARD_BUDGETS_S)"
+    else:
+        rule = f"{budget_trainings(pool_size if search_pool == 'table' else None)} mean full trainings"
+    if search_pool == "table":
+        space_size = f"{bench.space.size:,}"
+        return (
+            f"{rule} (at most {POOL_BUDGET_SHARE:g} of the pool); searched over the {pool_size:,} "
+            f"architectures the table holds of {space_size}"
+        )
+    return rule
 
 
 def standard_suite(
@@ -98,6 +149,7 @@ def standard_suite(
     budgets: dict[str, dict[str, float | int]] | None = None,
     second_objective: str | None = None,
     suspect: str = "include",
+    search_pool: str | None = None,
 ) -> list[RunConfig]:
     """The configs of the standard suite on ``bench`` (opened from ``source``).
 
@@ -115,6 +167,9 @@ def standard_suite(
             ``flops_m``, a latency column): multi-objective strategies then apply, and
             every run reports its hypervolume. None: single-objective runs.
         suspect: ``"include"`` (default) or ``"exclude"`` the entries the table flags.
+        search_pool: ``"space"`` or ``"table"`` for every dataset; None (default): per dataset,
+            ``"table"`` when the benchmark holds less than ``POOL_COVERAGE`` of its space
+            (:func:`standard_search_pool`), with the budget capped to the pool.
 
     Raises:
         UnknownDatasetError: a dataset the benchmark lacks.
@@ -133,7 +188,11 @@ def standard_suite(
     seeds = list(seeds) if seeds is not None else list(range(STANDARD_N_SEEDS))
     configs = []
     for dataset in datasets:
-        budget = (budgets or {}).get(dataset) or standard_budget(bench, dataset)
+        pool, n_pool = standard_search_pool(bench, dataset)
+        pool = search_pool or pool
+        budget = (budgets or {}).get(dataset) or standard_budget(
+            bench, dataset, n_pool if pool == "table" else None
+        )
         for strategy in strategies:
             for seed in seeds:
                 configs.append(
@@ -145,6 +204,7 @@ def standard_suite(
                         workers=workers,
                         second_objective=second_objective,
                         suspect=suspect,
+                        search_pool=pool,
                         **budget,  # type: ignore[arg-type]
                     )
                 )

@@ -66,17 +66,33 @@ def _cells(row: dict[str, Any], best: str) -> list[str]:
 
 def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
     """Write ``leaderboard.md``, ``leaderboard.html``, ``regret_<dataset>.png`` and ``runs.parquet``
-    into the folder ``out`` (created if needed); returns the paths written, the two reports first."""
+    into the folder ``out`` (created if needed); returns the paths written, the two reports first.
+
+    Each further section (``board.sections``, another benchmark) adds its part to the two reports
+    and writes ``regret_<benchmark>_<dataset>.png`` and ``runs_<benchmark>.parquet``.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    images = [_write_section(board, out, "", written)]
+    for section in board.sections:
+        images.append(_write_section(section, out, f"{_slug(section.bench)}_", written))
+    _atomic.write_text(out / "leaderboard.md", _markdown(board, images))
+    _atomic.write_text(out / "leaderboard.html", _html(board, images))
+    return [out / "leaderboard.md", out / "leaderboard.html", *written]
+
+
+def _write_section(board: Leaderboard, out: Path, prefix: str, written: list[Path]) -> dict[str, str]:
+    """The runs file and the plots of one section; returns dataset -> image file name."""
     from nasbench_suite.experiments.plots import plot_regret
     from nasbench_suite.experiments.trajectory import write_runs
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [write_runs(out / "runs.parquet", board.results, board.provenance)]
+    runs = f"runs_{prefix[:-1]}.parquet" if prefix else "runs.parquet"
+    written.append(write_runs(out / runs, board.results, board.provenance))
     images = {}
     kind = _bench_kind(board)
     for b in board.boards:
-        png = out / f"regret_{_slug(b.dataset)}.png"
+        png = out / f"regret_{prefix}{_slug(b.dataset)}.png"
         xlabel = "simulated training time (s)" if b.time_unit == "s" else "evaluations"
         title = f"{b.dataset}: regret ({board.bench}{', ' + kind if kind else ''})"
         plot_regret(
@@ -84,9 +100,7 @@ def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
         )
         images[b.dataset] = png.name
         written.append(png)
-    _atomic.write_text(out / "leaderboard.md", _markdown(board, images))
-    _atomic.write_text(out / "leaderboard.html", _html(board, images))
-    return [out / "leaderboard.md", out / "leaderboard.html", *written]
+    return images
 
 
 def _bench_kind(board: Leaderboard) -> str:
@@ -157,10 +171,24 @@ def _timing_lines(board: Leaderboard) -> list[str]:
     return lines
 
 
-def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
-    lines = ["# Leaderboard", "", *_intro(board), ""]
+def _markdown(board: Leaderboard, images: list[dict[str, str]]) -> str:
+    lines = ["# Leaderboard", "", *_intro(board), "", *_markdown_body(board, images[0])]
+    for section, section_images in zip(board.sections, images[1:]):
+        lines += ["", f"# Section: benchmark `{section.bench}`", "", *_intro(section), ""]
+        lines += _markdown_body(section, section_images)
+    return "\n".join(lines) + "\n"
+
+
+def _budget_rule(board: Leaderboard, dataset: str) -> list[str]:
+    rule = (board.settings.get("budget_rules") or {}).get(dataset)
+    return [f"Budget: {rule}.", ""] if rule else []
+
+
+def _markdown_body(board: Leaderboard, images: dict[str, str]) -> list[str]:
+    lines: list[str] = []
     for b in board.boards:
         lines += [f"## {b.dataset} (budget {b.budget})", "", f"Rule: {b.rule}.", ""]
+        lines += _budget_rule(board, b.dataset)
         lines += ["| " + " | ".join(HEADERS) + " |"]
         lines.append("|" + "---|" * len(HEADERS))
         lines += ["| " + " | ".join(_cells(row, b.best)) + " |" for row in b.rows]
@@ -183,10 +211,10 @@ def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
         "",
     ]
     lines += [f"- {line}" for line in _timing_lines(board)]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def _html(board: Leaderboard, images: dict[str, str]) -> str:
+def _html(board: Leaderboard, images: list[dict[str, str]]) -> str:
     e = html.escape
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard</title>",
@@ -195,8 +223,23 @@ def _html(board: Leaderboard, images: dict[str, str]) -> str:
         "tr.best{font-weight:bold}</style></head><body><h1>Leaderboard</h1>",
     ]
     parts += [f"<p>{_code(e(line))}</p>" for line in _intro(board)]
+    parts += _html_body(board, images[0])
+    for section, section_images in zip(board.sections, images[1:]):
+        parts.append(f"<h1>Section: benchmark <code>{e(section.bench)}</code></h1>")
+        parts += [f"<p>{_code(e(line))}</p>" for line in _intro(section)]
+        parts += _html_body(section, section_images)
+    parts[-1] += "</body></html>"
+    return "\n".join(parts) + "\n"
+
+
+def _html_body(board: Leaderboard, images: dict[str, str]) -> list[str]:
+    e = html.escape
+    parts = []
     for b in board.boards:
-        parts.append(f"<h2>{e(b.dataset)} (budget {e(b.budget)})</h2><p>Rule: {e(b.rule)}.</p><table><tr>")
+        budget = "".join(f"<p>{e(line)}</p>" for line in _budget_rule(board, b.dataset) if line)
+        parts.append(
+            f"<h2>{e(b.dataset)} (budget {e(b.budget)})</h2><p>Rule: {e(b.rule)}.</p>{budget}<table><tr>"
+        )
         parts += [f"<th>{e(h)}</th>" for h in HEADERS]
         parts.append("</tr>")
         for row in b.rows:
@@ -218,8 +261,8 @@ def _html(board: Leaderboard, images: dict[str, str]) -> str:
     parts.append("</ul>")
     parts.append(f"<h2>Compute</h2><p>{e(_wall_time(board))} Computer time per strategy:</p><ul>")
     parts += [f"<li>{e(line)}</li>" for line in _timing_lines(board)]
-    parts.append("</ul></body></html>")
-    return "\n".join(parts) + "\n"
+    parts.append("</ul>")
+    return parts
 
 
 def _wall_time(board: Leaderboard) -> str:

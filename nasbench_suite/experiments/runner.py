@@ -26,7 +26,8 @@ become the incumbent.
 
 An architecture the benchmark does not hold (or holds without any run), or one
 the table flags as suspect when the run excludes those, is a failed evaluation:
-observed NaN, cost 0, told to the strategy as such.
+observed NaN, cost 0, told to the strategy as such; ``search_pool="table"`` keeps
+strategies inside the architectures the table holds for the dataset.
 Held-out reports (``metrics.py``): an architecture's held-out seed is drawn at its
 first evaluation and never observed; one without a report value never becomes the incumbent.
 """
@@ -153,10 +154,13 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
     )
     strategy_seed, bench_seed = np.random.SeedSequence(config.seed).spawn(2)
     cls = search.strategy_class(config.strategy)
+    space = bench.space
+    if config.search_pool == "table":  # search only what the table holds (a sparse table)
+        from nasbench_suite.spaces.pool import PoolSpace
+
+        space = PoolSpace(space, [k for k in bench.reference_archs(dataset) if k not in plan.excluded])
     try:
-        strategy = search.get(
-            config.strategy, bench.space, seed=strategy_seed, context=context, **config.options
-        )
+        strategy = search.get(config.strategy, space, seed=strategy_seed, context=context, **config.options)
     except StrategyError as exc:
         if (cls.multi_fidelity and not epochs) or (cls.multi_objective and plan.second is None):
             # The strategy's own refusal, as a result rather than an error: a sweep over
@@ -167,9 +171,10 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
     trajectory = loop.run()
     summary = _summarise(config, bench, plan, trajectory, loop.report_of)
     summary["wall_s"] = time.perf_counter() - wall_start
-    return RunResult(
-        config, trajectory=trajectory, summary=summary, bench_checksum=checksum, rule=plan.describe()
-    )
+    rule = plan.describe()
+    if config.search_pool == "table":
+        rule += f"; searched over the {space.size:,} architectures the table holds"
+    return RunResult(config, trajectory=trajectory, summary=summary, bench_checksum=checksum, rule=rule)
 
 
 def bench_checksum(bench: Benchmark) -> str:

@@ -37,6 +37,8 @@ _REGISTRY: LazyRegistry[type[Strategy]] = LazyRegistry(
         "xgb-bo": ("nasbench_suite.search.model_based", "XGBoostSearch"),
         "sh": ("nasbench_suite.search.successive_halving", "SuccessiveHalving"),
         "hyperband": ("nasbench_suite.search.successive_halving", "Hyperband"),
+        "asha": ("nasbench_suite.search.asha", "ASHA"),
+        "bohb": ("nasbench_suite.search.bohb", "BOHB"),
         "optuna-tpe": ("nasbench_suite.search.optuna_adapter", "OptunaTPE"),
         "optuna-random": ("nasbench_suite.search.optuna_adapter", "OptunaRandom"),
         "optuna-nsga2": ("nasbench_suite.search.optuna_adapter", "OptunaNSGA2"),

@@ -112,6 +112,10 @@ class SuccessiveHalving(Strategy):
         """Successive halving always runs the most exploratory bracket."""
         return self.s_max
 
+    def _new_arch(self) -> Arch:
+        """A new architecture for a bracket's first rung: a uniform draw (BOHB draws from its model)."""
+        return self.space.sample(self.rng)
+
     def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         bracket = next((b for b in self._brackets if b.has_job()), None)
         if bracket is None:
@@ -121,7 +125,7 @@ class SuccessiveHalving(Strategy):
             self._brackets_opened += 1
         if bracket.new_left > 0:
             bracket.new_left -= 1
-            arch = self.space.sample(self.rng)
+            arch = self._new_arch()
         else:
             arch = bracket.promoted.pop(0)
         self._trials[trial_id] = bracket
