@@ -319,3 +319,34 @@ def test_search_on_a_sparse_table_with_the_pool(tmp_path, capsys):
     assert code == 0 and "searched over the 40 architectures the table holds" in out
     _, (result,) = read_runs(tmp_path / "runs.parquet")
     assert result.config.search_pool == "table" and np.isfinite(result.trajectory["observed"]).all()
+
+
+def test_leaderboard_takes_budgets_and_metrics_like_search(table, tmp_path, capsys):
+    code, _, err = run(
+        capsys, "leaderboard", "--bench", table, "--seeds", "0-1", "--strategies", "random",
+        "--budget-evals", 7, "--report-metric", "valid_acc", "--out", tmp_path / "b", "--executor", "serial",
+    )  # fmt: skip
+    assert code == 0, err
+    _, results = read_runs(tmp_path / "b" / "runs.parquet")
+    assert {r.config.budget_evals for r in results} == {7} and {r.config.budget_s for r in results} == {None}
+    assert {r.config.report_metric for r in results} == {"valid_acc"}
+    assert all(len(r.trajectory["eval"]) == 7 for r in results)
+    assert "Budget: given" in (tmp_path / "b" / "leaderboard.md").read_text()
+    code, _, err = run(capsys, "leaderboard", "--bench", table, "--budget-s", 5, "--budget-evals", 3)
+    assert_one_line_error(code, err)
+
+
+def test_selecting_on_a_test_metric_is_warned_about(tmp_path, capsys):
+    from nasbench_suite.experiments.metrics import test_selection_warning
+
+    assert test_selection_warning("valid_acc") is None and test_selection_warning(None) is None
+    assert "test set" in test_selection_warning("test_acc") and test_selection_warning("xtest_acc")
+    path = tmp_path / "curves.h5"
+    from tests.support import sparse_curves_table
+
+    write_table(path, sparse_curves_table(n_archs=30))
+    args = ["search", "--strategy", "random", "--bench", path, "--dataset", "toy-curves", "--budget-evals", 3]
+    code, _, err = run(capsys, *args, "--observe-metric", "test_acc", "-o", tmp_path / "r.parquet")
+    assert code == 0 and "warning: the search observes 'test_acc', a test metric" in err
+    code, _, err = run(capsys, *args, "-o", tmp_path / "s.parquet")
+    assert code == 0 and "warning" not in err

@@ -94,6 +94,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="also run the suite on this benchmark (table file or shipped name), as a further section "
         "of the same report; repeatable",
     )
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--budget-s", type=float, help="budget in simulated seconds for every dataset (default: standard)"
+    )
+    budget.add_argument("--budget-evals", type=int, help="budget in evaluations for every dataset")
+    p.add_argument("--observe-metric", help="metric told to the strategies (default: the protocol's rule)")
+    p.add_argument("--report-metric", help="metric reported for the incumbents (default: the rule)")
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results/)")
     _executor_arguments(p)
     p.set_defaults(run=cmd_leaderboard)
@@ -103,6 +110,14 @@ def _executor_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", default="local", choices=("local", "serial", "ray"), help=EXECUTOR_HELP)
     p.add_argument("--processes", type=int, help="worker processes (default: all cores)")
     p.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
+
+
+def _warn_test_selection(observe_metric: str | None) -> None:
+    from nasbench_suite.experiments.metrics import test_selection_warning
+
+    warning = test_selection_warning(observe_metric)
+    if warning:
+        print(f"nasbench: warning: {warning}", file=sys.stderr)
 
 
 def check_output(path: Path) -> None:
@@ -128,6 +143,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     _atomic.resolve_output(args.output)  # a FIFO, a device or a folder: refused before the runs
     seeds = parse_seeds(args.seeds)
     check_output(args.output)
+    _warn_test_selection(args.observe_metric)
     bench = open_cached(args.bench)  # bad path or name: one-line error before any worker starts
     if args.dataset not in bench.datasets:
         from nasbench_suite.errors import UnknownDatasetError
@@ -195,6 +211,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from nasbench_suite.search.base import StrategyError
 
     seeds = parse_seeds(args.seeds)
+    _warn_test_selection(args.observe_metric)
+    if args.budget_s is not None or args.budget_evals is not None:
+        budget = (
+            {"budget_s": args.budget_s} if args.budget_s is not None else {"budget_evals": args.budget_evals}
+        )
+    else:
+        budget = None
     if len(seeds) == 1 and seeds[0] >= 2 and args.seeds.strip().isdigit():
         # Earlier versions read a bare number N as the seeds 0..N-1 here: say what it means now.
         print(
@@ -224,6 +247,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 suspect="exclude" if args.exclude_suspect else "include",
                 sections=[Section(source) for source in args.section],
                 search_pool=args.search_pool,
+                budget=budget,
+                observe_metric=args.observe_metric,
+                report_metric=args.report_metric,
             )
     except StrategyError as exc:  # not a NasbenchError: say it in one line here
         raise UsageError(str(exc)) from None

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_suite.errors import NasbenchError
+from nasbench_suite.experiments.mixed_runs import MixedRunsError, check_one_protocol
 from nasbench_suite.experiments.runner import RunResult
 from nasbench_suite.stats import mean_se, ranks_per_seed, wilcoxon_vs_reference
 
@@ -89,10 +89,6 @@ class Section:
     budgets: dict[str, dict[str, float | int]] | None = None
 
 
-class MixedRunsError(NasbenchError, ValueError):
-    """Runs of different protocols (budget, workers, seeds, metrics, benchmark) given to one summary."""
-
-
 def run_leaderboard(
     source: str = "nb201",
     strategies: Sequence[str] | None = None,
@@ -108,6 +104,7 @@ def run_leaderboard(
     suspect: str = "include",
     sections: Sequence[Section] = (),
     search_pool: str | None = None,
+    **overrides: Any,
 ) -> Leaderboard:
     """Run the standard suite (``protocol.standard_suite``) and summarise it.
 
@@ -120,6 +117,8 @@ def run_leaderboard(
         sections: further benchmarks to run the same suite on (same strategies, seeds, workers,
             objectives and executor; each with its own datasets, standard budgets and rule lines);
             their leaderboards are in ``Leaderboard.sections``, written into the same report.
+        overrides: ``budget``, ``observe_metric``, ``report_metric`` of ``protocol.standard_suite``,
+            for every section.
 
     Raises:
         IncompleteSuiteError: the standard suite (``strategies`` None) would run short here.
@@ -127,13 +126,23 @@ def run_leaderboard(
     """
     from nasbench_suite import search
     from nasbench_suite.experiments.executors import run_many
-    from nasbench_suite.experiments.protocol import budget_rule, check_suite_runs, standard_suite
+    from nasbench_suite.experiments.protocol import budget_rule, check_suite_runs, pool_of, standard_suite
     from nasbench_suite.experiments.runner import open_cached
     from nasbench_suite.provenance import provenance
 
     bench = open_cached(source)
     configs = standard_suite(
-        bench, source, strategies, datasets, seeds, workers, budgets, second_objective, suspect, search_pool
+        bench,
+        source,
+        strategies,
+        datasets,
+        seeds,
+        workers,
+        budgets,
+        second_objective,
+        suspect,
+        search_pool,
+        **overrides,
     )
     if strategies is None and configs:
         check_suite_runs(bench, configs[0].dataset, second_objective)
@@ -173,7 +182,9 @@ def run_leaderboard(
         "seeds": sorted({c.seed for c in configs}),
         "second_objective": second_objective,
         "budget_rules": {
-            d: "given" if (budgets or {}).get(d) else budget_rule(bench, d, *_pool_of(configs, bench, d))
+            d: "given"
+            if (budgets or {}).get(d) or overrides.get("budget")
+            else budget_rule(bench, d, *pool_of(configs, bench, d))
             for d in dict.fromkeys(c.dataset for c in configs)
         },
     }
@@ -193,17 +204,10 @@ def run_leaderboard(
                 second_objective,
                 suspect,
                 search_pool=search_pool,
+                **overrides,
             )
         )
     return board
-
-
-def _pool_of(configs: Sequence[Any], bench: Any, dataset: str) -> tuple[str, int]:
-    """The search pool the runs of ``dataset`` used, and the size of the table's pool."""
-    from nasbench_suite.experiments.protocol import standard_search_pool
-
-    pool = next(c.search_pool for c in configs if c.dataset == dataset)
-    return pool, standard_search_pool(bench, dataset)[1]
 
 
 def summarise(
@@ -233,62 +237,6 @@ def summarise(
     for dataset in sorted(by_dataset):
         board.boards.append(_dataset_board(dataset, by_dataset[dataset]))
     return board
-
-
-#: Settings that every run of one summary must share (per dataset for the budgets).
-_SHARED = ("workers", "observe_metric", "report_metric", "second_objective", "max_evals", "suspect")
-
-
-def check_one_protocol(results: Sequence[RunResult]) -> None:
-    """Refuse runs that a summary must not mix: within each dataset one budget and, for every
-    strategy, the same seeds; across all runs the same workers, metrics, second objective and
-    evaluation cap, and one benchmark (its checksum, where recorded).
-
-    Raises:
-        MixedRunsError: one line naming the first difference found and two values of it.
-    """
-
-    def refuse(what: str, a: Any, b: Any) -> None:
-        raise MixedRunsError(f"cannot summarise runs of different protocols: {what} {a} and {b}")
-
-    checksums = sorted({r.bench_checksum for r in results if r.bench_checksum})
-    if len(checksums) > 1:
-        refuse("benchmarks (checksums)", checksums[0], checksums[1])
-    for name in _SHARED:
-        values = sorted({repr(getattr(r.config, name)) for r in results})
-        if len(values) > 1:
-            refuse(name, values[0], values[1])
-    by_dataset: dict[str, list[RunResult]] = {}
-    for r in results:
-        by_dataset.setdefault(r.config.dataset, []).append(r)
-    for dataset, runs in sorted(by_dataset.items()):
-        budgets = sorted({_budget_text(r.config) for r in runs})
-        if len(budgets) > 1:
-            refuse(f"budgets on {dataset}:", budgets[0], budgets[1])
-        pools = sorted({r.config.search_pool for r in runs})
-        if len(pools) > 1:
-            refuse(f"search pools on {dataset}:", pools[0], pools[1])
-        seeds: dict[str, set[int]] = {}
-        for r in runs:
-            seeds.setdefault(r.config.strategy, set()).add(r.config.seed)
-        distinct = sorted({tuple(sorted(s)) for s in seeds.values()})
-        if len(distinct) > 1:
-            a, b = (next(n for n, s in sorted(seeds.items()) if tuple(sorted(s)) == d) for d in distinct[:2])
-            refuse(
-                f"seed sets on {dataset}:",
-                f"{_seeds_text(distinct[0])} ({a})",
-                f"{_seeds_text(distinct[1])} ({b})",
-            )
-
-
-def _budget_text(config: Any) -> str:
-    return f"{config.budget_s:.6g} s" if config.budget_s is not None else f"{config.budget_evals} evaluations"
-
-
-def _seeds_text(seeds: Sequence[int]) -> str:
-    if list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
-        return f"{seeds[0]}..{seeds[-1]}"
-    return ",".join(map(str, seeds))
 
 
 def _dataset_board(dataset: str, runs: dict[str, list[RunResult]]) -> DatasetBoard:

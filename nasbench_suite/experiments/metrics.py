@@ -44,6 +44,21 @@ OBSERVE_RULE = ("valid_acc", "valid_acc_mean")
 REPORT_RULE = ("xtest_acc", "test_acc", "valid_acc", "valid_acc_mean")
 #: The report rule of protocol version 1, kept as the selection-biased figure.
 BIASED_RULE = ("test_acc", "test_acc_mean", "valid_acc", "valid_acc_mean")
+#: Metric names that are test results: a search that observes one selects on the test set.
+TEST_METRIC_PREFIXES = ("test_", "xtest_", "ori_test_", "ori-test_")
+
+
+def test_selection_warning(observe: str | None) -> str | None:
+    """The warning for a search that observes (selects on) a test metric, or None."""
+    if observe is None or not observe.lower().startswith(TEST_METRIC_PREFIXES):
+        return None
+    return (
+        f"the search observes {observe!r}, a test metric: the architecture it selects is chosen on the "
+        "test set, so a test accuracy reported for it is optimistically biased (docs/protocol.md, "
+        "'Tables with test results only')"
+    )
+
+
 #: Per-seed metrics whose seed spread gives the noise of an observed seed-mean metric.
 NOISE_SOURCES = ("valid_acc", "test_acc")
 #: The per-architecture flag of suspect entries (0: none; see docs/importers.md).

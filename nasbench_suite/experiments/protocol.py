@@ -124,6 +124,12 @@ def standard_search_pool(bench: Benchmark, dataset: str) -> tuple[str, int]:
     return "space", n
 
 
+def pool_of(configs: Sequence[RunConfig], bench: Benchmark, dataset: str) -> tuple[str, int]:
+    """The search pool the runs of ``dataset`` used, and the size of the table's pool."""
+    pool = next(c.search_pool for c in configs if c.dataset == dataset)
+    return pool, standard_search_pool(bench, dataset)[1]
+
+
 def budget_rule(bench: Benchmark, dataset: str, search_pool: str, pool_size: int) -> str:
     """One line saying where a dataset's standard budget and search pool come from."""
     if search_pool == "space" and dataset in STANDARD_BUDGETS_S.get(bench.space.name, {}):
@@ -150,6 +156,10 @@ def standard_suite(
     second_objective: str | None = None,
     suspect: str = "include",
     search_pool: str | None = None,
+    *,
+    budget: dict[str, float | int] | None = None,
+    observe_metric: str | None = None,
+    report_metric: str | None = None,
 ) -> list[RunConfig]:
     """The configs of the standard suite on ``bench`` (opened from ``source``).
 
@@ -170,6 +180,9 @@ def standard_suite(
         search_pool: ``"space"`` or ``"table"`` for every dataset; None (default): per dataset,
             ``"table"`` when the benchmark holds less than ``POOL_COVERAGE`` of its space
             (:func:`standard_search_pool`), with the budget capped to the pool.
+        budget: one budget (``{"budget_evals": N}`` or ``{"budget_s": S}``) for every dataset that
+            ``budgets`` does not name, instead of the standard one.
+        observe_metric, report_metric: overrides of the metric rule for every run (``RunConfig``).
 
     Raises:
         UnknownDatasetError: a dataset the benchmark lacks.
@@ -190,9 +203,8 @@ def standard_suite(
     for dataset in datasets:
         pool, n_pool = standard_search_pool(bench, dataset)
         pool = search_pool or pool
-        budget = (budgets or {}).get(dataset) or standard_budget(
-            bench, dataset, n_pool if pool == "table" else None
-        )
+        chosen = (budgets or {}).get(dataset) or budget
+        chosen = chosen or standard_budget(bench, dataset, n_pool if pool == "table" else None)
         for strategy in strategies:
             for seed in seeds:
                 configs.append(
@@ -205,7 +217,9 @@ def standard_suite(
                         second_objective=second_objective,
                         suspect=suspect,
                         search_pool=pool,
-                        **budget,  # type: ignore[arg-type]
+                        observe_metric=observe_metric,
+                        report_metric=report_metric,
+                        **chosen,  # type: ignore[arg-type]
                     )
                 )
     return configs
