@@ -37,7 +37,9 @@ import heapq
 import math
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,12 +125,14 @@ class RunResult:
         return self.status == "ok"
 
 
-def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
+def run(config: RunConfig, bench: Benchmark | None = None, strategy: Callable | None = None) -> RunResult:
     """Run one search and return its trajectory and summary.
 
     Args:
         config: the run's settings.
         bench: an open benchmark to use instead of opening ``config.bench``.
+        strategy: ``(space, seed=, context=) -> Strategy`` to use instead of the registered
+            ``config.strategy`` (``experiments.driver`` runs an external optimiser through it).
 
     Raises:
         RunConfigError, StrategyError (unknown strategy or option), UnknownDatasetError,
@@ -152,13 +156,13 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
         budget_evals=config.budget_evals,
     )
     strategy_seed, bench_seed = np.random.SeedSequence(config.seed).spawn(2)
-    cls = search.strategy_class(config.strategy)
+    cls = search.strategy_class(config.strategy) if strategy is None else None
     try:
-        strategy = search.get(
-            config.strategy, bench.space, seed=strategy_seed, context=context, **config.options
+        strategy = (strategy or partial(search.get, config.strategy, **config.options))(
+            bench.space, seed=strategy_seed, context=context
         )
     except StrategyError as exc:
-        if (cls.multi_fidelity and not epochs) or (cls.multi_objective and plan.second is None):
+        if cls and ((cls.multi_fidelity and not epochs) or (cls.multi_objective and plan.second is None)):
             # The strategy's own refusal, as a result rather than an error: a sweep over
             # every strategy lists it as not applicable to this benchmark.
             return RunResult(config, status="not-applicable", message=str(exc), bench_checksum=checksum)
