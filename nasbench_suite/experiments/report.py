@@ -1,4 +1,5 @@
-"""Writing a leaderboard: Markdown, HTML, one regret plot per dataset and the runs' Parquet file.
+"""Writing a leaderboard: Markdown, HTML, regret plots per dataset (against simulated time and
+against evaluations), the critical-difference diagram across datasets and the runs' Parquet file.
 
 The tables show, per dataset and strategy, the figures ``leaderboard.summarise``
 (``leaderboard.run_leaderboard``) computes, each with its uncertainty (``docs/protocol.md`` defines them).
@@ -15,6 +16,7 @@ from typing import Any
 
 from nasbench_suite import _atomic
 from nasbench_suite.experiments.leaderboard import BASELINE, DatasetBoard, Leaderboard
+from nasbench_suite.experiments.ranking import RankSummary
 from nasbench_suite.provenance import png_metadata, provenance_lines
 from nasbench_suite.stats import ALPHA
 
@@ -65,28 +67,55 @@ def _cells(row: dict[str, Any], best: str) -> list[str]:
 
 
 def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
-    """Write ``leaderboard.md``, ``leaderboard.html``, ``regret_<dataset>.png`` and ``runs.parquet``
-    into the folder ``out`` (created if needed); returns the paths written, the two reports first."""
-    from nasbench_suite.experiments.plots import plot_regret
+    """Write ``leaderboard.md``, ``leaderboard.html``, per dataset ``regret_<dataset>.png``
+    (against simulated time; time budgets only) and ``regret_evals_<dataset>.png`` (against
+    evaluations), ``critical_difference.png`` (average ranks across datasets, when two or more
+    strategies ran on every dataset) and ``runs.parquet`` into the folder ``out`` (created if
+    needed); returns the paths written, the two reports first."""
+    from nasbench_suite.experiments.plots import plot_critical_difference, plot_regret
+    from nasbench_suite.experiments.ranking import rank_summary
     from nasbench_suite.experiments.trajectory import write_runs
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [write_runs(out / "runs.parquet", board.results, board.provenance)]
-    images = {}
-    kind = _bench_kind(board)
+    images: dict[str, dict[str, str]] = {}
+    where = _bench_text(board)
+    metadata = png_metadata(board.provenance)
     for b in board.boards:
-        png = out / f"regret_{_slug(b.dataset)}.png"
-        xlabel = "simulated training time (s)" if b.time_unit == "s" else "evaluations"
-        title = f"{b.dataset}: regret ({board.bench}{', ' + kind if kind else ''})"
-        plot_regret(
-            b.curves, b.budget_value, b.initial_regret, png, title, xlabel, png_metadata(board.provenance)
-        )
-        images[b.dataset] = png.name
-        written.append(png)
-    _atomic.write_text(out / "leaderboard.md", _markdown(board, images))
-    _atomic.write_text(out / "leaderboard.html", _html(board, images))
+        images[b.dataset] = {}
+        plots = [("evals", "regret_evals", b.curves_evals, _evals_end(b), "evaluations")]
+        if b.time_unit == "s":
+            plots.insert(0, ("time", "regret", b.curves, b.budget_value, "simulated training time (s)"))
+        for what, stem, curves, end, xlabel in plots:
+            png = out / f"{stem}_{_slug(b.dataset)}.png"
+            title = f"{b.dataset}: regret against {xlabel.split(' (')[0]}\n{where}"
+            plot_regret(curves, end, b.initial_regret, png, title, xlabel, metadata)
+            images[b.dataset][what] = png.name
+            written.append(png)
+    summary = rank_summary(board)
+    if summary is not None:
+        png = out / "critical_difference.png"
+        title = f"Average rank by final regret over {', '.join(summary.datasets)}\n{where}"
+        written.append(plot_critical_difference(summary, png, title, metadata))
+    _atomic.write_text(out / "leaderboard.md", _markdown(board, images, summary))
+    _atomic.write_text(out / "leaderboard.html", _html(board, images, summary))
     return [out / "leaderboard.md", out / "leaderboard.html", *written]
+
+
+def _evals_end(b: DatasetBoard) -> float:
+    """The x-axis end of a regret-against-evaluations plot: the budget, or the most evaluations
+    any run made within a time budget."""
+    if b.time_unit == "evals":
+        return b.budget_value
+    counts = [len(t) for runs in b.curves_evals.values() for t, _ in runs]
+    return float(max(counts, default=1) or 1)
+
+
+def _bench_text(board: Leaderboard) -> str:
+    """``"nb201 (surrogate benchmark)"``: the benchmark and its kind, for titles."""
+    kind = _bench_kind(board)
+    return f"{board.bench} ({kind + ' benchmark' if kind else 'benchmark kind not recorded'})"
 
 
 def _bench_kind(board: Leaderboard) -> str:
@@ -157,7 +186,7 @@ def _timing_lines(board: Leaderboard) -> list[str]:
     return lines
 
 
-def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
+def _markdown(board: Leaderboard, images: dict[str, dict[str, str]], summary: RankSummary | None) -> str:
     lines = ["# Leaderboard", "", *_intro(board), ""]
     for b in board.boards:
         lines += [f"## {b.dataset} (budget {b.budget})", "", f"Rule: {b.rule}.", ""]
@@ -168,7 +197,17 @@ def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
         if hypervolumes:
             lines += ["", "Hypervolume (normalised, higher is better; mean ± s.e.):", ""]
             lines += [f"- {line}" for line in hypervolumes]
-        lines += ["", f"![regret against simulated time, {b.dataset}]({images[b.dataset]})", ""]
+        lines.append("")
+        lines += [
+            f"![regret against {_AGAINST[w]}, {b.dataset}]({name})" for w, name in images[b.dataset].items()
+        ]
+        lines.append("")
+    if summary is not None:
+        intro, rows = _rank_text(summary)
+        lines += ["## Average rank across datasets", "", intro, ""]
+        lines += ["| strategy | average rank | groups |", "|---|---|---|"]
+        lines += [f"| {name} | {rank} | {groups} |" for name, rank, groups in rows]
+        lines += ["", "![critical-difference diagram of average ranks](critical_difference.png)", ""]
     if board.not_applicable:
         lines += ["## Not applicable", ""]
         lines += [f"- {name}: {msg}" for name, msg in sorted(board.not_applicable.items())]
@@ -186,7 +225,7 @@ def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _html(board: Leaderboard, images: dict[str, str]) -> str:
+def _html(board: Leaderboard, images: dict[str, dict[str, str]], summary: RankSummary | None) -> str:
     e = html.escape
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard</title>",
@@ -208,7 +247,16 @@ def _html(board: Leaderboard, images: dict[str, str]) -> str:
             parts.append("<p>Hypervolume (normalised, higher is better; mean ± s.e.):</p><ul>")
             parts += [f"<li>{e(line)}</li>" for line in hypervolumes]
             parts.append("</ul>")
-        parts.append(f"<p><img src='{e(images[b.dataset])}' alt='regret, {e(b.dataset)}'></p>")
+        parts += [
+            f"<p><img src='{e(name)}' alt='regret against {_AGAINST[w]}, {e(b.dataset)}'></p>"
+            for w, name in images[b.dataset].items()
+        ]
+    if summary is not None:
+        intro, rows = _rank_text(summary)
+        parts.append(f"<h2>Average rank across datasets</h2><p>{e(intro)}</p><table>")
+        parts.append("<tr><th>strategy</th><th>average rank</th><th>groups</th></tr>")
+        parts += [f"<tr><td>{e(n)}</td><td>{e(r)}</td><td>{e(g)}</td></tr>" for n, r, g in rows]
+        parts.append("</table><p><img src='critical_difference.png' alt='critical-difference diagram'></p>")
     if board.not_applicable:
         parts.append("<h2>Not applicable</h2><ul>")
         parts += [f"<li>{e(n)}: {e(m)}</li>" for n, m in sorted(board.not_applicable.items())]
@@ -220,6 +268,30 @@ def _html(board: Leaderboard, images: dict[str, str]) -> str:
     parts += [f"<li>{e(line)}</li>" for line in _timing_lines(board)]
     parts.append("</ul></body></html>")
     return "\n".join(parts) + "\n"
+
+
+_AGAINST = {"time": "simulated time", "evals": "evaluations"}
+
+
+def _rank_text(summary: RankSummary) -> tuple[str, list[tuple[str, str, str]]]:
+    """The summary's explanation, and per strategy (best first) its average rank and the
+    letters of the groups it belongs to (strategies sharing a letter do not differ)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    member = {
+        n: "".join(letters[i % 26] for i, g in enumerate(summary.groups) if n in g)
+        for n in summary.strategies
+    }
+    friedman = "n/a" if math.isnan(summary.friedman_p) else f"{summary.friedman_p:.2g}"
+    intro = (
+        f"Rank by final regret in each of {summary.n_blocks} blocks (dataset x seed: "
+        f"{', '.join(summary.datasets)}), averaged; 1 is best. Strategies sharing a letter differ by "
+        f"less than the critical difference CD = {summary.cd:.2f} (Nemenyi, alpha = {ALPHA}; Demsar 2006) "
+        f"and are not significantly different; Friedman's test that all rank alike: p = {friedman}."
+    )
+    rows = [
+        (n, f"{r:.2f}", member[n] or "-") for n, r in zip(summary.strategies, summary.avg_ranks, strict=True)
+    ]
+    return intro, rows
 
 
 def _wall_time(board: Leaderboard) -> str:
