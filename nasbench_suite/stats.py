@@ -1,5 +1,6 @@
 """Statistics the project reports, one copy of each: mean and standard error, ranks, Holm's
-correction, Welch's and Wilcoxon's tests, rank correlations with bootstrap intervals, and the
+correction, Welch's and Wilcoxon's tests, Friedman's test and the Nemenyi critical difference,
+rank correlations with bootstrap intervals, and the
 seed-vs-seed rank correlation that bounds what any predictor of single runs can reach.
 
 The ground floor: numpy and scipy only (scipy imported where used). Every figure a
@@ -164,6 +165,50 @@ def wilcoxon_vs_reference(scores: Mapping[str, np.ndarray], reference: str) -> d
     out = {name: (raw[i], float(adjusted[i])) for i, name in enumerate(names)}
     out[reference] = (math.nan, math.nan)
     return out
+
+
+def nemenyi_critical_difference(k: int, n_blocks: int, alpha: float = ALPHA) -> float:
+    """The Nemenyi critical difference of average ranks (Demsar, JMLR 2006, section 3.2.2):
+    two of ``k`` entries ranked on ``n_blocks`` blocks differ at level ``alpha`` when their
+    average ranks differ by more than ``q_alpha * sqrt(k (k + 1) / (6 n_blocks))``, where
+    ``q_alpha`` is the studentized range quantile (infinite degrees of freedom) over sqrt(2)
+    (1.960 for k = 2, 2.343 for 3, 3.164 for 10, as Demsar's table). NaN for k < 2 or no block."""
+    from scipy.stats import studentized_range
+
+    if k < 2 or n_blocks < 1:
+        return math.nan
+    q_alpha = float(studentized_range.ppf(1.0 - alpha, k, np.inf)) / math.sqrt(2.0)
+    return q_alpha * math.sqrt(k * (k + 1) / (6.0 * n_blocks))
+
+
+def friedman_p(ranks: np.ndarray) -> float:
+    """Friedman's test (scipy's, tie-corrected) that all entries rank alike, from per-block
+    ranks or scores ``(n_blocks, k)``; NaN for fewer than 3 entries or 2 blocks, or no spread."""
+    from scipy.stats import friedmanchisquare
+
+    ranks = np.asarray(ranks, float)
+    if ranks.ndim != 2 or ranks.shape[1] < 3 or ranks.shape[0] < 2:
+        return math.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(friedmanchisquare(*ranks.T).pvalue)
+
+
+def critical_difference_groups(avg_ranks: Sequence[float], cd: float) -> list[tuple[int, ...]]:
+    """The bars of a critical-difference diagram: maximal runs of entries, in order of average
+    rank, whose ranks lie within ``cd`` of each other (no significant difference inside a run).
+    Runs of a single entry are left out. Indices refer to ``avg_ranks``."""
+    order = [int(i) for i in np.argsort(np.asarray(avg_ranks, float), kind="stable")]
+    ranks = [float(avg_ranks[i]) for i in order]
+    groups: list[tuple[int, ...]] = []
+    furthest = -1
+    for start in range(len(order)):
+        end = start
+        while end + 1 < len(order) and ranks[end + 1] - ranks[start] <= cd:
+            end += 1
+        if end > start and end > furthest:  # not inside a run already found
+            groups.append(tuple(order[start : end + 1]))
+            furthest = end
+    return groups
 
 
 # --- rank correlations ----------------------------------------------------------------

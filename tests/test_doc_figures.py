@@ -34,6 +34,8 @@ def leaderboard_cells(path: Path) -> dict[tuple[str, str, str], str]:
         heading = re.match(r"^## (\S+) \(budget", line)
         if heading:
             dataset, header = heading.group(1), []
+        elif line.startswith("## "):  # a section that is no dataset's (the summary across datasets)
+            dataset, header = "", []
         elif line.startswith("| strategy |"):
             header = _cells(line)
         elif dataset and header and line.startswith("| ") and not line.startswith("|---"):

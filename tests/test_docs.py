@@ -114,3 +114,19 @@ def test_extending_entry_points_name_what_the_module_defines():
             module, attribute = target.split(":")
             assert module == "my_plugin" and re.search(rf"^(class|def) {attribute}\b", source, re.M), target
             assert f'register("{name}", {attribute})' in source, (group, name)
+
+
+def test_bring_your_own_optimiser_page_runs(capsys):
+    """docs/bring-your-own-optimiser.md: an Optuna sampler and a plain function run through the
+    driver and land on one board with the built-in strategies, under one protocol."""
+    namespace: dict = {"__name__": "byo_doc"}
+    for block in python_blocks("bring-your-own-optimiser.md"):
+        exec(compile(block, "docs/bring-your-own-optimiser.md", "exec"), namespace)
+    board = namespace["board"]
+    names = {row["strategy"] for row in board.boards[0].rows}
+    assert names == {"optuna-tpe-multivariate", "hill-climb", "random", "rea"}
+    assert all(row["runs"] == 2 for row in board.boards[0].rows)
+    for result in namespace["mine"]:
+        assert result.ok and result.summary["n_evals"] == 40 and result.bench_checksum
+    assert (namespace["out"] / "leaderboard.md").read_text().count("hill-climb") >= 1
+    assert "Categorical" in capsys.readouterr().out

@@ -44,6 +44,9 @@ class DatasetBoard:
         initial_regret: regret before any result.
         time_unit: ``"s"`` or ``"evals"``.
         rule: what the runs observed and reported, and the flagged entries (``MetricPlan.describe``).
+        curves_evals: strategy -> [(evaluations, regrets)] per seed (regret against evaluations).
+        seeds: the seeds every strategy ran (the blocks of the ranks).
+        final_regrets: strategy -> (len(seeds),) final regret per seed, what the ranks rank.
     """
 
     dataset: str
@@ -55,6 +58,9 @@ class DatasetBoard:
     initial_regret: float
     time_unit: str
     rule: str = "not recorded"
+    curves_evals: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=list)
+    final_regrets: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -278,7 +284,12 @@ def _dataset_board(dataset: str, runs: dict[str, list[RunResult]]) -> DatasetBoa
         for n in names
     }
     rule = next((r.rule for n in names for r in runs[n] if r.rule), "not recorded")
-    return DatasetBoard(dataset, budget, rows, best, curves, budget_value, initial, unit, rule)
+    curves_evals = {
+        n: [(r.trajectory["eval"].astype(float) + 1, r.trajectory["regret"]) for r in runs[n]] for n in names
+    }
+    return DatasetBoard(
+        dataset, budget, rows, best, curves, budget_value, initial, unit, rule, curves_evals, seeds, by_name
+    )
 
 
 def _row(

@@ -1,4 +1,5 @@
-"""Writing a leaderboard: Markdown, HTML, one regret plot per dataset and the runs' Parquet file.
+"""Writing a leaderboard: Markdown, HTML, regret plots per dataset (against simulated time and
+against evaluations), the critical-difference diagram across datasets and the runs' Parquet file.
 
 The tables show, per dataset and strategy, the figures ``leaderboard.summarise``
 (``leaderboard.run_leaderboard``) computes, each with its uncertainty (``docs/protocol.md`` defines them).
@@ -15,6 +16,7 @@ from typing import Any
 
 from nasbench_suite import _atomic
 from nasbench_suite.experiments.leaderboard import BASELINE, DatasetBoard, Leaderboard
+from nasbench_suite.experiments.ranking import RankSummary
 from nasbench_suite.provenance import png_metadata, provenance_lines
 from nasbench_suite.stats import ALPHA
 
@@ -65,42 +67,73 @@ def _cells(row: dict[str, Any], best: str) -> list[str]:
 
 
 def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
-    """Write ``leaderboard.md``, ``leaderboard.html``, ``regret_<dataset>.png`` and ``runs.parquet``
-    into the folder ``out`` (created if needed); returns the paths written, the two reports first.
+    """Write ``leaderboard.md``, ``leaderboard.html``, per dataset ``regret_<dataset>.png``
+    (against simulated time; time budgets only) and ``regret_evals_<dataset>.png`` (against
+    evaluations), ``critical_difference.png`` (average ranks across datasets, when two or more
+    strategies ran on every dataset) and ``runs.parquet`` into the folder ``out`` (created if
+    needed); returns the paths written, the two reports first.
 
     Each further section (``board.sections``, another benchmark) adds its part to the two reports
-    and writes ``regret_<benchmark>_<dataset>.png`` and ``runs_<benchmark>.parquet``.
+    and writes its files with the prefix ``<benchmark>_`` (``regret_<benchmark>_<dataset>.png``,
+    ``critical_difference_<benchmark>.png``, ``runs_<benchmark>.parquet``).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    images = [_write_section(board, out, "", written)]
+    parts = [_write_section(board, out, "", written)]
     for section in board.sections:
-        images.append(_write_section(section, out, f"{_slug(section.bench)}_", written))
-    _atomic.write_text(out / "leaderboard.md", _markdown(board, images))
-    _atomic.write_text(out / "leaderboard.html", _html(board, images))
+        parts.append(_write_section(section, out, f"{_slug(section.bench)}_", written))
+    _atomic.write_text(out / "leaderboard.md", _markdown(board, parts))
+    _atomic.write_text(out / "leaderboard.html", _html(board, parts))
     return [out / "leaderboard.md", out / "leaderboard.html", *written]
 
 
-def _write_section(board: Leaderboard, out: Path, prefix: str, written: list[Path]) -> dict[str, str]:
-    """The runs file and the plots of one section; returns dataset -> image file name."""
-    from nasbench_suite.experiments.plots import plot_regret
+_Part = tuple[dict[str, dict[str, str]], "RankSummary | None", str]
+
+
+def _write_section(board: Leaderboard, out: Path, prefix: str, written: list[Path]) -> _Part:
+    """The runs file and the plots of one section: (dataset -> {what: image}, rank summary, its image)."""
+    from nasbench_suite.experiments.plots import plot_critical_difference, plot_regret
+    from nasbench_suite.experiments.ranking import rank_summary
     from nasbench_suite.experiments.trajectory import write_runs
 
     runs = f"runs_{prefix[:-1]}.parquet" if prefix else "runs.parquet"
     written.append(write_runs(out / runs, board.results, board.provenance))
-    images = {}
-    kind = _bench_kind(board)
+    images: dict[str, dict[str, str]] = {}
+    where = _bench_text(board)
+    metadata = png_metadata(board.provenance)
     for b in board.boards:
-        png = out / f"regret_{prefix}{_slug(b.dataset)}.png"
-        xlabel = "simulated training time (s)" if b.time_unit == "s" else "evaluations"
-        title = f"{b.dataset}: regret ({board.bench}{', ' + kind if kind else ''})"
-        plot_regret(
-            b.curves, b.budget_value, b.initial_regret, png, title, xlabel, png_metadata(board.provenance)
-        )
-        images[b.dataset] = png.name
-        written.append(png)
-    return images
+        images[b.dataset] = {}
+        plots = [("evals", "regret_evals", b.curves_evals, _evals_end(b), "evaluations")]
+        if b.time_unit == "s":
+            plots.insert(0, ("time", "regret", b.curves, b.budget_value, "simulated training time (s)"))
+        for what, stem, curves, end, xlabel in plots:
+            png = out / f"{stem}_{prefix}{_slug(b.dataset)}.png"
+            title = f"{b.dataset}: regret against {xlabel.split(' (')[0]}\n{where}"
+            plot_regret(curves, end, b.initial_regret, png, title, xlabel, metadata)
+            images[b.dataset][what] = png.name
+            written.append(png)
+    summary = rank_summary(board)
+    cd_name = f"critical_difference_{prefix[:-1]}.png" if prefix else "critical_difference.png"
+    if summary is not None:
+        title = f"Average rank by final regret over {', '.join(summary.datasets)}\n{where}"
+        written.append(plot_critical_difference(summary, out / cd_name, title, metadata))
+    return images, summary, cd_name
+
+
+def _evals_end(b: DatasetBoard) -> float:
+    """The x-axis end of a regret-against-evaluations plot: the budget, or the most evaluations
+    any run made within a time budget."""
+    if b.time_unit == "evals":
+        return b.budget_value
+    counts = [len(t) for runs in b.curves_evals.values() for t, _ in runs]
+    return float(max(counts, default=1) or 1)
+
+
+def _bench_text(board: Leaderboard) -> str:
+    """``"nb201 (surrogate benchmark)"``: the benchmark and its kind, for titles."""
+    kind = _bench_kind(board)
+    return f"{board.bench} ({kind + ' benchmark' if kind else 'benchmark kind not recorded'})"
 
 
 def _bench_kind(board: Leaderboard) -> str:
@@ -171,11 +204,11 @@ def _timing_lines(board: Leaderboard) -> list[str]:
     return lines
 
 
-def _markdown(board: Leaderboard, images: list[dict[str, str]]) -> str:
-    lines = ["# Leaderboard", "", *_intro(board), "", *_markdown_body(board, images[0])]
-    for section, section_images in zip(board.sections, images[1:]):
+def _markdown(board: Leaderboard, parts: list[_Part]) -> str:
+    lines = ["# Leaderboard", "", *_intro(board), "", *_markdown_body(board, *parts[0])]
+    for section, part in zip(board.sections, parts[1:]):
         lines += ["", f"# Section: benchmark `{section.bench}`", "", *_intro(section), ""]
-        lines += _markdown_body(section, section_images)
+        lines += _markdown_body(section, *part)
     return "\n".join(lines) + "\n"
 
 
@@ -184,7 +217,9 @@ def _budget_rule(board: Leaderboard, dataset: str) -> list[str]:
     return [f"Budget: {rule}.", ""] if rule else []
 
 
-def _markdown_body(board: Leaderboard, images: dict[str, str]) -> list[str]:
+def _markdown_body(
+    board: Leaderboard, images: dict[str, dict[str, str]], summary: RankSummary | None, cd_name: str
+) -> list[str]:
     lines: list[str] = []
     for b in board.boards:
         lines += [f"## {b.dataset} (budget {b.budget})", "", f"Rule: {b.rule}.", ""]
@@ -196,7 +231,17 @@ def _markdown_body(board: Leaderboard, images: dict[str, str]) -> list[str]:
         if hypervolumes:
             lines += ["", "Hypervolume (normalised, higher is better; mean ± s.e.):", ""]
             lines += [f"- {line}" for line in hypervolumes]
-        lines += ["", f"![regret against simulated time, {b.dataset}]({images[b.dataset]})", ""]
+        lines.append("")
+        lines += [
+            f"![regret against {_AGAINST[w]}, {b.dataset}]({name})" for w, name in images[b.dataset].items()
+        ]
+        lines.append("")
+    if summary is not None:
+        intro, rows = _rank_text(summary)
+        lines += ["## Average rank across datasets", "", intro, ""]
+        lines += ["| strategy | average rank | groups |", "|---|---|---|"]
+        lines += [f"| {name} | {rank} | {groups} |" for name, rank, groups in rows]
+        lines += ["", f"![critical-difference diagram of average ranks]({cd_name})", ""]
     if board.not_applicable:
         lines += ["## Not applicable", ""]
         lines += [f"- {name}: {msg}" for name, msg in sorted(board.not_applicable.items())]
@@ -214,27 +259,29 @@ def _markdown_body(board: Leaderboard, images: dict[str, str]) -> list[str]:
     return lines
 
 
-def _html(board: Leaderboard, images: list[dict[str, str]]) -> str:
+def _html(board: Leaderboard, parts: list[_Part]) -> str:
     e = html.escape
-    parts = [
+    out = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard</title>",
         "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child{text-align:left}"
         "tr.best{font-weight:bold}</style></head><body><h1>Leaderboard</h1>",
     ]
-    parts += [f"<p>{_code(e(line))}</p>" for line in _intro(board)]
-    parts += _html_body(board, images[0])
-    for section, section_images in zip(board.sections, images[1:]):
-        parts.append(f"<h1>Section: benchmark <code>{e(section.bench)}</code></h1>")
-        parts += [f"<p>{_code(e(line))}</p>" for line in _intro(section)]
-        parts += _html_body(section, section_images)
-    parts[-1] += "</body></html>"
-    return "\n".join(parts) + "\n"
+    out += [f"<p>{_code(e(line))}</p>" for line in _intro(board)]
+    out += _html_body(board, *parts[0])
+    for section, part in zip(board.sections, parts[1:]):
+        out.append(f"<h1>Section: benchmark <code>{e(section.bench)}</code></h1>")
+        out += [f"<p>{_code(e(line))}</p>" for line in _intro(section)]
+        out += _html_body(section, *part)
+    out[-1] += "</body></html>"
+    return "\n".join(out) + "\n"
 
 
-def _html_body(board: Leaderboard, images: dict[str, str]) -> list[str]:
+def _html_body(
+    board: Leaderboard, images: dict[str, dict[str, str]], summary: RankSummary | None, cd_name: str
+) -> list[str]:
     e = html.escape
-    parts = []
+    parts: list[str] = []
     for b in board.boards:
         budget = "".join(f"<p>{e(line)}</p>" for line in _budget_rule(board, b.dataset) if line)
         parts.append(
@@ -251,7 +298,16 @@ def _html_body(board: Leaderboard, images: dict[str, str]) -> list[str]:
             parts.append("<p>Hypervolume (normalised, higher is better; mean ± s.e.):</p><ul>")
             parts += [f"<li>{e(line)}</li>" for line in hypervolumes]
             parts.append("</ul>")
-        parts.append(f"<p><img src='{e(images[b.dataset])}' alt='regret, {e(b.dataset)}'></p>")
+        parts += [
+            f"<p><img src='{e(name)}' alt='regret against {_AGAINST[w]}, {e(b.dataset)}'></p>"
+            for w, name in images[b.dataset].items()
+        ]
+    if summary is not None:
+        intro, rows = _rank_text(summary)
+        parts.append(f"<h2>Average rank across datasets</h2><p>{e(intro)}</p><table>")
+        parts.append("<tr><th>strategy</th><th>average rank</th><th>groups</th></tr>")
+        parts += [f"<tr><td>{e(n)}</td><td>{e(r)}</td><td>{e(g)}</td></tr>" for n, r, g in rows]
+        parts.append(f"</table><p><img src='{e(cd_name)}' alt='critical-difference diagram'></p>")
     if board.not_applicable:
         parts.append("<h2>Not applicable</h2><ul>")
         parts += [f"<li>{e(n)}: {e(m)}</li>" for n, m in sorted(board.not_applicable.items())]
@@ -263,6 +319,30 @@ def _html_body(board: Leaderboard, images: dict[str, str]) -> list[str]:
     parts += [f"<li>{e(line)}</li>" for line in _timing_lines(board)]
     parts.append("</ul>")
     return parts
+
+
+_AGAINST = {"time": "simulated time", "evals": "evaluations"}
+
+
+def _rank_text(summary: RankSummary) -> tuple[str, list[tuple[str, str, str]]]:
+    """The summary's explanation, and per strategy (best first) its average rank and the
+    letters of the groups it belongs to (strategies sharing a letter do not differ)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    member = {
+        n: "".join(letters[i % 26] for i, g in enumerate(summary.groups) if n in g)
+        for n in summary.strategies
+    }
+    friedman = "n/a" if math.isnan(summary.friedman_p) else f"{summary.friedman_p:.2g}"
+    intro = (
+        f"Rank by final regret in each of {summary.n_blocks} blocks (dataset x seed: "
+        f"{', '.join(summary.datasets)}), averaged; 1 is best. Strategies sharing a letter differ by "
+        f"less than the critical difference CD = {summary.cd:.2f} (Nemenyi, alpha = {ALPHA}; Demsar 2006) "
+        f"and are not significantly different; Friedman's test that all rank alike: p = {friedman}."
+    )
+    rows = [
+        (n, f"{r:.2f}", member[n] or "-") for n, r in zip(summary.strategies, summary.avg_ranks, strict=True)
+    ]
+    return intro, rows
 
 
 def _wall_time(board: Leaderboard) -> str:

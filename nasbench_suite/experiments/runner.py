@@ -1,35 +1,30 @@
 """The runner: one search run on a simulated clock with W asynchronous workers.
 
-Each worker trains one architecture at a time. A worker starts an evaluation by
-asking the strategy for a proposal and querying the benchmark; the evaluation
-finishes ``cost_s`` simulated seconds later (the stored training time). Pending
-finishes wait on an event heap keyed ``(time, counter)``, so ties resolve in
-launch order and the clock never reads wall-clock time. When the earliest
-evaluation finishes, the strategy is told its result and that worker starts the
-next one. With W = 1 this is the sequential loop.
+Each worker trains one architecture at a time: it asks the strategy for a proposal and queries
+the benchmark, and the evaluation finishes ``cost_s`` simulated seconds later (the stored
+training time). Pending finishes wait on an event heap keyed ``(time, counter)``, so ties resolve
+in launch order and the clock never reads wall-clock time. When the earliest evaluation finishes,
+the strategy is told its result and that worker starts the next one (W = 1: the sequential loop).
 
 Budgets (``docs/protocol.md``):
 
-- ``budget_s``: no evaluation starts at or after the budget, and an evaluation
-  counts only if it finishes at or before it; the run ends at the first finish
-  after the budget (evaluations still running are discarded, never told). So the
-  recorded trajectory never passes the budget.
+- ``budget_s``: no evaluation starts at or after the budget, and an evaluation counts only if it
+  finishes at or before it; the run ends at the first finish after the budget (evaluations still
+  running are discarded, never told), so the recorded trajectory never passes the budget.
 - ``budget_evals``: at most that many evaluations start, and all of them finish.
 
-Multi-fidelity proposals (``proposal.epoch``) continue the same training run:
-the first query of an architecture at an epoch draws a seed; a later proposal of
-the same architecture at a higher epoch resumes that run (same seed) and is
-charged the cumulative cost to that epoch minus what was already paid; one at an
-epoch already reached starts a new run (new seed, full cost to that epoch), so
-no evaluation is free. Only full-budget results (no epoch, or the last epoch) can
-become the incumbent.
+Multi-fidelity proposals (``proposal.epoch``) continue the same training run: the first query of
+an architecture at an epoch draws a seed; a later proposal of it at a higher epoch resumes that
+run (same seed) and is charged the cumulative cost to that epoch minus what was already paid; one
+at an epoch already reached starts a new run (new seed, full cost to that epoch), so no
+evaluation is free. Only full-budget results (no epoch, or the last epoch) become incumbents.
 
 An architecture the benchmark does not hold (or holds without any run), or one
 the table flags as suspect when the run excludes those, is a failed evaluation:
-observed NaN, cost 0, told to the strategy as such; ``search_pool="table"`` keeps
-strategies inside the architectures the table holds for the dataset.
-Held-out reports (``metrics.py``): an architecture's held-out seed is drawn at its
-first evaluation and never observed; one without a report value never becomes the incumbent.
+observed NaN, cost 0, told to the strategy as such; ``search_pool="table"`` keeps strategies
+inside the architectures the table holds for the dataset. Held-out reports (``metrics.py``): an
+architecture's held-out seed is drawn at its first evaluation and never observed; one without a
+report value never becomes the incumbent.
 """
 
 from __future__ import annotations
@@ -38,7 +33,9 @@ import heapq
 import math
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -124,12 +121,14 @@ class RunResult:
         return self.status == "ok"
 
 
-def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
+def run(config: RunConfig, bench: Benchmark | None = None, strategy: Callable | None = None) -> RunResult:
     """Run one search and return its trajectory and summary.
 
     Args:
         config: the run's settings.
         bench: an open benchmark to use instead of opening ``config.bench``.
+        strategy: ``(space, seed=, context=) -> Strategy`` to use instead of the registered
+            ``config.strategy`` (``experiments.driver`` runs an external optimiser through it).
 
     Raises:
         RunConfigError, StrategyError (unknown strategy or option), UnknownDatasetError,
@@ -153,16 +152,18 @@ def run(config: RunConfig, bench: Benchmark | None = None) -> RunResult:
         budget_evals=config.budget_evals,
     )
     strategy_seed, bench_seed = np.random.SeedSequence(config.seed).spawn(2)
-    cls = search.strategy_class(config.strategy)
+    cls = search.strategy_class(config.strategy) if strategy is None else None
     space = bench.space
     if config.search_pool == "table":  # search only what the table holds (a sparse table)
         from nasbench_suite.spaces.pool import PoolSpace
 
         space = PoolSpace(space, [k for k in bench.reference_archs(dataset) if k not in plan.excluded])
     try:
-        strategy = search.get(config.strategy, space, seed=strategy_seed, context=context, **config.options)
+        strategy = (strategy or partial(search.get, config.strategy, **config.options))(
+            space, seed=strategy_seed, context=context
+        )
     except StrategyError as exc:
-        if (cls.multi_fidelity and not epochs) or (cls.multi_objective and plan.second is None):
+        if cls and ((cls.multi_fidelity and not epochs) or (cls.multi_objective and plan.second is None)):
             # The strategy's own refusal, as a result rather than an error: a sweep over
             # every strategy lists it as not applicable to this benchmark.
             return RunResult(config, status="not-applicable", message=str(exc), bench_checksum=checksum)

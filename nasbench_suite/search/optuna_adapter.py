@@ -40,6 +40,7 @@ from nasbench_suite.errors import InvalidArchError
 from nasbench_suite.search._util import MAX_REDRAWS, float_option, int_option
 from nasbench_suite.search.base import Observation, Strategy, StrategyError
 from nasbench_suite.spaces.base import Arch
+from nasbench_suite.spaces.export import parameter_names
 
 
 def _import_optuna() -> Any:
@@ -73,7 +74,8 @@ class OptunaStrategy(Strategy):
             sampler = self._sampler(optuna, sampler_seed)
         directions = ["maximize", "minimize"] if self.multi_objective else ["maximize"]
         self.study = optuna.create_study(directions=directions, sampler=sampler)
-        self._names = [f"{i:02d} {d.name}" for i, d in enumerate(self.space.decisions())]
+        # The exports' parameter names, so a study here reads like one a user built from space.to_optuna().
+        self._names = parameter_names(self.space)
         self._distributions = {
             name: optuna.distributions.CategoricalDistribution(list(range(len(d.options))))
             for name, d in zip(self._names, self.space.decisions())

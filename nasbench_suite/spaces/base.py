@@ -190,5 +190,37 @@ class SearchSpace(ABC):
         """JSON-able settings that, with ``name``, rebuild this space (stored in tables)."""
         return {}
 
+    # --- exports for external optimisers (spaces/export.py has the rules) --------
+
+    def to_configspace(self, seed: int | None = None) -> Any:
+        """This space as a ``ConfigSpace.ConfigurationSpace`` (needs the configspace extra)."""
+        from nasbench_suite.spaces.export import to_configspace
+
+        return to_configspace(self, seed)
+
+    def to_optuna(self) -> dict[str, Any]:
+        """This space as a dict parameter name -> Optuna ``CategoricalDistribution``."""
+        from nasbench_suite.spaces.export import to_optuna
+
+        return to_optuna(self)
+
+    def to_syne_tune(self) -> dict[str, dict[str, Any]]:
+        """This space in syne-tune's JSON config-space form (plain data)."""
+        from nasbench_suite.spaces.export import to_syne_tune
+
+        return to_syne_tune(self)
+
+    def from_config(self, config: Any) -> Arch:
+        """The architecture an exported configuration spells (parameter name -> option name)."""
+        from nasbench_suite.spaces.export import from_config
+
+        return from_config(self, config)
+
+    def to_config(self, arch: Arch | str) -> dict[str, str]:
+        """``arch`` as an exported configuration (parameter name -> option name)."""
+        from nasbench_suite.spaces.export import to_config
+
+        return to_config(self, arch)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
