@@ -167,17 +167,45 @@ def _cli(tmp_path, *extra):
     return main([*argv, *extra]), out
 
 
-def test_command_writes_a_scored_trajectory_and_the_report(tmp_path):
-    code, out = _cli(tmp_path, "--method", "rsps", "--seeds", "0,1")
+@pytest.fixture(scope="module")
+def rsps_result(tmp_path_factory):
+    torch.set_num_threads(1)
+    code, out = _cli(tmp_path_factory.mktemp("oneshot"), "--method", "rsps", "--seeds", "0,1")
     assert code == 0
-    result = json.loads(out.read_text())
+    return out
+
+
+def test_command_writes_a_scored_trajectory_and_the_report(rsps_result, tmp_path):
+    result = json.loads(rsps_result.read_text())
     assert [r["seed"] for r in result["runs"]] == [0, 1]
     epochs = result["runs"][0]["epochs"]
     assert len(epochs) == 2 and all(0 < e["acc"] < 100 and e["regret"] >= 0 for e in epochs)
     assert result["scoring"]["best_acc"] >= max(e["acc"] for e in epochs)
-    assert main(["oneshot-report", str(out), "-o", str(tmp_path / "rep")]) == 0
+    assert main(["oneshot-report", str(rsps_result), "-o", str(tmp_path / "rep")]) == 0
     text = (tmp_path / "rep" / "oneshot.md").read_text()
     assert "| rsps | nb201-oneshot-tiny | 2 |" in text and "RSPS: 84.16" in text
+
+
+def test_report_rescoring_in_a_benchmark_of_another_space_is_one_line(rsps_result, tmp_path, capsys):
+    from nasbench_suite.tabular import write_table
+    from tests.support import synthetic_table
+
+    toy = tmp_path / "toy.h5"
+    write_table(toy, synthetic_table())
+    argv = ["oneshot-report", str(rsps_result), "-o", str(tmp_path / "rep"), "--bench", str(toy)]
+    assert main([*argv, "--bench-dataset", "toy"]) == 2
+    err = capsys.readouterr().err
+    assert "the benchmark holds the 'test-chain' space" in err and err.count("\n") == 1
+
+
+def test_leaderboard_shows_the_one_shot_section(rsps_result, tmp_path_factory, tmp_path):
+    toy = toy_table_file(tmp_path_factory, "board")
+    argv = ["leaderboard", "--bench", toy, "--seeds", "0-1", "--strategies", "random", "--executor", "serial"]
+    assert main([*argv, "--out", str(tmp_path), "--oneshot", str(rsps_result)]) == 0
+    md = (tmp_path / "leaderboard.md").read_text()
+    section = md.split("## One-shot (weight-sharing) methods", 1)[1].split("## Provenance", 1)[0]
+    assert "| rsps | nb201-oneshot-tiny | 2 |" in section
+    assert "<h2>One-shot (weight-sharing) methods</h2>" in (tmp_path / "leaderboard.html").read_text()
 
 
 @pytest.mark.parametrize(

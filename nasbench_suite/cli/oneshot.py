@@ -41,6 +41,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("results", type=Path, nargs="+", help="files written by nasbench oneshot")
     p.add_argument("-o", "--output", type=Path, required=True, help="report folder (Markdown, JSON, plot)")
+    p.add_argument("--bench", help="score the derived architectures again in this benchmark (e.g. a table)")
+    p.add_argument("--bench-dataset", help="its dataset (default: the one each result was scored on)")
+    p.add_argument("--metric", help="its metric (default: the one each result was scored with)")
     p.set_defaults(run=cmd_report)
 
 
@@ -125,8 +128,15 @@ def _jsonable(settings: Any) -> dict[str, Any]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from nasbench_suite.experiments.oneshot_report import load_results, write_report
+    from nasbench_suite.experiments.oneshot_report import load_results, rescore, write_report
 
-    paths = write_report(load_results(args.results), args.output)
+    results = load_results(args.results)
+    if args.bench:
+        from nasbench_suite.bench import open_benchmark
+
+        bench = open_benchmark(args.bench)
+        for result in results:
+            rescore(result, bench, args.bench_dataset, args.metric)
+    paths = write_report(results, args.output)
     print("\n".join(str(p) for p in paths))
     return EXIT_OK

@@ -74,6 +74,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "architectures); default: include them (every report says which)",
     )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results/)")
+    p.add_argument(
+        "--oneshot",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="RESULT",
+        help="results of nasbench oneshot to show in a one-shot section beside the strategies",
+    )
     _executor_arguments(p)
     p.set_defaults(run=cmd_leaderboard)
 
@@ -173,6 +181,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from nasbench_suite.search.base import StrategyError
 
     seeds = parse_seeds(args.seeds)
+    from nasbench_suite.experiments.oneshot_report import load_results
+
+    oneshot = load_results(args.oneshot)  # read before the suite runs: a bad file fails fast
     if len(seeds) == 1 and seeds[0] >= 2 and args.seeds.strip().isdigit():
         # Earlier versions read a bare number N as the seeds 0..N-1 here: say what it means now.
         print(
@@ -203,7 +214,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             )
     except StrategyError as exc:  # not a NasbenchError: say it in one line here
         raise UsageError(str(exc)) from None
-    written = write_leaderboard(board, args.out)
+    written = write_leaderboard(board, args.out, oneshot)
     for b in board.boards:
         ranking = ", ".join(f"{r['strategy']} {r['regret_mean']:.3f}" for r in b.rows)
         print(f"{b.dataset}: mean final regret {ranking}")

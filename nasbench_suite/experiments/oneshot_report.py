@@ -76,6 +76,21 @@ def score_runs(
     return {"best_arch": best_arch, "best_acc": best, "metric": metric, "benchmark_dataset": dataset}
 
 
+def rescore(result: dict[str, Any], benchmark: Benchmark, dataset: str | None, metric: str | None) -> None:
+    """Score a ``nasbench oneshot`` result again in ``benchmark`` (e.g. a table after a surrogate).
+
+    ``dataset`` and ``metric`` default to the ones the result was scored with.
+
+    Raises:
+        OneShotReportError: the benchmark cannot score the result's space, dataset or metric.
+    """
+    dataset = dataset or result["scoring"]["benchmark_dataset"]
+    metric = metric or result["scoring"]["metric"]
+    check_benchmark(benchmark, result["space"], dataset, metric)
+    result["scoring"] = score_runs(result["runs"], benchmark, dataset, metric)
+    result["benchmark"] = benchmark.identity()
+
+
 def skip_share(arch: str) -> float:
     """Share of the six NB201 edges that are skip connections (the collapse's signature)."""
     return arch.count("skip_connect~") / 6

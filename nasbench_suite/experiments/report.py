@@ -64,9 +64,14 @@ def _cells(row: dict[str, Any], best: str) -> list[str]:
     ]
 
 
-def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
+def write_leaderboard(
+    board: Leaderboard, out: str | Path, oneshot: Sequence[dict[str, Any]] | None = None
+) -> list[Path]:
     """Write ``leaderboard.md``, ``leaderboard.html``, ``regret_<dataset>.png`` and ``runs.parquet``
-    into the folder ``out`` (created if needed); returns the paths written, the two reports first."""
+    into the folder ``out`` (created if needed); returns the paths written, the two reports first.
+
+    ``oneshot``: results of ``nasbench oneshot`` (one per method), shown as a section of their own
+    beside the black-box strategies (``experiments.oneshot_report``)."""
     from nasbench_suite.experiments.plots import plot_regret
     from nasbench_suite.experiments.trajectory import write_runs
 
@@ -84,8 +89,13 @@ def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
         )
         images[b.dataset] = png.name
         written.append(png)
-    _atomic.write_text(out / "leaderboard.md", _markdown(board, images))
-    _atomic.write_text(out / "leaderboard.html", _html(board, images))
+    section = ""
+    if oneshot:
+        from nasbench_suite.experiments.oneshot_report import build_section, render_markdown
+
+        section = render_markdown(build_section(oneshot))
+    _atomic.write_text(out / "leaderboard.md", _markdown(board, images, section))
+    _atomic.write_text(out / "leaderboard.html", _html(board, images, section))
     return [out / "leaderboard.md", out / "leaderboard.html", *written]
 
 
@@ -157,7 +167,7 @@ def _timing_lines(board: Leaderboard) -> list[str]:
     return lines
 
 
-def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
+def _markdown(board: Leaderboard, images: dict[str, str], oneshot: str = "") -> str:
     lines = ["# Leaderboard", "", *_intro(board), ""]
     for b in board.boards:
         lines += [f"## {b.dataset} (budget {b.budget})", "", f"Rule: {b.rule}.", ""]
@@ -173,6 +183,8 @@ def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
         lines += ["## Not applicable", ""]
         lines += [f"- {name}: {msg}" for name, msg in sorted(board.not_applicable.items())]
         lines.append("")
+    if oneshot:
+        lines += [oneshot.rstrip("\n"), ""]
     lines += ["## Provenance", ""]
     lines += [f"- {line}" for line in _provenance_lines(board)]
     lines.append("")
@@ -186,7 +198,7 @@ def _markdown(board: Leaderboard, images: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _html(board: Leaderboard, images: dict[str, str]) -> str:
+def _html(board: Leaderboard, images: dict[str, str], oneshot: str = "") -> str:
     e = html.escape
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard</title>",
@@ -213,6 +225,10 @@ def _html(board: Leaderboard, images: dict[str, str]) -> str:
         parts.append("<h2>Not applicable</h2><ul>")
         parts += [f"<li>{e(n)}: {e(m)}</li>" for n, m in sorted(board.not_applicable.items())]
         parts.append("</ul>")
+    if oneshot:
+        # The section's Markdown table, shown as written: its own columns differ from the strategies'.
+        title, _, body = oneshot.partition("\n")
+        parts.append(f"<h2>{e(title.lstrip('# '))}</h2><pre>{e(body.strip())}</pre>")
     parts.append("<h2>Provenance</h2><ul>")
     parts += [f"<li>{_code(e(line))}</li>" for line in _provenance_lines(board)]
     parts.append("</ul>")
