@@ -68,7 +68,7 @@ class _Batches:
     def next(self, train_mode: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         size = self.settings.batch_size
         if self.pos + size > len(self.order):
-            self.order = torch.randperm(len(self.y), generator=self.generator)
+            self.order = torch.randperm(len(self.y), generator=self.generator, device=self.generator.device)
             self.pos = 0
         idx = self.order[self.pos : self.pos + size]
         self.pos += size
@@ -111,6 +111,8 @@ def run_search(
             else None
         )
     net = net.to(data.device)
+    if controller is not None:
+        controller = controller.to(data.device)
     generator = torch.Generator(device=data.device)
     generator.manual_seed(data_seed)
     run = _Run(method, settings, net, controller, data, generator)
@@ -181,7 +183,7 @@ class _Run:
 
     def _uniform(self) -> list[int]:
         n_edges, n_ops = self.net.alphas.shape
-        return torch.randint(0, n_ops, (n_edges,), generator=self.g).tolist()
+        return torch.randint(0, n_ops, (n_edges,), generator=self.g, device=self.g.device).tolist()
 
     def _gumbel(self) -> tuple[torch.Tensor, list[int]]:
         """GDAS: hard one-hot sample with the softmax's gradient (straight-through), and its index."""
