@@ -26,7 +26,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("spaces",),
     ("tabular",),
     ("importers", "surrogates", "train"),
-    ("proxies",),
+    ("proxies", "oneshot"),
     ("bench",),
     ("search",),
     ("experiments",),

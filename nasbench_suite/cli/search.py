@@ -102,6 +102,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--observe-metric", help="metric told to the strategies (default: the protocol's rule)")
     p.add_argument("--report-metric", help="metric reported for the incumbents (default: the rule)")
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results/)")
+    p.add_argument(
+        "--oneshot",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="RESULT",
+        help="results of nasbench oneshot to show in a one-shot section beside the strategies",
+    )
     _executor_arguments(p)
     p.set_defaults(run=cmd_leaderboard)
 
@@ -218,6 +226,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         )
     else:
         budget = None
+    from nasbench_suite.experiments.oneshot_report import load_results
+
+    oneshot = load_results(args.oneshot)  # read before the suite runs: a bad file fails fast
     if len(seeds) == 1 and seeds[0] >= 2 and args.seeds.strip().isdigit():
         # Earlier versions read a bare number N as the seeds 0..N-1 here: say what it means now.
         print(
@@ -253,7 +264,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             )
     except StrategyError as exc:  # not a NasbenchError: say it in one line here
         raise UsageError(str(exc)) from None
-    written = write_leaderboard(board, args.out)
+    written = write_leaderboard(board, args.out, oneshot)
     for part in (board, *board.sections):
         for b in part.boards:
             ranking = ", ".join(f"{r['strategy']} {r['regret_mean']:.3f}" for r in b.rows)

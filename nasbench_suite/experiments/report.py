@@ -66,7 +66,9 @@ def _cells(row: dict[str, Any], best: str) -> list[str]:
     ]
 
 
-def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
+def write_leaderboard(
+    board: Leaderboard, out: str | Path, oneshot: Sequence[dict[str, Any]] | None = None
+) -> list[Path]:
     """Write ``leaderboard.md``, ``leaderboard.html``, per dataset ``regret_<dataset>.png``
     (against simulated time; time budgets only) and ``regret_evals_<dataset>.png`` (against
     evaluations), ``critical_difference.png`` (average ranks across datasets, when two or more
@@ -76,6 +78,9 @@ def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
     Each further section (``board.sections``, another benchmark) adds its part to the two reports
     and writes its files with the prefix ``<benchmark>_`` (``regret_<benchmark>_<dataset>.png``,
     ``critical_difference_<benchmark>.png``, ``runs_<benchmark>.parquet``).
+
+    ``oneshot``: results of ``nasbench oneshot`` (one per method), shown as a section of their own
+    beside the black-box strategies (``experiments.oneshot_report``).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -83,8 +88,13 @@ def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
     parts = [_write_section(board, out, "", written)]
     for section in board.sections:
         parts.append(_write_section(section, out, f"{_slug(section.bench)}_", written))
-    _atomic.write_text(out / "leaderboard.md", _markdown(board, parts))
-    _atomic.write_text(out / "leaderboard.html", _html(board, parts))
+    section = ""
+    if oneshot:
+        from nasbench_suite.experiments.oneshot_report import build_section, render_markdown
+
+        section = render_markdown(build_section(oneshot))
+    _atomic.write_text(out / "leaderboard.md", _markdown(board, parts, section))
+    _atomic.write_text(out / "leaderboard.html", _html(board, parts, section))
     return [out / "leaderboard.md", out / "leaderboard.html", *written]
 
 
@@ -204,8 +214,8 @@ def _timing_lines(board: Leaderboard) -> list[str]:
     return lines
 
 
-def _markdown(board: Leaderboard, parts: list[_Part]) -> str:
-    lines = ["# Leaderboard", "", *_intro(board), "", *_markdown_body(board, *parts[0])]
+def _markdown(board: Leaderboard, parts: list[_Part], oneshot: str = "") -> str:
+    lines = ["# Leaderboard", "", *_intro(board), "", *_markdown_body(board, *parts[0], oneshot)]
     for section, part in zip(board.sections, parts[1:]):
         lines += ["", f"# Section: benchmark `{section.bench}`", "", *_intro(section), ""]
         lines += _markdown_body(section, *part)
@@ -218,7 +228,11 @@ def _budget_rule(board: Leaderboard, dataset: str) -> list[str]:
 
 
 def _markdown_body(
-    board: Leaderboard, images: dict[str, dict[str, str]], summary: RankSummary | None, cd_name: str
+    board: Leaderboard,
+    images: dict[str, dict[str, str]],
+    summary: RankSummary | None,
+    cd_name: str,
+    oneshot: str = "",
 ) -> list[str]:
     lines: list[str] = []
     for b in board.boards:
@@ -246,6 +260,8 @@ def _markdown_body(
         lines += ["## Not applicable", ""]
         lines += [f"- {name}: {msg}" for name, msg in sorted(board.not_applicable.items())]
         lines.append("")
+    if oneshot:
+        lines += [oneshot.rstrip("\n"), ""]
     lines += ["## Provenance", ""]
     lines += [f"- {line}" for line in _provenance_lines(board)]
     lines.append("")
@@ -259,7 +275,7 @@ def _markdown_body(
     return lines
 
 
-def _html(board: Leaderboard, parts: list[_Part]) -> str:
+def _html(board: Leaderboard, parts: list[_Part], oneshot: str = "") -> str:
     e = html.escape
     out = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard</title>",
@@ -268,7 +284,7 @@ def _html(board: Leaderboard, parts: list[_Part]) -> str:
         "tr.best{font-weight:bold}</style></head><body><h1>Leaderboard</h1>",
     ]
     out += [f"<p>{_code(e(line))}</p>" for line in _intro(board)]
-    out += _html_body(board, *parts[0])
+    out += _html_body(board, *parts[0], oneshot)
     for section, part in zip(board.sections, parts[1:]):
         out.append(f"<h1>Section: benchmark <code>{e(section.bench)}</code></h1>")
         out += [f"<p>{_code(e(line))}</p>" for line in _intro(section)]
@@ -278,7 +294,11 @@ def _html(board: Leaderboard, parts: list[_Part]) -> str:
 
 
 def _html_body(
-    board: Leaderboard, images: dict[str, dict[str, str]], summary: RankSummary | None, cd_name: str
+    board: Leaderboard,
+    images: dict[str, dict[str, str]],
+    summary: RankSummary | None,
+    cd_name: str,
+    oneshot: str = "",
 ) -> list[str]:
     e = html.escape
     parts: list[str] = []
@@ -312,6 +332,10 @@ def _html_body(
         parts.append("<h2>Not applicable</h2><ul>")
         parts += [f"<li>{e(n)}: {e(m)}</li>" for n, m in sorted(board.not_applicable.items())]
         parts.append("</ul>")
+    if oneshot:
+        # The section's Markdown table, shown as written: its own columns differ from the strategies'.
+        title, _, body = oneshot.partition("\n")
+        parts.append(f"<h2>{e(title.lstrip('# '))}</h2><pre>{e(body.strip())}</pre>")
     parts.append("<h2>Provenance</h2><ul>")
     parts += [f"<li>{_code(e(line))}</li>" for line in _provenance_lines(board)]
     parts.append("</ul>")

@@ -24,19 +24,33 @@ from nasbench_suite.train.specs import DatasetSpec
 class ReLUConvBN(nn.Sequential):
     """ReLU, convolution without bias, batch norm (the ordering of the benchmark's ops)."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1):
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        stride: int = 1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ):
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
-            nn.BatchNorm2d(c_out),
+            nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track_running_stats),
         )
 
 
-def _edge_op(op: str, c: int) -> nn.Module | None:
+def edge_op(op: str, c: int, affine: bool = True, track_running_stats: bool = True) -> nn.Module | None:
+    """The module of one edge op at ``c`` channels; None for ``none`` (the edge adds zero).
+
+    The batch-norm settings exist for supernets (``nasbench_suite.oneshot``), whose published
+    runs search with ``affine=False`` and no running statistics in the cells.
+    """
+    bn = {"affine": affine, "track_running_stats": track_running_stats}
     if op == "nor_conv_3x3":
-        return ReLUConvBN(c, c, 3)
+        return ReLUConvBN(c, c, 3, **bn)
     if op == "nor_conv_1x1":
-        return ReLUConvBN(c, c, 1)
+        return ReLUConvBN(c, c, 1, **bn)
     if op == "avg_pool_3x3":
         return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
     if op == "skip_connect":
@@ -52,7 +66,7 @@ class Cell(nn.Module):
         self.edges = nn.ModuleDict()
         self._incoming: list[list[tuple[int, str]]] = [[] for _ in range(N_NODES)]
         for (src, dst), op in zip(EDGES, ops):
-            module = _edge_op(op, c)
+            module = edge_op(op, c)
             if module is not None:
                 name = f"{src}_{dst}"
                 self.edges[name] = module

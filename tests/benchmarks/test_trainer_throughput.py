@@ -9,8 +9,10 @@ torch thread:
 - ``trainer``: ``train_run`` (uint8 images resident, crop and flip on whole batches, losses
   accumulated without host synchronisation), its evaluation subsets switched off so that both
   time training only;
-- ``plain_loop``: the way a PyTorch tutorial writes it: a ``TensorDataset`` of normalised float
-  images, a shuffling ``DataLoader``, per-batch random crop and flip, ``loss.item()`` each step.
+- ``plain_loop``: the way a PyTorch tutorial writes it: a ``Dataset`` of normalised float images
+  whose ``__getitem__`` crops and flips each image (what torchvision's ``RandomCrop`` and
+  ``RandomHorizontalFlip`` do), a shuffling ``DataLoader`` in the same process (no loader workers:
+  one core each), ``loss.item()`` each step.
 
 Images per second = 5,000 / median seconds; architectures per CPU-hour follow from the protocol's
 epochs. In the fast suite (``--benchmark-disable``) each runs once on 256 images.
@@ -50,12 +52,33 @@ def _setup(benchmark):
     return protocol, spec, data, n
 
 
+class _Augmented(torch.utils.data.Dataset):
+    """Per-sample random crop (zero padding) and flip, as torchvision's transforms do in a Dataset."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, pad: int, flip: bool):
+        self.images, self.labels, self.pad, self.flip = images, labels, pad, flip
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        x = self.images[i]
+        if self.pad:
+            side = x.shape[-1]
+            x = F.pad(x, (self.pad,) * 4)
+            dy, dx = np.random.randint(0, 2 * self.pad + 1, 2)
+            x = x[:, dy : dy + side, dx : dx + side]
+        if self.flip and np.random.rand() < 0.5:
+            x = x.flip(2)
+        return x, self.labels[i]
+
+
 def plain_loop(protocol, spec, data) -> float:
     """One epoch the straightforward way; returns the mean training loss."""
     torch.manual_seed(0)
     model = build_network("nb201", ARCH, spec, protocol.network)
     images, labels = data.splits["train"]
-    dataset = torch.utils.data.TensorDataset(data.normalise(images), labels)
+    dataset = _Augmented(data.normalise(images), labels, protocol.crop_padding, protocol.flip)
     loader = torch.utils.data.DataLoader(dataset, batch_size=protocol.batch_size, shuffle=True)
     optimiser = torch.optim.SGD(
         model.parameters(),
@@ -65,16 +88,9 @@ def plain_loop(protocol, spec, data) -> float:
         weight_decay=protocol.weight_decay,
     )
     steps = math.ceil(len(labels) / protocol.batch_size)
-    pad = protocol.crop_padding
     model.train()
     losses = []
     for step, (x, y) in enumerate(loader):
-        if pad:
-            x = F.pad(x, (pad, pad, pad, pad))
-            dy, dx = np.random.randint(0, 2 * pad + 1, 2)
-            x = x[:, :, dy : dy + images.shape[2], dx : dx + images.shape[3]]
-        if protocol.flip and np.random.rand() < 0.5:
-            x = x.flip(3)
         for group in optimiser.param_groups:
             group["lr"] = lr_at(step, steps, 0, protocol)
         loss = F.cross_entropy(model(x), y, label_smoothing=protocol.label_smoothing)
