@@ -117,6 +117,7 @@ def nb201_curve_table(
     n_second_seed: int = 40,
     seed: int = 0,
     dataset: str = "toy@nb201-cpu",
+    eval_every: int = 1,
 ) -> TableData:
     """A small NB201 table with per-epoch curves, like the project's trained tables.
 
@@ -124,7 +125,9 @@ def nb201_curve_table(
     depend on the architecture: the level from its convolutions and dead edges, the speed
     of rise from its 3x3 convolutions; each run adds noise that persists across epochs
     (an AR(1) process), shared in part by the valid and test accuracy. The epoch time grows
-    with the convolutions (a FLOP proxy) and the first epoch is slower.
+    with the convolutions (a FLOP proxy) and the first epoch is slower. With ``eval_every`` > 1
+    the accuracies are measured every that many epochs and at the last (NaN elsewhere), as the
+    trainer's ``eval_every`` leaves them; the epoch times are there for every epoch.
     """
     space = spaces.get("nb201")
     rng = np.random.default_rng(seed)
@@ -163,6 +166,8 @@ def nb201_curve_table(
         return np.where(present[:, :, None] if values.ndim == 3 else present, values, np.nan)
 
     valid, test, per_epoch = (np.clip(masked(v), 0, 100) for v in (valid, test, per_epoch))
+    unmeasured = (e % eval_every != 0) & (e != epochs)
+    valid[:, :, unmeasured] = test[:, :, unmeasured] = np.nan
     ds = DatasetData(
         seeds=np.array(seeds, dtype=np.int64),
         present=present,

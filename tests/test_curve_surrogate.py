@@ -122,6 +122,23 @@ def test_multi_fidelity_search_runs_on_every_architecture(fitted, strategy):
     assert len(bench.reference_archs(DATASET)) == 15_625
 
 
+def test_a_table_evaluated_every_other_epoch_answers_at_those_epochs_and_charges_all(tmp_path):
+    table = tmp_path / "sparse.h5"
+    write_table(table, nb201_curve_table(n_archs=40, epochs=5, n_second_seed=20, eval_every=2))
+    params = {**PARAMS, "n_estimators": 10}
+    bench = open_benchmark(
+        fit_curve_surrogate(table, tmp_path / "lc", params=params, layout="basis", cv_folds=0)
+    )
+    assert bench.epochs(DATASET) == (2, 4, 5)
+    arch = TabularBenchmark(table).table.keys[0]
+    at = {e: bench.query(arch, DATASET, 777, epoch=e) for e in bench.epochs(DATASET)}
+    # Epoch 4's cost is four epochs of training, though only two were evaluated before it.
+    assert at[4].cost_s > 3.5 * at[4]["epoch_train_time_s"]
+    assert at[5].cost_s == pytest.approx(at[4].cost_s + at[5]["epoch_train_time_s"])
+    with pytest.raises(UnknownEpochError):
+        bench.query(arch, DATASET, 777, epoch=3)
+
+
 def test_a_changed_model_file_is_refused(fitted, tmp_path):
     copy = tmp_path / "lc"
     shutil.copytree(fitted["artefact"], copy)

@@ -65,7 +65,8 @@ class _Curves:
     epochs: tuple[int, ...]
     models: dict[str, CurveModel]
     cost_model: Any | None
-    profile: np.ndarray | None  # (E,) cumulative epoch profile
+    profile: np.ndarray | None  # (E,) time of each answered epoch over the architecture's mean
+    cumulative: np.ndarray | None  # (E,) time of epochs 1..e over that mean (every epoch trained)
     noise: CurveNoiseModel | None
     canonical: Any
     row_of: dict[str, int] = field(default_factory=dict)
@@ -80,7 +81,7 @@ class _Curves:
         if self.cost_model is not None:
             epoch_time = np.exp(np.asarray(self.cost_model.predict(keys), dtype=np.float64))
             new[EPOCH_COST_METRIC] = epoch_time[:, None] * self.profile[None, :]
-            new[COST_METRIC] = np.cumsum(new[EPOCH_COST_METRIC], axis=1)
+            new[COST_METRIC] = epoch_time[:, None] * self.cumulative[None, :]
         for name, values in new.items():
             self.means[name] = np.concatenate([self.means[name], values]) if name in self.means else values
 
@@ -185,6 +186,7 @@ class CurveSurrogateBenchmark(Benchmark):
             models=models,
             cost_model=artefact.load_predictor(self.space, self.path, cost["model"]) if cost else None,
             profile=np.asarray(cost["profile"], dtype=np.float64) if cost else None,
+            cumulative=np.asarray(cost["cumulative"], dtype=np.float64) if cost else None,
             noise=noise,
             canonical=self.space.canonical_key,
         )

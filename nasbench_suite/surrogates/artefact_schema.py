@@ -162,6 +162,7 @@ CURVE_DATASET = Check(
                     {
                         "transform": Str(choices=("log",)),
                         "profile": Seq(Float(lo=0.0), min_len=1, max_len=10_000),
+                        "cumulative": Seq(Float(lo=0.0), min_len=1, max_len=10_000),
                         "model": MODEL,
                     },
                     optional={"unit": Str(max_len=200), "n_train": Int(0, INT64[1]), "evaluation": Json()},
@@ -176,7 +177,9 @@ CURVE_DATASET = Check(
         and all(
             len(c["models"]) == len(d["epochs"]) for c in d["curves"].values() if c["layout"] == "per-epoch"
         )
-        and (d["cost"] is None or len(d["cost"]["profile"]) == len(d["epochs"]))
+        and (
+            d["cost"] is None or len(d["cost"]["profile"]) == len(d["cost"]["cumulative"]) == len(d["epochs"])
+        )
     ),
     "the metric must be one of the curves, with one model (and one profile entry) per epoch",
 )

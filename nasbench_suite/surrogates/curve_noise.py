@@ -187,7 +187,7 @@ def fit_curve_noise(
         r = float(np.corrcoef(a[both], b[both])[0, 1]) if both.sum() > 2 else 0.0
         correlation[name] = float(np.clip(np.nan_to_num(r), -1.0, 1.0))
     by_lag = []
-    for lag in range(1, len(epochs)):
+    for lag in sorted(set(lags[upper].tolist())):
         at = (lags[upper] == lag) & ok
         if at.any():
             model_r = float(np.mean(rho ** lags[upper][at]))
