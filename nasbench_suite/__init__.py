@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def open_benchmark(source: Any, **options: Any) -> Benchmark:
-    """Open a benchmark: a table file path (``.h5``) today.
+    """Open a benchmark: a table file (``.h5``), a surrogate artefact folder, or a shipped name
+    (``"nb201"``, ``"nb201-cpu"``, ``"nb201-cpu-lc"``).
 
     See :func:`nasbench_suite.bench.open_benchmark` for the options.
     """

@@ -111,6 +111,91 @@ def toy_table_file(tmp_path_factory: Any, folder: str) -> str:
     return str(path)
 
 
+def nb201_curve_table(
+    n_archs: int = 120,
+    epochs: int = 8,
+    n_second_seed: int = 40,
+    seed: int = 0,
+    dataset: str = "toy@nb201-cpu",
+    eval_every: int = 1,
+) -> TableData:
+    """A small NB201 table with per-epoch curves, like the project's trained tables.
+
+    Two seeds (777 for every architecture, 888 for the first ``n_second_seed``). The curves
+    depend on the architecture: the level from its convolutions and dead edges, the speed
+    of rise from its 3x3 convolutions; each run adds noise that persists across epochs
+    (an AR(1) process), shared in part by the valid and test accuracy. The epoch time grows
+    with the convolutions (a FLOP proxy) and the first epoch is slower. With ``eval_every`` > 1
+    the accuracies are measured every that many epochs and at the last (NaN elsewhere), as the
+    trainer's ``eval_every`` leaves them; the epoch times are there for every epoch.
+    """
+    space = spaces.get("nb201")
+    rng = np.random.default_rng(seed)
+    keys: list[str] = []
+    seen: set[str] = set()
+    while len(keys) < n_archs:
+        key = space.key(space.sample(rng))
+        if space.canonical_key(key) not in seen:
+            seen.add(space.canonical_key(key))
+            keys.append(key)
+    conv3 = np.array([k.count("nor_conv_3x3") for k in keys], dtype=float)
+    conv1 = np.array([k.count("nor_conv_1x1") for k in keys], dtype=float)
+    dead = np.array([k.count("none") for k in keys], dtype=float)
+    level = 30 + 55 / (1 + np.exp(-(0.9 * conv3 + 0.5 * conv1 - 0.8 * dead - 1.5)))
+    speed = 0.25 + 0.12 * conv3
+    e = np.arange(1, epochs + 1, dtype=float)
+    mean_curve = 10 + (level[:, None] - 10) * (1 - np.exp(-speed[:, None] * e[None, :]))
+    seeds = (777, 888)
+    present = np.zeros((n_archs, 2), dtype=bool)
+    present[:, 0] = True
+    present[:n_second_seed, 1] = True
+
+    def ar1(shape: tuple[int, ...]) -> np.ndarray:
+        w = rng.standard_normal(shape)
+        for k in range(1, shape[-1]):
+            w[..., k] = 0.7 * w[..., k - 1] + np.sqrt(1 - 0.49) * w[..., k]
+        return w
+
+    shared = ar1((n_archs, 2, epochs))
+    valid = mean_curve[:, None, :] + 1.5 * shared
+    test = mean_curve[:, None, :] - 0.5 + 1.5 * (0.8 * shared + 0.6 * ar1((n_archs, 2, epochs)))
+    per_epoch = (2.0 + 0.6 * conv3 + 0.2 * conv1)[:, None, None] * np.where(e == 1, 1.3, 1.0)[None, None, :]
+    per_epoch = per_epoch * rng.uniform(0.97, 1.03, (n_archs, 2, epochs))
+
+    def masked(values: np.ndarray) -> np.ndarray:
+        return np.where(present[:, :, None] if values.ndim == 3 else present, values, np.nan)
+
+    valid, test, per_epoch = (np.clip(masked(v), 0, 100) for v in (valid, test, per_epoch))
+    unmeasured = (e % eval_every != 0) & (e != epochs)
+    valid[:, :, unmeasured] = test[:, :, unmeasured] = np.nan
+    ds = DatasetData(
+        seeds=np.array(seeds, dtype=np.int64),
+        present=present,
+        per_seed={
+            "valid_acc": valid[:, :, -1],
+            "test_acc": test[:, :, -1],
+            "train_time_s": per_epoch.sum(axis=2),
+        },
+        curves={"valid_acc": valid, "test_acc": test, "epoch_train_time_s": per_epoch},
+        epochs=np.arange(1, epochs + 1, dtype=np.int64),
+        metrics={
+            "valid_acc": MetricInfo("%", "validation accuracy"),
+            "test_acc": MetricInfo("%", "test accuracy"),
+            "train_time_s": MetricInfo("s", "training time"),
+            "epoch_train_time_s": MetricInfo("s", "time of one epoch"),
+        },
+        protocol={"epochs": epochs},
+        provenance={"source": "synthetic", "time_hardware": "none"},
+    )
+    return TableData(
+        space="nb201",
+        space_config=space.config(),
+        keys=keys,
+        datasets={dataset: ds},
+        description="synthetic NB201 table with learning curves",
+    )
+
+
 #: The toy-chain space of the sparse curves tables: 5 ** 6 = 15,625 architectures, as NB201.
 SPARSE_SPACE = {"length": 6, "choices": 5}
 

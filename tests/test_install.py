@@ -37,11 +37,10 @@ def installed(tmp_path_factory) -> dict[str, Path]:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    shutil.copytree(
-        REPO / "nasbench_suite",
-        source / "nasbench_suite",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "nasbench_suite", source / "nasbench_suite", ignore=ignore)
+    shutil.copytree(REPO / "tabular", source / "tabular", ignore=ignore)
+    _ship_curve_benchmarks(source)
     wheels = root / "wheels"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
     subprocess.run(
@@ -59,6 +58,23 @@ def installed(tmp_path_factory) -> dict[str, Path]:
     elsewhere = root / "elsewhere"
     elsewhere.mkdir()
     return {"site": site, "cwd": elsewhere, "script": site / "bin" / "nasbench"}
+
+
+def _ship_curve_benchmarks(source: Path) -> None:
+    """In the copy only: the project's NB201 table and its curve surrogate, where the checkout does not
+    have them yet, as a small synthetic table and a quick fit of it (never committed)."""
+    table = source / "tabular" / "nb201-cpu.h5"
+    if not table.exists():
+        from nasbench_suite.tabular import write_table
+        from tests.support import nb201_curve_table
+
+        write_table(table, nb201_curve_table(n_archs=40, epochs=3, n_second_seed=20))
+    lc = source / "nasbench_suite" / "data" / "surrogates" / "nb201-cpu-lc"
+    if not lc.exists():
+        from nasbench_suite.surrogates.curves import fit_curve_surrogate
+
+        params = {"n_estimators": 10, "encoding": "onehot", "n_jobs": 1}
+        fit_curve_surrogate(table, lc, params=params, layout="per-epoch", cv_folds=0)
 
 
 def _run(installed: dict[str, Path], *args: str) -> subprocess.CompletedProcess:
@@ -108,3 +124,31 @@ def test_the_leaderboard_runs_from_an_installed_copy(installed):
     # Not a checkout: the commit is unknown, and the report says so.
     assert "commit unknown" in text and "(surrogate), checksum" in text
     assert "runs seed 2 only" in done.stderr  # --seeds means the seeds (docs/protocol.md)
+
+
+def test_the_project_table_and_its_curve_surrogate_open_by_name(installed):
+    """tabular/ ships as package data of nasbench_suite.tables; the curve surrogate as package data."""
+    assert (installed["site"] / "nasbench_suite" / "tables" / "nb201-cpu.h5").is_file()
+    done = _run(installed, "info", "nb201-cpu", "--json")
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["kind"] == "table" and info["space"] == "nb201"
+    done = _run(installed, "info", "nb201-cpu-lc", "--json")
+    assert done.returncode == 0, done.stderr
+    (dataset,) = json.loads(done.stdout)["datasets"].values()
+    assert dataset["fidelity"].startswith("per-epoch curves")
+    env = {**os.environ, "PYTHONPATH": str(installed["site"])}
+    code = (
+        "from nasbench_suite import open_benchmark as o; t = o('nb201-cpu'); s = o('nb201-cpu-lc'); "
+        "d = t.datasets[0]; e = s.epochs(d)[0]; "
+        "print(type(t).__name__, type(s).__name__, e, s.query("
+        + repr(ARCH)
+        + ", d, 'mean', epoch=e).cost_s > 0)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=installed["cwd"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["TabularBenchmark", "CurveSurrogateBenchmark", "1", "True"]
+    done = _run(installed, "info", "nb201-gpu")
+    assert done.returncode == 2 and "shipped tables: nb201-cpu" in done.stderr

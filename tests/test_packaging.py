@@ -50,6 +50,21 @@ def test_core_dependencies_are_light():
     assert meta["scripts"]["nasbench"] == "nasbench_suite.cli:main"
 
 
+def test_the_package_list_has_every_package_and_the_project_tables():
+    """pyproject.toml lists the packages (one is mapped from tabular/): a new subpackage missing
+    from the list would be left out of every wheel."""
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {
+        ".".join(p.parent.relative_to(REPO).parts)
+        for p in PACKAGE.rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert set(setuptools["packages"]) == folders | {"nasbench_suite.tables"}
+    assert setuptools["package-dir"] == {"nasbench_suite.tables": "tabular"}
+    assert "*.h5" in setuptools["package-data"]["nasbench_suite.tables"]
+    assert (REPO / "tabular" / "README.md").is_file()
+
+
 def test_import_never_loads_torch_or_ray():
     # Everything but the trainer stays light: the table, the search strategies (all of them,
     # instantiated), the XGBoost surrogates and the runner must work without torch or Ray loaded.

@@ -38,6 +38,7 @@ from nasbench_suite.bench.surrogate_models import LoadedDataset, load_dataset
 from nasbench_suite.bench.tabular import SeedPolicyError
 from nasbench_suite.errors import (
     MalformedArchError,
+    SurrogateArtefactError,
     UnknownDatasetError,
     UnknownEpochError,
     UnknownMetricError,
@@ -68,6 +69,10 @@ class SurrogateBenchmark(Benchmark):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.manifest = artefact.read_manifest(self.path)
+        if self.manifest.get("kind") == artefact.CURVES:
+            raise SurrogateArtefactError(
+                self.path, "a learning-curve artefact: open it with open_benchmark (CurveSurrogateBenchmark)"
+            )
         self._loaded: dict[str, LoadedDataset] = {}
 
     # --- description ----------------------------------------------------------

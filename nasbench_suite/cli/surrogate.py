@@ -74,6 +74,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="predictor hyperparameter (VALUE read as JSON, else text); repeatable",
     )
     p.add_argument("--description", default="", help="free text stored in the manifest")
+    p.add_argument(
+        "--curves",
+        action="store_true",
+        help="fit a learning-curve surrogate (per-epoch accuracies, epoch times and curve noise) on the "
+        "table's datasets with per-epoch curves",
+    )
+    p.add_argument(
+        "--layout",
+        choices=("auto", "per-epoch", "basis"),
+        help="with --curves: one model per epoch, or per principal component of the curves "
+        "(default auto: the lower held-out curve RMSE)",
+    )
     p.add_argument("--no-card", action="store_true", help="do not write MODEL_CARD.md")
     p.add_argument("--force", action="store_true", help="replace an existing artefact folder")
     p.set_defaults(run=cmd_fit)
@@ -171,6 +183,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.cv_folds < 0 or args.cv_folds == 1:
         raise UsageError(f"--cv-folds must be 0 (none) or >= 2, not {args.cv_folds}")
     datasets = comma_list(args.dataset, "--dataset") if args.dataset else None
+    if args.curves:
+        return _fit_curves(args, datasets)
+    if args.layout is not None:
+        raise UsageError("--layout applies to learning-curve surrogates: add --curves")
     path = fit_surrogate(
         args.table,
         args.output,
@@ -201,6 +217,50 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fit_curves(args: argparse.Namespace, datasets: list[str] | None) -> int:
+    from nasbench_suite.surrogates.curve_card import write_curve_card
+    from nasbench_suite.surrogates.curves import fit_curve_surrogate
+
+    layout = args.layout or "auto"
+    if layout == "auto" and args.cv_folds < 2:
+        raise UsageError("--layout auto chooses by cross-validation: give --cv-folds >= 2 or a --layout")
+    path = fit_curve_surrogate(
+        args.table,
+        args.output,
+        datasets=datasets,
+        model=args.model,
+        params=parse_assignments(args.param, "--param"),
+        layout=layout,
+        seed=args.seed,
+        cv_folds=args.cv_folds,
+        overwrite=args.force,
+        description=args.description,
+        progress=_progress.step_printer(),
+    )
+    if not args.no_card:
+        write_curve_card(path)
+    from nasbench_suite.bench.curve_surrogate import CurveSurrogateBenchmark
+
+    bench = CurveSurrogateBenchmark(path)
+    for dataset in bench.datasets:
+        layout = bench.manifest["datasets"][dataset]["layout"]
+        parts = []
+        for name, ev in sorted(bench.evaluation(dataset).items()):
+            rows = ev.get("per_epoch") or []
+            if rows:
+                last = rows[-1]
+                parts.append(
+                    f"{name} at epoch {last['epoch']}: tau {last['kendall_tau']:.3f} (ceiling "
+                    f"{last['ceiling_tau'] if last['ceiling_tau'] is not None else float('nan'):.3f}), "
+                    f"curve RMSE {ev['curve_rmse']:.3g}"
+                )
+            else:
+                parts.append(f"{name}: no cross-validation")
+        print(f"{dataset} ({layout} layout): " + "; ".join(parts))
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
 def _artefact_path(text: str) -> Path:
     from nasbench_suite.surrogates import artefact
 
@@ -216,6 +276,9 @@ def cmd_card(args: argparse.Namespace) -> int:
     from nasbench_suite.surrogates.card import write_model_card
 
     root = _artefact_path(args.artefact)
+    from nasbench_suite.surrogates import artefact
+
+    curves = artefact.read_manifest(root).get("kind") == artefact.CURVES
     if args.table is not None:
         if args.processes < 1:
             raise UsageError(f"--processes must be >= 1, not {args.processes}")
@@ -225,6 +288,11 @@ def cmd_card(args: argparse.Namespace) -> int:
             root, args.table, strategies, parse_seeds(args.seeds), datasets, args.processes
         )
         write_agreement(root, agreement)
-    path = write_model_card(root, read_agreement(root))
+    if curves:
+        from nasbench_suite.surrogates.curve_card import write_curve_card
+
+        path = write_curve_card(root, read_agreement(root))
+    else:
+        path = write_model_card(root, read_agreement(root))
     print(f"wrote {path}")
     return EXIT_OK

@@ -111,11 +111,11 @@ def table_summary(path: Path) -> dict[str, Any]:
 
 def surrogate_summary(path: Path) -> dict[str, Any]:
     """What ``info`` shows of a surrogate artefact, as a JSON-able dict."""
-    from nasbench_suite.bench.surrogate import SurrogateBenchmark
+    from nasbench_suite.bench import open_benchmark
 
-    bench = SurrogateBenchmark(path)
+    bench = open_benchmark(path)
     m = bench.manifest
-    return {
+    summary = {
         "path": str(path),
         "kind": "surrogate",
         "format": f"{m['format']} v{m['format_version']}",
@@ -138,8 +138,27 @@ def surrogate_summary(path: Path) -> dict[str, Any]:
                 },
             }
             for name, entry in sorted(m["datasets"].items())
+            if "targets" in entry
         },
     }
+    for name, entry in sorted(m["datasets"].items()):
+        if "curves" in entry:  # a learning-curve artefact
+            summary["datasets"][name] = {
+                "seeds": entry["seeds"],
+                "fidelity": f"per-epoch curves, epochs {entry['epochs'][0]}..{entry['epochs'][-1]} "
+                f"({entry['layout']} layout)",
+                "metric": entry["metric"],
+                "targets": {
+                    t: {"unit": v.get("unit", ""), "kendall_tau": _last_epoch_tau(v)}
+                    for t, v in sorted(entry["curves"].items())
+                },
+            }
+    return summary
+
+
+def _last_epoch_tau(curve: dict[str, Any]) -> float | None:
+    rows = (curve.get("evaluation") or {}).get("per_epoch") or [{}]
+    return rows[-1].get("kendall_tau")
 
 
 def _cv_tau(target: dict[str, Any]) -> float | None:

@@ -36,8 +36,11 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 #: Libraries whose versions a manifest records (``torch`` only when a model used it).
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "xgboost", "torch")
-#: Short names of the artefacts the package ships as data (``open_benchmark("nb201")``).
+#: Short names of the artefacts the package ships as data (``open_benchmark("nb201")``); others
+#: present under :func:`shipped_root` (the learning-curve ``nb201-cpu-lc``) are found by name too.
 SHIPPED = ("nb201",)
+#: ``kind`` of a learning-curve artefact's manifest (final-result artefacts have none).
+CURVES = "learning-curves"
 
 
 class SurrogateVersionWarning(UserWarning):
@@ -219,8 +222,10 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
         raise SurrogateArtefactError(
             path, "the manifest does not match its checksum: it was changed or damaged after it was saved"
         )
+    # A learning-curve artefact has its own dataset entries (curves, not final targets).
+    schema = artefact_schema.CURVE_MANIFEST if manifest.get("kind") == CURVES else artefact_schema.MANIFEST
     try:
-        artefact_schema.MANIFEST.check(manifest, "manifest")
+        schema.check(manifest, "manifest")
     except SchemaViolation as exc:
         raise SurrogateArtefactError(path, str(exc)) from None
     if manifest["space"] not in spaces.available():

@@ -119,3 +119,81 @@ MANIFEST: Schema = Check(
     lambda m: all(d["metric"] in d["targets"] for d in m["datasets"].values()),
     "each dataset's metric must be one of its targets",
 )
+
+#: A per-epoch figure list (held-out tau, RMSE, ceilings): numbers or null where undefined.
+_FIGURES = Map(Json(), key=NAME, max_items=1_000)
+CURVE_MODEL = Obj(
+    {
+        "layout": Str(choices=("per-epoch", "basis")),
+        "models": Seq(MODEL, min_len=1, max_len=10_000),
+        "basis": AnyOf(
+            Null(),
+            Obj(
+                {
+                    "mean": Seq(Float(), max_len=10_000),
+                    "components": Seq(Seq(Float(), max_len=10_000), max_len=100),
+                }
+            ),
+        ),
+    },
+    optional={"unit": Str(max_len=200), "n_train": Int(0, INT64[1]), "evaluation": AnyOf(Null(), _FIGURES)},
+)
+CURVE_NOISE = Obj(
+    {
+        "kind": Str(choices=("ar1-binned",)),
+        "epochs": Seq(Int(1, INT64[1]), min_len=1, max_len=10_000),
+        "metrics": Seq(NAME, min_len=1, max_len=100),
+        "rho": Float(0.0, 1.0),
+        "correlation": Map(Float(-1.0, 1.0), key=NAME, max_items=100),
+        "per_epoch": Map(Seq(NOISE, max_len=10_000), key=NAME, max_items=100),
+    },
+    optional={"check": Json()},
+)
+CURVE_DATASET = Check(
+    Obj(
+        {
+            "seeds": Seq(Int(*INT64), max_len=100_000, unique=True),
+            "epochs": Seq(Int(1, INT64[1]), min_len=1, max_len=10_000, unique=True),
+            "metric": NAME,
+            "curves": Map(CURVE_MODEL, key=NAME, min_items=1, max_items=100),
+            "cost": AnyOf(
+                Null(),
+                Obj(
+                    {
+                        "transform": Str(choices=("log",)),
+                        "profile": Seq(Float(lo=0.0), min_len=1, max_len=10_000),
+                        "cumulative": Seq(Float(lo=0.0), min_len=1, max_len=10_000),
+                        "model": MODEL,
+                    },
+                    optional={"unit": Str(max_len=200), "n_train": Int(0, INT64[1]), "evaluation": Json()},
+                ),
+            ),
+            "noise": AnyOf(Null(), CURVE_NOISE),
+        },
+        extra=Json(),  # layout, candidate layouts' figures, the noise check: shown, never sized from
+    ),
+    lambda d: (
+        d["metric"] in d["curves"]
+        and all(
+            len(c["models"]) == len(d["epochs"]) for c in d["curves"].values() if c["layout"] == "per-epoch"
+        )
+        and (
+            d["cost"] is None or len(d["cost"]["profile"]) == len(d["cost"]["cumulative"]) == len(d["epochs"])
+        )
+    ),
+    "the metric must be one of the curves, with one model (and one profile entry) per epoch",
+)
+#: The schema of a learning-curve artefact's ``manifest.json`` (``kind`` "learning-curves").
+CURVE_MANIFEST: Schema = Obj(
+    {
+        "format": Str(),
+        "format_version": Int(1, 1),
+        "kind": Str(choices=("learning-curves",)),
+        "space": NAME,
+        "space_config": Map(Json(), key=NAME),
+        "libraries": Map(Str(max_len=100), key=Str(max_len=100)),
+        "datasets": Map(CURVE_DATASET, key=NAME, max_items=1_000),
+        "manifest_checksum": CHECKSUM,
+    },
+    extra=Json(),
+)
