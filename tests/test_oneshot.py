@@ -198,14 +198,20 @@ def test_report_rescoring_in_a_benchmark_of_another_space_is_one_line(rsps_resul
     assert "the benchmark holds the 'test-chain' space" in err and err.count("\n") == 1
 
 
-def test_leaderboard_shows_the_one_shot_section(rsps_result, tmp_path_factory, tmp_path):
-    toy = toy_table_file(tmp_path_factory, "board")
-    argv = ["leaderboard", "--bench", toy, "--seeds", "0-1", "--strategies", "random", "--executor", "serial"]
+def test_leaderboard_shows_the_one_shot_section(rsps_result, tmp_path_factory, tmp_path, capsys):
+    argv = ["leaderboard", "--bench", "nb201", "--datasets", "cifar10-valid", "--seeds", "0"]
+    argv += ["--strategies", "random", "--budget-evals", "5", "--executor", "serial"]
     assert main([*argv, "--out", str(tmp_path), "--oneshot", str(rsps_result)]) == 0
     md = (tmp_path / "leaderboard.md").read_text()
     section = md.split("## One-shot (weight-sharing) methods", 1)[1].split("## Provenance", 1)[0]
-    assert "| rsps | nb201-oneshot-tiny | 2 |" in section
+    assert "| rsps | nb201-oneshot-tiny | 2 |" in section and "scored in `nb201`" in section
     assert "<h2>One-shot (weight-sharing) methods</h2>" in (tmp_path / "leaderboard.html").read_text()
+    # The section is scored in the board's benchmark: one of another space cannot score it.
+    toy = toy_table_file(tmp_path_factory, "board")
+    toy_argv = ["leaderboard", "--bench", toy, "--seeds", "0", "--strategies", "random"]
+    assert main([*toy_argv, "--out", str(tmp_path / "toy"), "--oneshot", str(rsps_result)]) == 2
+    err = capsys.readouterr().err
+    assert "test-chain" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize(

@@ -229,6 +229,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from nasbench_suite.experiments.oneshot_report import load_results
 
     oneshot = load_results(args.oneshot)  # read before the suite runs: a bad file fails fast
+    if oneshot:
+        # Scored again in this board's benchmark, so the section compares like with like.
+        from nasbench_suite.bench import open_benchmark
+        from nasbench_suite.experiments.oneshot_report import rescore
+
+        with open_benchmark(args.bench) as bench:
+            for result in oneshot:
+                rescore(result, bench, None, None)
     if len(seeds) == 1 and seeds[0] >= 2 and args.seeds.strip().isdigit():
         # Earlier versions read a bare number N as the seeds 0..N-1 here: say what it means now.
         print(
