@@ -46,3 +46,35 @@ def test_missing_optuna_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
     with pytest.raises(StrategyError, match=r"a dependency of nasbench-suite: pip install 'optuna>=3.5'"):
         search.get("optuna-tpe", "nb201")
+
+
+def test_any_optuna_sampler_by_name(tmp_path, capsys):
+    """`optuna` runs a sampler of optuna.samplers named by an option, seeded; bad names are one line."""
+    from nasbench_suite.cli import main
+    from nasbench_suite.tabular import write_table
+    from tests.support import synthetic_table
+
+    space = spaces.get("nb201")
+
+    def proposals(seed: int) -> list:
+        strategy = search.get("optuna", space, seed=seed, sampler="QMCSampler")
+        out = []
+        for i in range(6):
+            p = strategy.ask()
+            strategy.tell(p, float(i), 1.0)
+            out.append(space.key(p.arch))
+        return out
+
+    assert proposals(3) == proposals(3) and proposals(3) != proposals(4)
+    assert type(search.get("optuna", space, seed=0).study.sampler).__name__ == "TPESampler"
+    with pytest.raises(StrategyError, match=r"unknown sampler 'Nope'.*QMCSampler"):
+        search.get("optuna", space, seed=0, sampler="Nope")
+    with pytest.raises(StrategyError, match="failed"):
+        search.get("optuna", space, seed=0, sampler="RandomSampler", sampler_options={"bogus": 1})
+    table = tmp_path / "toy.h5"
+    write_table(table, synthetic_table(n_archs=81, seed=2))
+    argv = ["search", "--strategy", "optuna", "--option", "sampler=QMCSampler", "--bench", str(table)]
+    argv += ["--dataset", "toy", "--budget-evals", "5", "--executor", "serial"]
+    assert main([*argv, "-o", str(tmp_path / "q.parquet")]) == 0
+    assert main([*argv[:4], "sampler=Nope", *argv[5:], "-o", str(tmp_path / "n.parquet")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -42,6 +42,7 @@ _REGISTRY: LazyRegistry[type[Strategy]] = LazyRegistry(
         "optuna-tpe": ("nasbench_suite.search.optuna_adapter", "OptunaTPE"),
         "optuna-random": ("nasbench_suite.search.optuna_adapter", "OptunaRandom"),
         "optuna-nsga2": ("nasbench_suite.search.optuna_adapter", "OptunaNSGA2"),
+        "optuna": ("nasbench_suite.search.optuna_adapter", "OptunaAnySampler"),
     },
     error=StrategyError,
     unknown=lambda name, known: StrategyError(

@@ -174,3 +174,41 @@ class OptunaNSGA2(OptunaStrategy):
             crossover_prob=float_option(self, "crossover_prob", 0.0, 1.0),
             mutation_prob=None if mutation is None else float_option(self, "mutation_prob", 0.0, 1.0),
         )
+
+
+class OptunaAnySampler(OptunaStrategy):
+    """Any sampler of ``optuna.samplers`` by its class name, with its own keyword options.
+
+    ``nasbench search --strategy optuna --option sampler=QMCSampler --option
+    'sampler_options={"scramble": true}'`` runs Optuna's QMC sampler, for instance; the sampler
+    gets the strategy's seed when its constructor takes a ``seed``.
+
+    Options:
+        sampler: class name in ``optuna.samplers`` (``TPESampler``, ``RandomSampler``,
+            ``GPSampler``, ``QMCSampler``, ``CmaEsSampler``, ``NSGAIISampler``...).
+        sampler_options: keyword arguments of that class (a JSON object on the command line).
+    """
+
+    name: ClassVar[str] = "optuna"
+    defaults: ClassVar[dict[str, Any]] = {"sampler": "TPESampler", "sampler_options": {}}
+
+    def _sampler(self, optuna: Any, seed: int) -> Any:
+        import inspect
+
+        name, options = self.options["sampler"], self.options["sampler_options"]
+        known = sorted(
+            n
+            for n, c in vars(optuna.samplers).items()
+            if inspect.isclass(c) and issubclass(c, optuna.samplers.BaseSampler) and n != "BaseSampler"
+        )
+        if name not in known:
+            raise StrategyError(f"strategy 'optuna': unknown sampler {name!r}; optuna.samplers has {known}")
+        if not isinstance(options, dict):
+            raise StrategyError("strategy 'optuna': sampler_options must be a mapping of keyword arguments")
+        cls = getattr(optuna.samplers, name)
+        if "seed" in inspect.signature(cls).parameters and "seed" not in options:
+            options = {**options, "seed": seed}
+        try:
+            return cls(**options)
+        except TypeError as exc:
+            raise StrategyError(f"strategy 'optuna': {name}({options}) failed: {exc}") from None
