@@ -79,7 +79,7 @@ def test_the_leaderboard_shows_the_rule_and_the_old_reports_bias(bench, nb201_ta
         mine = [r.summary for r in results if r.config.strategy == row["strategy"]]
         diffs = [s["final_report_biased"] - s["final_report"] for s in mine]
         assert row["bias_mean"] == pytest.approx(np.mean(diffs))
-    md = _markdown(board, {"cifar10-valid": "x.png"})
+    md = _markdown(board, [({"cifar10-valid": {"evals": "x.png"}}, None, "critical_difference.png")])
     assert f"Rule: {b.rule}." in md and "selection bias" in md
 
 

@@ -17,6 +17,7 @@ ALLOWED_CORE = {
     "scipy",
     "scikit-learn",
     "xgboost",
+    "xgboost-cpu",  # the same module without the GPU build, where it is published (Linux x86_64)
     "matplotlib",
     "rich",
     "pyarrow",
@@ -48,6 +49,28 @@ def test_core_dependencies_are_light():
     assert names <= ALLOWED_CORE, names - ALLOWED_CORE
     assert "torch" in str(meta["optional-dependencies"]["torch"])
     assert meta["scripts"]["nasbench"] == "nasbench_suite.cli:main"
+
+
+def test_xgboost_is_the_cpu_build_where_one_is_published():
+    """One XGBoost on every platform: the CPU-only wheel on Linux x86_64, the full one elsewhere
+    (the markers are complements, so exactly one applies)."""
+    from packaging.requirements import Requirement
+
+    deps = [
+        Requirement(d)
+        for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    ]
+    xgb = {r.name: r.marker for r in deps if r.name.startswith("xgboost")}
+    assert set(xgb) == {"xgboost", "xgboost-cpu"}
+    for system, machine in (
+        ("linux", "x86_64"),
+        ("linux", "aarch64"),
+        ("darwin", "arm64"),
+        ("win32", "AMD64"),
+    ):
+        env = {"sys_platform": system, "platform_machine": machine}
+        chosen = [name for name, marker in xgb.items() if marker.evaluate(env)]
+        assert chosen == (["xgboost-cpu"] if (system, machine) == ("linux", "x86_64") else ["xgboost"])
 
 
 def test_the_package_list_has_every_package_and_the_project_tables():
