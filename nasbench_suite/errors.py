@@ -36,9 +36,7 @@ class SpaceConfigError(NasbenchError, ValueError):
         self.space = space
         self.config = config
         shown = repr(config)
-        super().__init__(
-            f"search space {space!r} does not accept the config {shown[:200]}: {reason}"
-        )
+        super().__init__(f"search space {space!r} does not accept the config {shown[:200]}: {reason}")
 
 
 class MalformedArchError(NasbenchError, ValueError):

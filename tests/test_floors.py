@@ -99,10 +99,7 @@ def mutual_imports(files: list[Path]) -> list[str]:
     known = {module_name(p) for p in files}
     graph = {module_name(p): _existing(imported_modules(p), known) for p in files}
     return sorted(
-        f"{a} <-> {b}"
-        for a, targets in graph.items()
-        for b in targets
-        if a < b and a in graph.get(b, set())
+        f"{a} <-> {b}" for a, targets in graph.items() for b in targets if a < b and a in graph.get(b, set())
     )
 
 

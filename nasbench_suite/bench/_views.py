@@ -34,7 +34,6 @@ class View:
     batch: dict[str, Any] = field(default_factory=dict)  # contiguous columns for batch queries
 
 
-
 def build_view(t: Table, info: DatasetInfo, epoch: int | None, metrics: Sequence[str] | str | None) -> View:
     """Read, check and stack the columns one (dataset, epoch, metric set) needs."""
     n, s = t.n_archs, len(info.seeds)
@@ -70,9 +69,7 @@ def build_view(t: Table, info: DatasetInfo, epoch: int | None, metrics: Sequence
         per_seed[:, :, j] = seed_column(name)
     per_arch = np.empty((n, len(arch_names)))
     for j, name in enumerate(arch_names):
-        per_arch[:, j] = (
-            t.metric(info.name, name, "per_arch") if name in info.per_arch else t.static(name)
-        )
+        per_arch[:, j] = t.metric(info.name, name, "per_arch") if name in info.per_arch else t.static(name)
     present = t.present(info.name)
     cost = cost_of(t, info, epoch_index)
     return View(
@@ -86,6 +83,7 @@ def build_view(t: Table, info: DatasetInfo, epoch: int | None, metrics: Sequence
         present=present,
         names=seed_names + arch_names,
     )
+
 
 def epoch_index_of(info: DatasetInfo, epoch: int | None) -> int | None:
     """The index of ``epoch`` in the dataset's curves; None for final results."""
@@ -105,6 +103,7 @@ def epoch_index_of(info: DatasetInfo, epoch: int | None) -> int | None:
     raise UnknownEpochError(
         epoch, f"dataset {info.name!r} stores only final results (epoch {final}), no per-epoch curves"
     )
+
 
 def cost_of(t: Table, info: DatasetInfo, epoch_index: int | None) -> np.ndarray:
     """Simulated training seconds of every (architecture, seed) at ``epoch_index``."""

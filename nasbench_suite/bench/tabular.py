@@ -30,6 +30,7 @@ from nasbench_suite.tabular.reader import Table
 if TYPE_CHECKING:
     import pandas as pd
 
+
 class SeedPolicyError(NasbenchError, ValueError):
     """A seed policy that is neither a stored seed, 'mean' nor 'sample' (or 'sample' without rng)."""
 

@@ -62,6 +62,9 @@ class DeviceData:
         self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
         self.splits = {name: self._move(getattr(data, name), side) for name in ("train", "valid", "test")}
+        #: Evaluation subsets (split -> indices) used before the last epoch, when the whole splits
+        #: are kept for the last one (``Protocol.full_final_eval``).
+        self.subsets: dict[str, torch.Tensor] = {}
 
     def _move(self, split: Split, side: int) -> tuple[torch.Tensor, torch.Tensor]:
         array = np.ascontiguousarray(split.images)
@@ -267,7 +270,8 @@ def _train(
         start = time.perf_counter()
         for split in ("valid", "test"):
             if epoch in eval_epochs:
-                loss_value, acc = evaluate(step_model, data, split, memory_format)
+                whole = epoch == protocol.epochs  # the last epoch: the whole split, if kept
+                loss_value, acc = evaluate(step_model, data, split, memory_format, whole)
             else:
                 loss_value, acc = None, None
             curves[f"{split}_loss"].append(loss_value)
@@ -289,11 +293,19 @@ def _train(
 
 @torch.no_grad()
 def evaluate(
-    model: torch.nn.Module, data: DeviceData, split: str, memory_format: torch.memory_format
+    model: torch.nn.Module,
+    data: DeviceData,
+    split: str,
+    memory_format: torch.memory_format,
+    whole: bool = False,
 ) -> tuple[float, float]:
-    """Mean cross-entropy (nats) and accuracy (percent) of ``model`` on a split, in eval mode."""
+    """Mean cross-entropy (nats) and accuracy (percent) of ``model`` on a split (its evaluation
+    subset unless ``whole``), in eval mode."""
     model.eval()
     images, labels = data.splits[split]
+    subset = None if whole else data.subsets.get(split)
+    if subset is not None:
+        images, labels = images[subset], labels[subset]
     cuda = data.device.type == "cuda"
     loss_sum, correct = torch.zeros((), device=data.device), torch.zeros((), device=data.device)
     for first in range(0, len(labels), 1024):
@@ -322,9 +334,22 @@ def eval_subset(n: int, size: int, offset: int) -> np.ndarray:
 def prepare_data(
     data: TrainingData, space: str, dataset: DatasetSpec, protocol: Protocol, device: str
 ) -> DeviceData:
-    """Move ``data`` to ``device`` at the input side the protocol's network takes, keeping only the
-    protocol's evaluation subsets (``valid_images``, ``test_images``) of the valid and test splits."""
-    valid = data.valid.take(eval_subset(len(data.valid.labels), protocol.valid_images, 2))
-    test = data.test.take(eval_subset(len(data.test.labels), protocol.test_images, 3))
-    data = TrainingData(data.name, data.num_classes, data.train, valid, test, data.source)
-    return DeviceData(data, torch.device(device), input_side(space, dataset, protocol.network))
+    """Move ``data`` to ``device`` at the input side the protocol's network takes, with the
+    protocol's evaluation subsets (``valid_images``, ``test_images``) of the valid and test splits;
+    the whole splits stay there too when the protocol evaluates its last epoch on them."""
+    keep_full = protocol.full_final_eval
+    subsets = {
+        "valid": eval_subset(len(data.valid.labels), protocol.valid_images, 2),
+        "test": eval_subset(len(data.test.labels), protocol.test_images, 3),
+    }
+    if not keep_full:
+        valid, test = data.valid.take(subsets["valid"]), data.test.take(subsets["test"])
+        data = TrainingData(data.name, data.num_classes, data.train, valid, test, data.source)
+    moved = DeviceData(data, torch.device(device), input_side(space, dataset, protocol.network))
+    if keep_full:
+        moved.subsets = {
+            split: torch.from_numpy(idx).to(moved.device)
+            for split, idx in subsets.items()
+            if len(idx) < len(moved.splits[split][1])
+        }
+    return moved
