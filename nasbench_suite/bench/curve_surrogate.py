@@ -26,23 +26,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from nasbench_suite.bench.base import Benchmark, QueryResult, SeedPolicy
-from nasbench_suite.bench.surrogate import ENUMERATE_LIMIT
+from nasbench_suite.bench.base import QueryResult, SeedPolicy
+from nasbench_suite.bench.surrogate import ENUMERATE_LIMIT, ArtefactBenchmark
 from nasbench_suite.bench.tabular import SeedPolicyError
 from nasbench_suite.errors import (
     MalformedArchError,
     SurrogateArtefactError,
-    UnknownDatasetError,
     UnknownEpochError,
     UnknownMetricError,
 )
-from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import artefact
 from nasbench_suite.surrogates.curve_models import CurveModel
 from nasbench_suite.surrogates.curve_noise import CurveNoiseModel
@@ -98,7 +95,7 @@ class _Curves:
         return self.noise.standard_draws(w)
 
 
-class CurveSurrogateBenchmark(Benchmark):
+class CurveSurrogateBenchmark(ArtefactBenchmark):
     """Queries answered by the learning-curve artefact in ``path`` (see :class:`Benchmark`).
 
     Raises (on open):
@@ -111,32 +108,8 @@ class CurveSurrogateBenchmark(Benchmark):
     fresh_seed_noise: ClassVar[bool] = True
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.manifest = artefact.read_manifest(self.path)
-        if self.manifest.get("kind") != artefact.CURVES:
-            raise SurrogateArtefactError(
-                self.path, "not a learning-curve artefact (open it with open_benchmark)"
-            )
+        self._open(path, curves=True)
         self._loaded: dict[str, _Curves] = {}
-
-    @cached_property
-    def space(self) -> SearchSpace:
-        from nasbench_suite import spaces
-
-        return spaces.get(self.manifest["space"], **self.manifest["space_config"])
-
-    @property
-    def datasets(self) -> list[str]:
-        return sorted(self.manifest["datasets"])
-
-    def _entry(self, dataset: str) -> dict[str, Any]:
-        entry = self.manifest["datasets"].get(dataset)
-        if entry is None:
-            raise UnknownDatasetError(dataset, self.datasets)
-        return entry
-
-    def seeds(self, dataset: str) -> tuple[int, ...]:
-        return tuple(self._entry(dataset)["seeds"])
 
     def epochs(self, dataset: str) -> tuple[int, ...]:
         return tuple(self._entry(dataset)["epochs"])

@@ -54,28 +54,21 @@ if TYPE_CHECKING:
 ENUMERATE_LIMIT = 100_000
 
 
-class SurrogateBenchmark(Benchmark):
-    """Queries answered by the surrogate artefact in ``path`` (see :class:`Benchmark`).
+class ArtefactBenchmark(Benchmark):
+    """What the artefact benchmarks share (this one and the learning-curve one): the manifest, and
+    the space, datasets and seeds it names."""
 
-    Raises (on open):
-        SurrogateArtefactError: not an artefact, unsupported format version, unknown
-            space (checks of :func:`~nasbench_suite.surrogates.artefact.read_manifest`).
-            Model files are checked (checksums) when a dataset is first queried.
-    """
-
-    supports_predict_dist: ClassVar[bool] = True
-    fresh_seed_noise: ClassVar[bool] = True
-
-    def __init__(self, path: str | Path):
+    def _open(self, path: str | Path, curves: bool) -> None:
+        """Read the manifest; refuse an artefact of the other kind (final results or curves)."""
         self.path = Path(path)
         self.manifest = artefact.read_manifest(self.path)
-        if self.manifest.get("kind") == artefact.CURVES:
+        if (self.manifest.get("kind") == artefact.CURVES) != curves:
             raise SurrogateArtefactError(
-                self.path, "a learning-curve artefact: open it with open_benchmark (CurveSurrogateBenchmark)"
+                self.path,
+                "not a learning-curve artefact (open it with open_benchmark)"
+                if curves
+                else "a learning-curve artefact: open it with open_benchmark (CurveSurrogateBenchmark)",
             )
-        self._loaded: dict[str, LoadedDataset] = {}
-
-    # --- description ----------------------------------------------------------
 
     @cached_property
     def space(self) -> SearchSpace:
@@ -95,6 +88,25 @@ class SurrogateBenchmark(Benchmark):
 
     def seeds(self, dataset: str) -> tuple[int, ...]:
         return tuple(self._entry(dataset)["seeds"])
+
+
+class SurrogateBenchmark(ArtefactBenchmark):
+    """Queries answered by the surrogate artefact in ``path`` (see :class:`Benchmark`).
+
+    Raises (on open):
+        SurrogateArtefactError: not an artefact, unsupported format version, unknown
+            space (checks of :func:`~nasbench_suite.surrogates.artefact.read_manifest`).
+            Model files are checked (checksums) when a dataset is first queried.
+    """
+
+    supports_predict_dist: ClassVar[bool] = True
+    fresh_seed_noise: ClassVar[bool] = True
+
+    def __init__(self, path: str | Path):
+        self._open(path, curves=False)
+        self._loaded: dict[str, LoadedDataset] = {}
+
+    # --- description ----------------------------------------------------------
 
     def epochs(self, dataset: str) -> tuple[int, ...]:
         self._entry(dataset)
