@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from nasbench_suite.errors import NasbenchError
+from nasbench_suite.train.protocols import read_config, shipped_names
 
 #: Methods, by the name the command line takes.
 METHODS: tuple[str, ...] = ("darts", "darts2", "gdas", "rsps", "enas")
@@ -170,8 +170,7 @@ def check_method(method: str) -> None:
 
 def available() -> list[str]:
     """Names of the shipped one-shot protocols."""
-    folder = resources.files("nasbench_suite.oneshot") / "protocols"
-    return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
+    return shipped_names("nasbench_suite.oneshot")
 
 
 def protocol_from_dict(obj: Any, source: str) -> OneShotProtocol:
@@ -204,17 +203,5 @@ def load_oneshot_protocol(name_or_path: str | Path) -> OneShotProtocol:
     Raises:
         OneShotConfigError: unknown name, unreadable or invalid file.
     """
-    text = str(name_or_path)
-    if text in available():
-        resource = resources.files("nasbench_suite.oneshot") / "protocols" / f"{text}.json"
-        return protocol_from_dict(json.loads(resource.read_text()), text)
-    path = Path(text)
-    if not path.is_file():
-        raise OneShotConfigError(
-            f"unknown one-shot protocol {text!r}: neither a shipped one ({', '.join(available())}) nor a file"
-        )
-    try:
-        obj = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise OneShotConfigError(f"{path}: cannot read the protocol ({exc})") from None
-    return protocol_from_dict(obj, str(path))
+    obj, source = read_config(name_or_path, "nasbench_suite.oneshot", "one-shot protocol", OneShotConfigError)
+    return protocol_from_dict(obj, source)

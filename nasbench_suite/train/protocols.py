@@ -117,10 +117,32 @@ class Protocol:
         return sorted({*range(self.eval_every, self.epochs + 1, self.eval_every), self.epochs})
 
 
+def shipped_names(package: str) -> list[str]:
+    """Names of the JSON configs shipped in ``package``'s ``protocols/`` folder."""
+    folder = resources.files(package) / "protocols"
+    return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def read_config(name_or_path: str | Path, package: str, what: str, error: type[Exception]) -> tuple[Any, str]:
+    """The parsed JSON of a config shipped in ``package`` (by name) or of a file (by path), and
+    where it came from; ``error`` (one line naming ``what``) for an unknown name or a bad file."""
+    text = str(name_or_path)
+    shipped = shipped_names(package)
+    if text in shipped:
+        resource = resources.files(package) / "protocols" / f"{text}.json"
+        return json.loads(resource.read_text()), text
+    path = Path(text)
+    if not path.is_file():
+        raise error(f"unknown {what} {text!r}: neither a shipped one ({', '.join(shipped)}) nor a file")
+    try:
+        return json.loads(path.read_text()), str(path)
+    except (OSError, ValueError) as exc:
+        raise error(f"{path}: cannot read the protocol ({exc})") from None
+
+
 def available() -> list[str]:
     """Names of the shipped protocols."""
-    folder = resources.files("nasbench_suite.train") / "protocols"
-    return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
+    return shipped_names("nasbench_suite.train")
 
 
 def protocol_from_dict(obj: Any, source: str = "<dict>") -> Protocol:
@@ -160,17 +182,5 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
     Raises:
         TrainConfigError: unknown name, unreadable or invalid file.
     """
-    text = str(name_or_path)
-    if text in available():
-        resource = resources.files("nasbench_suite.train") / "protocols" / f"{text}.json"
-        return protocol_from_dict(json.loads(resource.read_text()), text)
-    path = Path(text)
-    if not path.is_file():
-        raise TrainConfigError(
-            f"unknown protocol {text!r}: neither a shipped one ({', '.join(available())}) nor a file"
-        )
-    try:
-        obj = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise TrainConfigError(f"{path}: cannot read the protocol ({exc})") from None
-    return protocol_from_dict(obj, str(path))
+    obj, source = read_config(name_or_path, "nasbench_suite.train", "protocol", TrainConfigError)
+    return protocol_from_dict(obj, source)
