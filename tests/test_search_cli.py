@@ -350,3 +350,17 @@ def test_selecting_on_a_test_metric_is_warned_about(tmp_path, capsys):
     assert code == 0 and "warning: the search observes 'test_acc', a test metric" in err
     code, _, err = run(capsys, *args, "-o", tmp_path / "s.parquet")
     assert code == 0 and "warning" not in err
+
+
+def test_leaderboard_prints_each_sections_not_applicable_strategies(table, tmp_path, capsys):
+    from tests.support import sparse_curves_table
+
+    sparse = tmp_path / "sparse.h5"
+    write_table(sparse, sparse_curves_table(n_archs=40))
+    code, out, err = run(
+        capsys, "leaderboard", "--bench", table, "--section", sparse, "--seeds", 0,
+        "--strategies", "random,sh", "--budget-evals", 6, "--out", tmp_path / "b", "--executor", "serial",
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"{table.name} sh: not applicable" in out  # the toy table has no curves
+    assert f"{sparse.name} sh: not applicable" not in out and f"{sparse.name} toy-curves: mean" in out

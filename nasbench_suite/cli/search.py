@@ -274,11 +274,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     written = write_leaderboard(board, args.out, oneshot)
     for part in (board, *board.sections):
+        where = f"{part.bench} " if board.sections else ""
         for b in part.boards:
             ranking = ", ".join(f"{r['strategy']} {r['regret_mean']:.3f}" for r in b.rows)
-            where = f"{part.bench} " if board.sections else ""
             print(f"{where}{b.dataset}: mean final regret {ranking}")
-    for name, message in sorted(board.not_applicable.items()):
-        print(f"{name}: not applicable ({message})")
+        for name, message in sorted(part.not_applicable.items()):
+            print(f"{where}{name}: not applicable ({message})")
     print(f"wrote {', '.join(str(p) for p in written[:2])} and {len(written) - 2} more in {args.out}")
     return EXIT_OK
