@@ -16,6 +16,7 @@ from typing import Any
 
 from nasbench_suite import _atomic
 from nasbench_suite.experiments.leaderboard import BASELINE, DatasetBoard, Leaderboard
+from nasbench_suite.experiments.protocol import PROTOCOL_VERSION
 from nasbench_suite.experiments.ranking import RankSummary
 from nasbench_suite.provenance import png_metadata, provenance_lines
 from nasbench_suite.stats import ALPHA
@@ -162,9 +163,11 @@ def _intro(board: Leaderboard) -> list[str]:
     workers = board.settings.get("workers") or (board.results[0].config.workers if board.results else 1)
     lines = [
         f"Benchmark `{board.bench}`; seeds {_seed_text(seeds)} ({len(seeds)} per strategy and dataset); "
-        f"W = {workers} simulated worker(s); protocol and metric rule in docs/protocol.md.",
-        "Accuracy is the incumbent's report metric, measured on data the search never observed (protocol "
-        "v2: x-test, or a held-out seed; each section names its rule); regret is the best seed-mean value in "
+        f"W = {workers} simulated worker(s); protocol v{PROTOCOL_VERSION} and its metric rule in "
+        "docs/protocol.md.",
+        "Accuracy is the incumbent's report metric, measured on data the search never observed (the rule "
+        "since protocol v2: x-test, or a held-out seed; each section names its rule); regret is the best "
+        "seed-mean value in "
         "the benchmark minus it (points; a held-out seed can beat the best mean, so a run's regret can dip "
         "below 0). The last column is the version-1 report (seed mean of the split the search observed, or "
         "of ori-test, which contains it) minus the reported accuracy. "
