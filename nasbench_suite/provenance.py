@@ -67,12 +67,30 @@ def machine_description() -> str:
     return f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} CPUs"
 
 
+#: Distributions that install a library's module under another name (the CPU-only XGBoost wheel).
+ALTERNATIVE_DISTRIBUTIONS = {"xgboost": ("xgboost", "xgboost-cpu")}
+
+
+def installed_version(name: str) -> str:
+    """The installed version of library ``name`` under any distribution that provides it.
+
+    Raises:
+        importlib.metadata.PackageNotFoundError: none is installed.
+    """
+    for dist in ALTERNATIVE_DISTRIBUTIONS.get(name, (name,)):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    raise importlib.metadata.PackageNotFoundError(name)
+
+
 def library_versions() -> dict[str, str]:
     """Installed version of each of :data:`LIBRARIES` (``"not installed"`` otherwise); nothing is imported."""
     out = {}
     for name in LIBRARIES:
         try:
-            out[name] = importlib.metadata.version(name)
+            out[name] = installed_version(name)
         except importlib.metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out

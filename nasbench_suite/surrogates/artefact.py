@@ -27,6 +27,7 @@ from typing import Any
 
 from nasbench_suite._schema import SchemaViolation, Seq, Str, parse_json
 from nasbench_suite.errors import NasbenchError, SurrogateArtefactError
+from nasbench_suite.provenance import installed_version
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import artefact_schema
 from nasbench_suite.tabular.layout import json_checksum
@@ -74,7 +75,7 @@ def library_versions(uses_torch: bool = False) -> dict[str, str]:
         if name == "torch" and not uses_torch:
             continue
         try:
-            out[name] = importlib.metadata.version(name)
+            out[name] = installed_version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
     return out
@@ -245,7 +246,7 @@ def check_library_versions(path: Path, saved: dict[str, str]) -> None:
         if name == "nasbench-suite" or name not in LIBRARIES:
             continue
         try:
-            installed = importlib.metadata.version(name)
+            installed = installed_version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
         if _major(installed) != _major(version):
