@@ -179,10 +179,11 @@ def train_run(
         MalformedArchError, TrainConfigError: bad architecture or network settings.
     """
     options = options or RunOptions()
+    # Thread count and deterministic mode are process-wide in torch: restore both so that a
+    # run never changes what later code in the same process (a test session, a notebook) does.
+    previous_threads = torch.get_num_threads()
     if options.threads:
         torch.set_num_threads(options.threads)
-    # Deterministic mode is process-wide in torch: restore it so that a run never changes
-    # what later code in the same process (a test session, a notebook) computes.
     previous = torch.are_deterministic_algorithms_enabled()
     if options.deterministic:
         if data.device.type == "cuda":
@@ -194,6 +195,7 @@ def train_run(
         return _train(space, arch, dataset, seed, protocol, data, options)
     finally:
         torch.use_deterministic_algorithms(previous)
+        torch.set_num_threads(previous_threads)
 
 
 def _train(
