@@ -306,6 +306,13 @@ def test_leaderboard_passes_sections_and_search_pool(table, monkeypatch, capsys)
     run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--search-pool", "table")
     assert asked[0]["sections"] == [Section("other.h5"), Section("nb201")] and asked[0]["search_pool"] is None
     assert asked[1]["sections"] == [] and asked[1]["search_pool"] == "table"
+    # Without --bench: the standard benchmark with the standard sections, unless --section none.
+    monkeypatch.setattr("nasbench_suite.experiments.protocol.STANDARD_SECTIONS", ("nb201-cpu",))
+    run(capsys, "leaderboard", "--seeds", 0)
+    run(capsys, "leaderboard", "--seeds", 0, "--section", "none")
+    run(capsys, "leaderboard", "--seeds", 0, "--section", "other.h5")
+    assert asked[2]["sections"] == [Section("nb201-cpu")]
+    assert asked[3]["sections"] == [] and asked[4]["sections"] == [Section("other.h5")]
 
 
 def test_search_on_a_sparse_table_with_the_pool(tmp_path, capsys):

@@ -62,6 +62,10 @@ class IncompleteSuiteError(NasbenchError, RuntimeError):
 
 
 STANDARD_WORKERS = 1
+#: The main job's benchmark (``nasbench leaderboard`` without ``--bench``) and its further sections:
+#: the project's own NB201 table, whose learning curves let the multi-fidelity strategies run.
+STANDARD_BENCH = "nb201"
+STANDARD_SECTIONS: tuple[str, ...] = ("nb201-cpu",)
 #: The budget is this many mean training times of the dataset.
 BUDGET_TRAININGS = 150
 #: A table holding less than this share of its space's architectures for a dataset is searched
