@@ -40,12 +40,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--observe-metric", help="metric told to the strategy (default: the protocol's rule)")
     p.add_argument("--report-metric", help="metric reported for the incumbent (default: the rule)")
     p.add_argument("--second-objective", help="minimised second objective (params_m, flops_m, a latency)")
-    p.add_argument(
-        "--exclude-suspect",
-        action="store_true",
-        help="leave out the entries the table flags as suspect (failed evaluations, not reference "
-        "architectures); default: include them (every report says which)",
-    )
+    _suspect_argument(p)
     p.add_argument(
         "--search-pool",
         choices=("space", "table"),
@@ -78,12 +73,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="minimised second objective for every run (params_m, flops_m, a latency): "
         "multi-objective strategies apply and hypervolumes are reported",
     )
-    p.add_argument(
-        "--exclude-suspect",
-        action="store_true",
-        help="leave out the entries the table flags as suspect (failed evaluations, not reference "
-        "architectures); default: include them (every report says which)",
-    )
+    _suspect_argument(p)
     p.add_argument(
         "--search-pool",
         choices=("space", "table"),
@@ -117,6 +107,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     _executor_arguments(p)
     p.set_defaults(run=cmd_leaderboard)
+
+
+def _suspect_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--exclude-suspect",
+        action="store_true",
+        help="leave out the entries the table flags as suspect (failed evaluations, not reference "
+        "architectures); default: include them (every report says which)",
+    )
 
 
 def _executor_arguments(p: argparse.ArgumentParser) -> None:
