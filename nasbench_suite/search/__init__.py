@@ -39,6 +39,7 @@ _REGISTRY: LazyRegistry[type[Strategy]] = LazyRegistry(
         "hyperband": ("nasbench_suite.search.successive_halving", "Hyperband"),
         "asha": ("nasbench_suite.search.asha", "ASHA"),
         "bohb": ("nasbench_suite.search.bohb", "BOHB"),
+        "dehb": ("nasbench_suite.search.dehb", "DEHB"),
         "optuna-tpe": ("nasbench_suite.search.optuna_adapter", "OptunaTPE"),
         "optuna-random": ("nasbench_suite.search.optuna_adapter", "OptunaRandom"),
         "optuna-nsga2": ("nasbench_suite.search.optuna_adapter", "OptunaNSGA2"),
