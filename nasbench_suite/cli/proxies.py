@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from nasbench_suite.cli import EXIT_CORRUPT, EXIT_OK, UsageError
+from nasbench_suite.cli.search import SEEDS_HELP
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +56,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--datasets", required=True, help="comma-separated datasets")
     p.add_argument("--proxy", default="nwot", help="the proxy (default: nwot)")
     p.add_argument("--n-sample", default="10,100,1000", help="comma-separated N (default: %(default)s)")
-    p.add_argument("--seeds", default="0-99", help="seeds: a range '0-99', a list or one (default: 0-99)")
+    p.add_argument("--seeds", default="0-99", help=SEEDS_HELP.format(default="0-99"))
     p.add_argument("--processes", type=int, help="worker processes (default: this process only)")
     p.add_argument("-o", "--output", type=Path, required=True, help="folder for search.json|md|png")
     p.set_defaults(run=cmd_search)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench_suite.search._util import fitness
-from nasbench_suite.search.base import Observation
+from nasbench_suite.search._util import fitness, int_option
+from nasbench_suite.search.base import Observation, Strategy
 from nasbench_suite.spaces.base import Arch, SearchSpace
 
 
@@ -81,3 +81,10 @@ class ProxyScreen:
             return self.ask_proxy(trial_id)
         arch = self.best_left()
         return (arch, None) if arch is not None else self.ask_proxy(trial_id)
+
+
+def warm_start_screen(strategy: Strategy, n_init: int) -> ProxyScreen:
+    """The screen of a proxy warm start: ``warm_pool`` random architectures (at least
+    ``n_init``, the initial set it picks from) scored by the strategy's ``proxy`` option."""
+    pool = max(int_option(strategy, "warm_pool"), n_init)
+    return ProxyScreen(strategy.space, strategy.rng, strategy.options["proxy"], pool)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from nasbench_suite.search._proxy import ProxyScreen
-from nasbench_suite.search._util import int_option
+from nasbench_suite.search._proxy import warm_start_screen
 from nasbench_suite.search.bananas import Bananas
 from nasbench_suite.search.base import Observation
 from nasbench_suite.spaces.base import Arch
@@ -36,8 +35,7 @@ class ProxyWarmBananas(Bananas):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        pool = max(int_option(self, "warm_pool"), self.num_init)
-        self.screen = ProxyScreen(self.space, self.rng, self.options["proxy"], pool)
+        self.screen = warm_start_screen(self, self.num_init)
         self._warm_left = self.num_init  # screened architectures still to train
         self._trained = 0  # training results told (proxy scores excluded)
 

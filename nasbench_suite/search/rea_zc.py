@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from nasbench_suite.search._proxy import ProxyScreen
-from nasbench_suite.search._util import int_option
+from nasbench_suite.search._proxy import warm_start_screen
 from nasbench_suite.search.base import Observation
 from nasbench_suite.search.rea import RegularizedEvolution
 from nasbench_suite.spaces.base import Arch
@@ -43,8 +42,7 @@ class ProxyWarmREA(RegularizedEvolution):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        pool = max(int_option(self, "warm_pool"), self.population_size)
-        self.screen = ProxyScreen(self.space, self.rng, self.options["proxy"], pool)
+        self.screen = warm_start_screen(self, self.population_size)
         self._warm_left = self.population_size  # screened architectures still to train
 
     def _ask(self, trial_id: int) -> tuple[Arch, int | None] | tuple[Arch, None, str]:
