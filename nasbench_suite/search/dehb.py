@@ -25,7 +25,9 @@ Simplification, stated: DEHB also evolves within a bracket (a rung's promotions 
 whose parents come from the rung below); here promotions are successive halving's top
 ``1 / eta``, so DE acts where architectures enter a bracket. Published defaults: ``F = 0.5``,
 ``CR = 0.5``, ``rand/1/bin``, with Hyperband's ``eta = 3``. Failed (NaN) results count as the
-worst and never replace a member.
+worst and never replace a member. A new architecture already entered before is drawn again (up to
+``MAX_UNSEEN_TRIES`` times): in a small or pooled space DE would otherwise train the same
+architectures again and again.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class DEHB(Hyperband):
     }
     #: ``rand/1`` mutation needs three distinct members.
     min_population: ClassVar[int] = 3
+    #: Draws of a new architecture before one already entered is accepted again.
+    MAX_UNSEEN_TRIES: ClassVar[int] = 50
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -81,6 +85,7 @@ class DEHB(Hyperband):
         #: trial id -> (epoch, target index, point) of a DE trial or a uniform draw (target None).
         self._de_trials: dict[int, tuple[int, int | None, np.ndarray]] = {}
         self._entering: tuple[int, int | None, np.ndarray] | None = None
+        self._entered: set[str] = set()
 
     def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
         self._entering = None
@@ -91,15 +96,21 @@ class DEHB(Hyperband):
 
     def _new_arch(self, epoch: int) -> Arch:
         members = self._points.get(epoch, [])
-        if len(members) < self.min_population:
-            point = self.rng.random(len(self.levels))
-            target = None
-        else:
+        target = None
+        if len(members) >= self.min_population:
             target = self._next_target.get(epoch, 0) % len(members)
             self._next_target[epoch] = target + 1
-            point = self._trial(members, target)
+        # An architecture already entered at this budget would be trained again for nothing (a small
+        # or pooled space repeats quickly): draw again, and after MAX_UNSEEN_TRIES take a uniform one.
+        for _ in range(self.MAX_UNSEEN_TRIES):
+            point = self.rng.random(len(self.levels)) if target is None else self._trial(members, target)
+            arch = decode(self.space, lambda p=point: self._codes(p), self.rng)
+            key = self.space.key(arch)
+            if key not in self._entered:
+                break
+        self._entered.add(key)
         self._entering = (epoch, target, point)
-        return decode(self.space, lambda: self._codes(point), self.rng)
+        return arch
 
     def _trial(self, members: list[np.ndarray], target: int) -> np.ndarray:
         """``rand/1/bin``: a mutant from three distinct members, crossed with the target."""
