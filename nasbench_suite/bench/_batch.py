@@ -59,9 +59,7 @@ class KeyLookup:
         return np.asarray(self._index.get_indexer(pd.Index(values, dtype=object, copy=False)), dtype=np.int64)
 
 
-def rows_of(
-    archs: Sequence[Any], lookup: KeyLookup, space: str, resolve: Callable[[Any], int]
-) -> np.ndarray:
+def rows_of(archs: Sequence[Any], lookup: KeyLookup, space: str, resolve: Callable[[Any], int]) -> np.ndarray:
     """Row of every architecture of ``archs`` (int64); ``resolve`` handles what ``lookup`` does not know.
 
     ``archs`` may be any sequence of stored keys, text forms or architecture
