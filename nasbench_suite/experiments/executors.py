@@ -130,8 +130,9 @@ def run_many(
         on_progress: called with the number of runs finished, after each chunk.
         weights: the expected cost of each run, relative to the others (without ``chunk_size``):
             consecutive runs are grouped into tasks of about ``1 / (TASKS_PER_PROCESS * processes)``
-            of the total weight each (a heavier run is a task of its own; at most ``MAX_CHUNK`` runs), so that with the heavy
-            runs first the pool ends on light tasks and the processes finish close together.
+            of the total weight each (a heavier run is a task of its own; at most ``MAX_CHUNK`` runs),
+            so that with the heavy runs first the pool ends on light tasks and the processes finish
+            close together.
 
     Raises:
         ExecutorError: unknown executor, bad ``processes``, Ray missing.
