@@ -58,11 +58,16 @@ def train(
         coefs.append(rs.uniform(-bound, bound, (fan_in, fan_out)))
         intercepts.append(rs.uniform(-bound, bound, fan_out))
     params = coefs + intercepts
-    ms = [np.zeros_like(p) for p in params]
-    vs = [np.zeros_like(p) for p in params]
-    # Scratch space for the elementwise updates: in place, they round exactly as the library's
-    # expressions do (the same operations on the same operands), without an array per operation.
-    scratch = [(np.empty_like(p), np.empty_like(p)) for p in params]
+    # The Adam state, the gradients and scratch space are each one flat array, with a view per
+    # parameter: an elementwise update of the concatenation rounds every element exactly as the
+    # library's per-array expressions do (the same operation on the same operands), in one call
+    # instead of one per parameter. The parameters stay arrays of their own, as the library's are,
+    # so that the matrix products see the same operands.
+    bounds = np.cumsum([0, *(p.size for p in params)])
+    n_coef = int(bounds[len(coefs)])  # the weights come first: only they take weight decay
+    ms, vs, grads, a, b = (np.zeros(int(bounds[-1])) for _ in range(5))
+    grad_views = [grads[lo:hi].reshape(p.shape) for p, lo, hi in zip(params, bounds[:-1], bounds[1:])]
+    step_views = [a[lo:hi].reshape(p.shape) for p, lo, hi in zip(params, bounds[:-1], bounds[1:])]
     last = len(coefs) - 1
     sample_idx = np.arange(n, dtype=int)
     starts = list(range(0, n, batch_size))
@@ -83,32 +88,30 @@ def train(
                 if k != last:
                     np.maximum(h, 0, out=h)
                 activations.append(h)
-            grads: list[np.ndarray] = [None] * len(params)  # type: ignore[list-item]
             delta = activations[-1] - y_batch
             for k in range(last, -1, -1):
                 if k != last:
                     delta = delta @ coefs[k + 1].T
                     delta[activations[k + 1] == 0] = 0
-                grad = activations[k].T @ delta
-                decay = scratch[k][0]
-                np.multiply(coefs[k], alpha, out=decay)
-                grad += decay
-                grad /= m
-                grads[k] = grad
-                grads[len(coefs) + k] = np.sum(delta, axis=0) / m
+                grad_views[k][...] = activations[k].T @ delta
+                np.multiply(coefs[k], alpha, out=step_views[k])
+                np.divide(np.sum(delta, axis=0), m, out=grad_views[len(coefs) + k])
+            # grad = (A.T @ delta + alpha * W) / m for the weights, sum(delta) / m for the intercepts
+            grads[:n_coef] += a[:n_coef]
+            grads[:n_coef] /= m
             t += 1
             rate = learning_rate * np.sqrt(1 - BETA_2**t) / (1 - BETA_1**t)
-            for p, g, mo, v, (a, b) in zip(params, grads, ms, vs, scratch):
-                mo *= BETA_1  # mo = BETA_1 * mo + (1 - BETA_1) * g
-                np.multiply(g, 1 - BETA_1, out=a)
-                mo += a
-                v *= BETA_2  # v = BETA_2 * v + (1 - BETA_2) * g**2
-                np.square(g, out=a)
-                a *= 1 - BETA_2
-                v += a
-                np.sqrt(v, out=b)  # p += -rate * mo / (sqrt(v) + EPSILON)
-                b += EPSILON
-                np.multiply(mo, -rate, out=a)
-                a /= b
-                p += a
+            ms *= BETA_1  # ms = BETA_1 * ms + (1 - BETA_1) * g
+            np.multiply(grads, 1 - BETA_1, out=a)
+            ms += a
+            vs *= BETA_2  # vs = BETA_2 * vs + (1 - BETA_2) * g**2
+            np.square(grads, out=a)
+            a *= 1 - BETA_2
+            vs += a
+            np.sqrt(vs, out=b)  # p += -rate * ms / (sqrt(vs) + EPSILON)
+            b += EPSILON
+            np.multiply(ms, -rate, out=a)
+            a /= b
+            for p, step in zip(params, step_views):
+                p += step
     return coefs, intercepts
