@@ -165,3 +165,34 @@ def test_peak_rss_growth(table, n_rows, record_property):
         record_property(f"rss_{way}", figures)
         if way != "previous":
             assert figures["above_numeric_mb"] < 100
+
+
+def test_ways_interleaved(request, table, archs, n_rows, record_property):
+    """The ways taken in turn, round after round (a loaded machine's load then weighs on each alike):
+    median wall and CPU time (``time.process_time``) of each, printed with ``-s``."""
+    import time
+
+    if not request.config.getoption("benchmark_enable", default=False):
+        pytest.skip("a timing: runs with --benchmark-enable")
+    path, dataset = table
+    bench = nasbench_suite.open_benchmark(path)
+    figures = {}
+    for seed in ("sample", "mean"):
+        times: dict[str, list[tuple[float, float]]] = {way: [] for way in WAYS}
+        for way in WAYS:
+            WAYS[way](bench, archs[:10], dataset, seed, np.random.default_rng(0))
+        for _ in range(7):
+            for way, call in WAYS.items():
+                wall, cpu = time.perf_counter(), time.process_time()
+                call(bench, archs, dataset, seed, np.random.default_rng(0))
+                times[way].append((time.perf_counter() - wall, time.process_time() - cpu))
+        for way, pairs in times.items():
+            wall_s, cpu_s = (float(np.median(column)) for column in zip(*pairs))
+            figures[f"{way}-{seed}"] = {
+                "wall_ms": 1e3 * wall_s,
+                "cpu_ms": 1e3 * cpu_s,
+                "rows_per_s_cpu": n_rows / cpu_s,
+            }
+            print(json.dumps({"way": way, "seed": seed, **figures[f"{way}-{seed}"]}))
+    record_property("interleaved", figures)
+    bench.close()
