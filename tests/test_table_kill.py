@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from nasbench_suite.tabular import Table, merge_tables, read_table, verify_table, write_table
+from nasbench_suite.tabular import Table, append_table, merge_tables, read_table, verify_table, write_table
 from tests.support import REPO, synthetic_table
 
 BLOCK = 40  # archs added by one append
@@ -65,16 +65,15 @@ def _wait_for_growth(path, size: int, proc, timeout_s: float = 10.0) -> None:
         time.sleep(0.0002)
 
 
-def run_kill_trials(folder, path, script, states, check, trials: int, max_wait_s: float) -> int:
-    """Kill the appender ``script`` ``trials`` times, after the table at ``path`` is reset to
-    ``states[first]``; after each kill the table must verify and hold one of ``states`` (keyed
-    by the number of archs), as ``check(got, want)`` asserts. Returns the kills that landed
-    mid-write (bytes past the committed end)."""
+def run_kill_trials(path, script, reset, check, trials: int, max_wait_s: float) -> int:
+    """Kill the appender ``script`` ``trials`` times, each after ``reset()`` put the table at
+    ``path`` back to its first state; after each kill the table must verify and
+    ``check(path, n_archs)`` must accept its content as one the appender went through. Returns
+    the kills that landed mid-write (bytes past the committed end)."""
     rng = np.random.default_rng(2024)
-    first = min(states)
     killed_mid_write = 0
     for trial in range(trials):
-        write_table(path, states[first], overwrite=True)
+        reset()
         size = os.stat(path).st_size
         proc = subprocess.Popen(
             [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True, cwd=REPO
@@ -90,8 +89,7 @@ def run_kill_trials(folder, path, script, states, check, trials: int, max_wait_s
         assert verify_table(path) == [], f"trial {trial}: table corrupt after SIGKILL"
         with Table(path) as table:
             n = table.n_archs
-        assert n in states, f"trial {trial}: partial append ({n} archs)"
-        check(read_table(path), states[n])
+        check(path, n)
     return killed_mid_write
 
 
@@ -108,14 +106,20 @@ def test_sigkill_during_append_leaves_a_sound_table(tmp_path):
     states = {1: expected_state(1), 41: expected_state(41), 81: expected_state(81)}
     script = tmp_path / "appender.py"
     script.write_text(APPENDER)
-    killed_mid_write = run_kill_trials(tmp_path, path, script, states, _same_content, 20, 0.15)
+
+    def reset() -> None:
+        write_table(path, states[1], overwrite=True)
+
+    def check(path, n: int) -> None:
+        assert n in states, f"partial append ({n} archs)"
+        _same_content(read_table(path), states[n])
+
+    killed_mid_write = run_kill_trials(path, script, reset, check, 20, 0.15)
     # The kills must have hit the writer while it was writing, or the test proves nothing.
     print(f"{killed_mid_write} of 20 kills landed while a part was being written")
     assert killed_mid_write >= 1
     # What the killed writers left past the end is cut off by the next append.
     before = _committed_end(path)
-    from nasbench_suite.tabular import append_table
-
     n = read_table(path).n_archs
     append_table(path, synthetic_table(n_archs=1, offset=n, epochs=EPOCHS, seed=99))
     with Table(path) as table:

@@ -15,8 +15,9 @@ import numpy as np
 
 from nasbench_suite._version import __version__
 from nasbench_suite.tabular import layout
+from nasbench_suite.tabular.image import metric_info
 from nasbench_suite.tabular.merge import check_merge
-from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
+from nasbench_suite.tabular.model import DatasetData, TableData
 from nasbench_suite.tabular.reader import Table
 
 
@@ -30,7 +31,7 @@ def light_data(table: Table, new: TableData) -> TableData:
         space_config=table.space_config,
         keys=table.keys,
         static={k: table.static(k, cache=False) for k in new.static if k in m["static"]},
-        static_metrics={k: _info(v) for k, v in m["static"].items()},
+        static_metrics={k: metric_info(v) for k, v in m["static"].items()},
     )
     n = table.n_archs
     for name in sorted(set(new.datasets) & set(table.datasets)):
@@ -42,8 +43,16 @@ def light_data(table: Table, new: TableData) -> TableData:
             epochs=np.array(info.epochs, dtype=np.int64),
             per_seed={k: np.broadcast_to(np.nan, (n, s)) for k in info.per_seed},
             curves={k: np.broadcast_to(np.nan, (n, s, e)) for k in info.curves},
-            per_arch={k: table.metric(name, k, "per_arch", cache=False) for k in new.datasets[name].per_arch if k in info.per_arch},
-            metrics={k: _info(v) for kind in layout.DATASET_KINDS for k, v in m["datasets"][name][kind].items()},
+            per_arch={
+                k: table.metric(name, k, "per_arch", cache=False)
+                for k in new.datasets[name].per_arch
+                if k in info.per_arch
+            },
+            metrics={
+                k: metric_info(v)
+                for kind in layout.DATASET_KINDS
+                for k, v in m["datasets"][name][kind].items()
+            },
             protocol=info.protocol,
         )
     check_merge(light, new)
@@ -118,7 +127,7 @@ def _add_dataset(
     epochs = entry["epochs"] or ds.epochs.tolist()
     s_old, s = len(entry["seeds"]), len(seeds)
     for kind, cells in (("per_seed", 1), ("curves", len(epochs))):
-        for name, meta in entry[kind].items():
+        for meta in entry[kind].values():
             meta["n_missing"] += n * (s - s_old) * cells  # the new seeds' columns, all missing
         for name, values in getattr(ds, kind).items():
             meta = entry[kind].setdefault(name, {**_summary(part[kind][name]), "n_missing": n * s * cells})
@@ -151,7 +160,3 @@ def _grown(metrics: dict[str, Any], cells: int) -> dict[str, Any]:
 
 def _summary(meta: dict[str, Any]) -> dict[str, Any]:
     return {"unit": meta["unit"], "description": meta["description"], "n_missing": meta["n_missing"]}
-
-
-def _info(meta: dict[str, Any]) -> MetricInfo:
-    return MetricInfo(unit=meta["unit"], description=meta.get("description", ""))

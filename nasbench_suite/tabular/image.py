@@ -15,8 +15,16 @@ from typing import Any
 import h5py
 import numpy as np
 
-from nasbench_suite.errors import TableCorruptError, TableSchemaError, UnknownDatasetError, UnknownMetricError
-from nasbench_suite.tabular import layout, schema
+from nasbench_suite.errors import (
+    NotATableError,
+    TableCorruptError,
+    TableNotFoundError,
+    TableSchemaError,
+    UnknownDatasetError,
+    UnknownMetricError,
+)
+from nasbench_suite.tabular import layout, parts, schema
+from nasbench_suite.tabular.model import MetricInfo
 
 
 @dataclass(frozen=True)
@@ -233,3 +241,33 @@ def dataset_info(name: str, entry: dict[str, Any]) -> DatasetInfo:
         protocol=entry["protocol"],
         provenance=entry["provenance"],
     )
+
+
+def metric_info(meta: dict[str, Any]) -> MetricInfo:
+    return MetricInfo(unit=meta["unit"], description=meta.get("description", ""))
+
+
+def open_head(path: Path) -> bytes:
+    """The first bytes of the file, after refusing what is not a regular file."""
+    if not path.exists():
+        raise TableNotFoundError(path)
+    schema.check_regular_file(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(parts.FILE_MAGIC))
+    except OSError as exc:
+        raise NotATableError(path, f"cannot be read: {exc.strerror}") from None
+    if not head.startswith(layout.HDF5_SIGNATURE) and head != parts.FILE_MAGIC:
+        raise NotATableError(path, "not an HDF5 file, so not a nasbench-suite table")
+    return head
+
+
+def open_hdf5(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise TableCorruptError(path, f"HDF5 cannot open it (truncated or damaged): {_short(exc)}") from None
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -170,7 +170,9 @@ def check_merge(old: TableData, new: TableData) -> None:
     for name, values in new.static.items():
         _same_info(old.static_metrics.get(name), new.static_metrics[name], f"static/{name}")
         if name in old.static:
-            _check_equal(old.static[name][old_rows], values[known], f"static metric {name!r}", new.keys, known)
+            _check_equal(
+                old.static[name][old_rows], values[known], f"static metric {name!r}", new.keys, known
+            )
     for ds_name, ds in new.datasets.items():
         if ds_name in old.datasets:
             _check_dataset(ds_name, old.datasets[ds_name], ds, known, old_rows, new.keys)

@@ -77,7 +77,8 @@ def read_commit(fd: int, path: Path) -> Commit:
     commit = max(found, key=lambda c: c.sequence)
     if (commit.offset != 0 and commit.offset < HEADER_BYTES) or commit.end > size:
         raise TableCorruptError(
-            path, f"the commit names bytes {commit.offset:,}..{commit.end:,} of a {size:,}-byte file (truncated?)"
+            path,
+            f"the commit names bytes {commit.offset:,}..{commit.end:,} of a {size:,}-byte file (truncated?)",
         )
     return commit
 

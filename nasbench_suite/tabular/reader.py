@@ -26,14 +26,20 @@ import numpy as np
 from nasbench_suite.errors import (
     NotATableError,
     TableCorruptError,
-    TableNotFoundError,
     TableSchemaError,
     UnknownMetricError,
 )
 from nasbench_suite.tabular import layout, parts, schema
-from nasbench_suite.tabular.image import DatasetInfo, TableImage, dataset_info
+from nasbench_suite.tabular.image import (
+    DatasetInfo,
+    TableImage,
+    dataset_info,
+    metric_info,
+    open_hdf5,
+    open_head,
+)
 from nasbench_suite.tabular.merge import fill_values, scatter_runs
-from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
+from nasbench_suite.tabular.model import DatasetData, TableData
 
 __all__ = ["DatasetInfo", "Table", "read_table"]
 
@@ -55,10 +61,10 @@ class Table:
         self._images: dict[int, TableImage] = {}
         self._fd: int | None = None
         self._closer = weakref.finalize(self, _close, self._images, [None])
-        head = _head(self.path)
+        head = open_head(self.path)
         try:
             if head.startswith(layout.HDF5_SIGNATURE):
-                self._images[0] = TableImage(_open_hdf5(self.path), self.path)
+                self._images[0] = TableImage(open_hdf5(self.path), self.path)
                 self.manifest = self._images[0].manifest
                 self.part_entries: list[dict[str, Any]] = [{"n_archs": self.manifest["n_archs"]}]
             else:
@@ -89,7 +95,9 @@ class Table:
         at = 0
         for entry in self.manifest["parts"]:
             if entry["offset"] != at:
-                raise TableCorruptError(self.path, f"part at byte {entry['offset']:,} does not follow the one before")
+                raise TableCorruptError(
+                    self.path, f"part at byte {entry['offset']:,} does not follow the one before"
+                )
             at += entry["length"]
         if at != end:
             raise TableCorruptError(self.path, "the last part does not follow the one before")
@@ -99,7 +107,9 @@ class Table:
         try:
             f = h5py.File(parts.Window(self._fd or 0, offset, length), "r")
         except OSError as exc:
-            raise TableCorruptError(self.path, f"HDF5 cannot open the part at byte {offset:,}: {_short(exc)}") from None
+            raise TableCorruptError(
+                self.path, f"HDF5 cannot open the part at byte {offset:,}: {_short(exc)}"
+            ) from None
         return TableImage(f, self.path)
 
     def _check_part(self, i: int, image: TableImage) -> None:
@@ -165,7 +175,9 @@ class Table:
                     keys.append(key)
                     canonical.append(canon)
             if len(keys) - before != entry["n_archs"]:
-                raise TableCorruptError(self.path, f"part {i} adds {len(keys) - before} archs, not {entry['n_archs']}")
+                raise TableCorruptError(
+                    self.path, f"part {i} adds {len(keys) - before} archs, not {entry['n_archs']}"
+                )
         if len(keys) != self.n_archs:
             raise TableCorruptError(self.path, f"the parts hold {len(keys)} archs, not {self.n_archs}")
         return keys, canonical, row_of
@@ -264,7 +276,11 @@ class Table:
         against its own array by ``verify``."""
         if self.n_parts == 1:
             return self._images[0].missing_mask(dataset, kind, name)
-        values = self.static(name, cache=False) if dataset is None else self.metric(dataset, name, kind, cache=False)
+        values = (
+            self.static(name, cache=False)
+            if dataset is None
+            else self.metric(dataset, name, kind, cache=False)
+        )
         return np.isnan(values)
 
     def _parts_with(self, dataset: str) -> list[tuple[int, TableImage]]:
@@ -279,7 +295,9 @@ class Table:
         seeds = np.asarray(info.seeds, dtype=np.int64)
         cols = np.searchsorted(seeds, part_seeds)
         if len(part_seeds) and (cols.max() >= len(seeds) or not np.array_equal(seeds[cols], part_seeds)):
-            raise TableCorruptError(self.path, f"part {i} holds seeds of {info.name!r} the table does not list")
+            raise TableCorruptError(
+                self.path, f"part {i} holds seeds of {info.name!r} the table does not list"
+            )
         return cols
 
     def _allocate(self, path: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -316,7 +334,7 @@ class Table:
             keys=list(self.keys),
             space_config=dict(self.space_config),
             static={name: self.static(name, cache=False) for name in self.manifest["static"]},
-            static_metrics={name: _info(m) for name, m in self.manifest["static"].items()},
+            static_metrics={name: metric_info(m) for name, m in self.manifest["static"].items()},
             static_provenance=dict(self.manifest["static_provenance"]),
             description=self.manifest["description"],
         )
@@ -331,7 +349,7 @@ class Table:
             for kind in layout.DATASET_KINDS:
                 for metric, meta in getattr(info, kind).items():
                     getattr(ds, kind)[metric] = self.metric(name, metric, kind, cache=False)
-                    ds.metrics[metric] = _info(meta)
+                    ds.metrics[metric] = metric_info(meta)
             data.datasets[name] = ds
         return data
 
@@ -363,32 +381,6 @@ def _close(images: dict[int, TableImage], fd: list[int | None]) -> None:
     if fd[0] is not None:
         os.close(fd[0])
         fd[0] = None
-
-
-def _info(meta: dict[str, Any]) -> MetricInfo:
-    return MetricInfo(unit=meta["unit"], description=meta.get("description", ""))
-
-
-def _head(path: Path) -> bytes:
-    """The first bytes of the file, after refusing what is not a regular file."""
-    if not path.exists():
-        raise TableNotFoundError(path)
-    schema.check_regular_file(path)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(parts.FILE_MAGIC))
-    except OSError as exc:
-        raise NotATableError(path, f"cannot be read: {exc.strerror}") from None
-    if not head.startswith(layout.HDF5_SIGNATURE) and head != parts.FILE_MAGIC:
-        raise NotATableError(path, "not an HDF5 file, so not a nasbench-suite table")
-    return head
-
-
-def _open_hdf5(path: Path) -> h5py.File:
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise TableCorruptError(path, f"HDF5 cannot open it (truncated or damaged): {_short(exc)}") from None
 
 
 def _short(exc: BaseException) -> str:

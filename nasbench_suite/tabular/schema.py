@@ -87,7 +87,12 @@ _DATASET = Check(
 )
 _SUMMARY = Obj({"unit": Str(max_len=200), "description": Str(max_len=10_000), "n_missing": Int(0, INT64[1])})
 _PART = Obj(
-    {"offset": Int(0, INT64[1]), "length": Int(1, INT64[1]), "manifest": _CHECKSUM, "n_archs": Int(0, MAX_ARCHS)}
+    {
+        "offset": Int(0, INT64[1]),
+        "length": Int(1, INT64[1]),
+        "manifest": _CHECKSUM,
+        "n_archs": Int(0, MAX_ARCHS),
+    }
 )
 #: The schema of a format-2 table's manifest: the whole table, its parts listed (the last part,
 #: which holds this manifest, is named by the commit record instead).

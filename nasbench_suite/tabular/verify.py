@@ -67,12 +67,20 @@ def _verify_whole(table: Table) -> None:
         _verify_count(table, f"static/{name}", meta, table.static(name, cache=False))
     for name, info in sorted(table.datasets.items()):
         present = table.present(name, cache=False)
-        stored = sum(table.image(i).dataset(name).n_runs for i in range(table.n_parts) if name in table.image(i).datasets)
+        stored = sum(
+            table.image(i).dataset(name).n_runs
+            for i in range(table.n_parts)
+            if name in table.image(i).datasets
+        )
         if int(present.sum()) != info.n_runs or stored != info.n_runs:
-            raise TableError(table.path, f"dataset {name!r}: runs stored twice, or the count differs from the manifest")
+            raise TableError(
+                table.path, f"dataset {name!r}: runs stored twice, or the count differs from the manifest"
+            )
         for kind in layout.DATASET_KINDS:
             for metric, meta in sorted(getattr(info, kind).items()):
-                _verify_count(table, f"{name}/{kind}/{metric}", meta, table.metric(name, metric, kind, cache=False))
+                _verify_count(
+                    table, f"{name}/{kind}/{metric}", meta, table.metric(name, metric, kind, cache=False)
+                )
 
 
 def _verify_count(table: Table, path: str, meta: dict, values: np.ndarray) -> None:

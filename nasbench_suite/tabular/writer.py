@@ -204,6 +204,7 @@ def _table_image(
 
 def _single_part_manifest(part: dict) -> dict:
     """The table manifest of a file of one part: the part's own, with the parts listed."""
+
     def summaries(metrics: dict) -> dict:
         return {k: {f: v[f] for f in ("unit", "description", "n_missing")} for k, v in metrics.items()}
 
