@@ -19,6 +19,7 @@ from nasbench_suite.errors import TableCorruptError
 from nasbench_suite.tabular import (
     Table,
     append_table,
+    compact_table,
     layout,
     merge_tables,
     parts,
@@ -27,7 +28,6 @@ from nasbench_suite.tabular import (
     write_table,
     writer,
 )
-from nasbench_suite.tabular.writer import compact_table
 from tests.support import synthetic_table
 
 
@@ -156,6 +156,19 @@ def test_format_1_is_read_and_upgraded_by_the_first_append(tmp_path):
     with Table(path) as table:
         assert table.format_version == 2 and table.n_parts == 2
     _assert_same(read_table(path), merge_tables(merge_tables(a, b), c))
+
+
+def test_verify_compact_on_the_command_line(tmp_path, capsys):
+    from nasbench_suite.cli import main
+
+    a, b, _ = _blocks()
+    path = tmp_path / "t.h5"
+    write_table(path, a)
+    append_table(path, b)
+    assert main(["verify", str(path), "--compact"]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"{path}: sound", f"{path}: one part (it had 2)"]
+    with Table(path) as table:
+        assert table.n_parts == 1 and table.n_archs == 15
 
 
 def test_compaction_folds_the_parts_into_one(tmp_path, monkeypatch):
