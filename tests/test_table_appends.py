@@ -43,6 +43,15 @@ def _blocks():
     return a, b, c
 
 
+def _appended(path):
+    """The three blocks written and appended at ``path``; returns what the table must hold."""
+    a, b, c = _blocks()
+    write_table(path, a)
+    append_table(path, b)
+    append_table(path, c)
+    return merge_tables(merge_tables(a, b), c)
+
+
 def _assert_same(got, want) -> None:
     assert got.keys == want.keys
     for name, ds in want.datasets.items():
@@ -62,12 +71,8 @@ def _without_parts(manifest: dict) -> dict:
 
 
 def test_appended_table_reads_as_merged_and_counts_as_written_whole(tmp_path):
-    a, b, c = _blocks()
     path = tmp_path / "t.h5"
-    write_table(path, a)
-    append_table(path, b)
-    append_table(path, c)
-    want = merge_tables(merge_tables(a, b), c)
+    want = _appended(path)
     _assert_same(read_table(path), want)
     assert verify_table(path) == []
     whole = tmp_path / "whole.h5"
@@ -174,10 +179,7 @@ def test_verify_compact_on_the_command_line(tmp_path, capsys):
 def test_compaction_folds_the_parts_into_one(tmp_path, monkeypatch):
     a, b, c = _blocks()
     path = tmp_path / "t.h5"
-    write_table(path, a)
-    append_table(path, b)
-    append_table(path, c)
-    want = merge_tables(merge_tables(a, b), c)
+    want = _appended(path)
     assert compact_table(path) == 3
     with Table(path) as table:
         assert table.n_parts == 1

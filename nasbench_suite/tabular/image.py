@@ -47,6 +47,14 @@ class DatasetInfo:
                 return kind
         raise UnknownMetricError(metric, self.metric_names())
 
+    def resolve_kind(self, metric: str, kind: str | None) -> str:
+        """``kind`` if it has ``metric``; None: the first kind that has it (per_seed, curves, per_arch)."""
+        if kind is None:
+            return self.kind_of(metric)
+        if metric not in getattr(self, kind, {}):
+            raise UnknownMetricError(metric, sorted(getattr(self, kind, {})))
+        return kind
+
     def metric_names(self) -> list[str]:
         return sorted({*self.per_seed, *self.curves, *self.per_arch})
 
@@ -147,21 +155,9 @@ class TableImage:
         return self._read(f"/datasets/{dataset}/present", entry["present"], shape, "bool", cache=cache)
 
     def metric(self, dataset: str, name: str, kind: str | None = None, *, cache: bool = True) -> np.ndarray:
-        """The whole array of metric ``name`` of ``dataset``: (N,), (N, S) or (N, S, E).
-
-        ``kind`` ("per_seed", "curves" or "per_arch") picks between a final
-        per-seed value and the per-epoch curve of the same name; by default the
-        first kind that has the name, in that order. ``cache=False`` reads the
-        array afresh and does not keep it (whole-table reads, verification).
-
-        Raises:
-            UnknownDatasetError, UnknownMetricError: naming what is stored.
-        """
+        """This image's array of metric ``name`` (see :meth:`Table.metric`)."""
         info = self.dataset(dataset)
-        if kind is None:
-            kind = info.kind_of(name)
-        elif name not in getattr(info, kind, {}):
-            raise UnknownMetricError(name, sorted(getattr(info, kind, {})))
+        kind = info.resolve_kind(name, kind)
         meta = getattr(info, kind)[name]
         shape = self._metric_shape(info, kind)
         return self._read(layout.data_path(dataset, kind, name), meta["checksum"], shape, cache=cache)

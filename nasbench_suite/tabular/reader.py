@@ -230,10 +230,7 @@ class Table:
             UnknownDatasetError, UnknownMetricError: naming what is stored.
         """
         info = self.dataset(dataset)
-        if kind is None:
-            kind = info.kind_of(name)
-        elif name not in getattr(info, kind, {}):
-            raise UnknownMetricError(name, sorted(getattr(info, kind, {})))
+        kind = info.resolve_kind(name, kind)
         if self.n_parts == 1:
             return self._images[0].metric(dataset, name, kind, cache=cache)
         path = layout.data_path(dataset, kind, name)

@@ -183,16 +183,7 @@ def read_manifest(f: h5py.File, path: Path) -> dict[str, Any]:
     stored_checksum = _attribute(f, path, "manifest_checksum", 1 << 10)
     if not isinstance(text, str) or not isinstance(stored_checksum, str):
         raise TableSchemaError(path, "the 'manifest' or 'manifest_checksum' attribute is missing or not text")
-    try:
-        manifest = parse_json(text, max_bytes=MAX_MANIFEST_BYTES, max_depth=MAX_DEPTH)
-    except SchemaViolation as exc:
-        raise TableCorruptError(path, f"the manifest {exc.reason}") from None
-    if not isinstance(manifest, dict) or layout.json_checksum(manifest) != stored_checksum:
-        raise TableCorruptError(path, "the manifest does not match its checksum")
-    try:
-        MANIFEST.check(manifest, "manifest")
-    except SchemaViolation as exc:
-        raise TableSchemaError(path, str(exc)) from None
+    manifest = _checked_json(path, text, stored_checksum, MANIFEST, "manifest", "its checksum")
     for name, entry in manifest["datasets"].items():
         if layout.dataset_checksum(entry) != entry["checksum"]:
             raise TableCorruptError(path, f"dataset {name!r}: manifest entry does not match its checksum")
@@ -210,14 +201,20 @@ def read_table_manifest(f: h5py.File, path: Path, checksum: str) -> dict[str, An
     text = _attribute(f, path, "table", MAX_MANIFEST_BYTES)
     if not isinstance(text, str):
         raise TableCorruptError(path, "the last part holds no table manifest")
+    return _checked_json(path, text, checksum, TABLE_MANIFEST, "table", "its commit record")
+
+
+def _checked_json(path: Path, text: str, checksum: str, schema: Schema, what: str, against: str) -> dict:
+    """``text`` parsed within the bounds, checked against ``checksum``, then against ``schema``."""
+    label = "manifest" if what == "manifest" else f"{what} manifest"
     try:
         manifest = parse_json(text, max_bytes=MAX_MANIFEST_BYTES, max_depth=MAX_DEPTH)
     except SchemaViolation as exc:
-        raise TableCorruptError(path, f"the table manifest {exc.reason}") from None
+        raise TableCorruptError(path, f"the {label} {exc.reason}") from None
     if not isinstance(manifest, dict) or layout.json_checksum(manifest) != checksum:
-        raise TableCorruptError(path, "the table manifest does not match its commit record")
+        raise TableCorruptError(path, f"the {label} does not match {against}")
     try:
-        TABLE_MANIFEST.check(manifest, "table")
+        schema.check(manifest, what)
     except SchemaViolation as exc:
         raise TableSchemaError(path, str(exc)) from None
     return manifest
