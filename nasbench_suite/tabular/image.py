@@ -59,32 +59,11 @@ class DatasetInfo:
         return sorted({*self.per_seed, *self.curves, *self.per_arch})
 
 
-class TableImage:
-    """One HDF5 image of a table: a whole format-1 file, or one part of a format-2 file
-    (:mod:`nasbench_suite.tabular.parts`), read as a table of its own.
+class ManifestView:
+    """What a table's manifest says, shared by a whole table and each of its images."""
 
-    Its structure and manifest are checked on construction; ``f`` is closed if they fail.
-
-    Raises:
-        TableCorruptError: HDF5 cannot read it, or the manifest fails its checksum.
-        TableSchemaError: the manifest or layout breaks the schema (names what).
-    """
-
-    def __init__(self, f: h5py.File, path: Path):
-        self.path = path
-        self._file = f
-        try:
-            schema.check_structure(self._file, self.path)
-            self.manifest = schema.read_manifest(self._file, self.path)
-            self.datasets = {
-                name: dataset_info(name, entry) for name, entry in self.manifest["datasets"].items()
-            }
-        except BaseException:
-            self._file.close()
-            raise
-        self._cache: dict[str, np.ndarray] = {}
-
-    # --- metadata -----------------------------------------------------------
+    manifest: dict[str, Any]
+    datasets: dict[str, DatasetInfo]
 
     @property
     def space(self) -> str:
@@ -112,6 +91,32 @@ class TableImage:
             return self.datasets[name]
         except KeyError:
             raise UnknownDatasetError(name, sorted(self.datasets)) from None
+
+
+class TableImage(ManifestView):
+    """One HDF5 image of a table: a whole format-1 file, or one part of a format-2 file
+    (:mod:`nasbench_suite.tabular.parts`), read as a table of its own.
+
+    Its structure and manifest are checked on construction; ``f`` is closed if they fail.
+
+    Raises:
+        TableCorruptError: HDF5 cannot read it, or the manifest fails its checksum.
+        TableSchemaError: the manifest or layout breaks the schema (names what).
+    """
+
+    def __init__(self, f: h5py.File, path: Path):
+        self.path = path
+        self._file = f
+        try:
+            schema.check_structure(self._file, self.path)
+            self.manifest = schema.read_manifest(self._file, self.path)
+            self.datasets = {
+                name: dataset_info(name, entry) for name, entry in self.manifest["datasets"].items()
+            }
+        except BaseException:
+            self._file.close()
+            raise
+        self._cache: dict[str, np.ndarray] = {}
 
     # --- keys ---------------------------------------------------------------
 

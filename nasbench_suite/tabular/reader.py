@@ -32,6 +32,7 @@ from nasbench_suite.errors import (
 from nasbench_suite.tabular import layout, parts, schema
 from nasbench_suite.tabular.image import (
     DatasetInfo,
+    ManifestView,
     TableImage,
     dataset_info,
     metric_info,
@@ -44,7 +45,7 @@ from nasbench_suite.tabular.model import DatasetData, TableData
 __all__ = ["DatasetInfo", "Table", "read_table"]
 
 
-class Table:
+class Table(ManifestView):
     """An open table file (format 1 or 2).
 
     Raises (on open):
@@ -137,24 +138,6 @@ class Table:
     @property
     def format_version(self) -> int:
         return int(self.manifest["format_version"])
-
-    @property
-    def space(self) -> str:
-        return self.manifest["space"]
-
-    @property
-    def space_config(self) -> dict[str, Any]:
-        return self.manifest["space_config"]
-
-    @property
-    def n_archs(self) -> int:
-        return self.manifest["n_archs"]
-
-    @property
-    def static_metrics(self) -> dict[str, dict[str, Any]]:
-        return self.manifest["static"]
-
-    dataset = TableImage.dataset
 
     # --- keys ---------------------------------------------------------------
 

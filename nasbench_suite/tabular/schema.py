@@ -85,6 +85,15 @@ _DATASET = Check(
     lambda entry: not entry["curves"] or bool(entry["epochs"]),
     "has per-epoch curves but no epochs",
 )
+#: Fields of every manifest, of a table or a part.
+_TABLE_FIELDS = {
+    "format": Str(choices=(layout.FORMAT_NAME,)),
+    "space": _NAME,
+    "space_config": Map(Json()),
+    "description": Str(max_len=100_000),
+    "n_archs": Int(0, MAX_ARCHS),
+    "n_canonical": Int(0, MAX_ARCHS),
+}
 _SUMMARY = Obj({"unit": Str(max_len=200), "description": Str(max_len=10_000), "n_missing": Int(0, INT64[1])})
 _PART = Obj(
     {
@@ -99,13 +108,8 @@ _PART = Obj(
 TABLE_MANIFEST: Schema = Check(
     Obj(
         {
-            "format": Str(choices=(layout.FORMAT_NAME,)),
+            **_TABLE_FIELDS,
             "format_version": Int(2, layout.FORMAT_VERSION),
-            "space": _NAME,
-            "space_config": Map(Json()),
-            "description": Str(max_len=100_000),
-            "n_archs": Int(0, MAX_ARCHS),
-            "n_canonical": Int(0, MAX_ARCHS),
             "parts": Seq(_PART, max_len=MAX_PARTS),
             "last": Obj({"manifest": _CHECKSUM, "n_archs": Int(0, MAX_ARCHS)}),
             "static": Map(_SUMMARY, key=_NAME),
@@ -137,13 +141,8 @@ TABLE_MANIFEST: Schema = Check(
 MANIFEST: Schema = Check(
     Obj(
         {
-            "format": Str(choices=(layout.FORMAT_NAME,)),
+            **_TABLE_FIELDS,
             "format_version": Int(1, layout.FORMAT_VERSION),
-            "space": _NAME,
-            "space_config": Map(Json()),
-            "description": Str(max_len=100_000),
-            "n_archs": Int(0, MAX_ARCHS),
-            "n_canonical": Int(0, MAX_ARCHS),
             "archs": Obj({"key": _CHECKSUM, "canonical": _CHECKSUM}),
             "static": Map(_METRIC, key=_NAME),
             "static_provenance": Map(Json()),
