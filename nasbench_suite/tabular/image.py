@@ -64,6 +64,7 @@ class ManifestView:
 
     manifest: dict[str, Any]
     datasets: dict[str, DatasetInfo]
+    canonical_keys: list[str]
 
     @property
     def space(self) -> str:
@@ -91,6 +92,14 @@ class ManifestView:
             return self.datasets[name]
         except KeyError:
             raise UnknownDatasetError(name, sorted(self.datasets)) from None
+
+    @cached_property
+    def rows_by_canonical(self) -> dict[str, int]:
+        """Canonical key -> first row of that class."""
+        rows: dict[str, int] = {}
+        for i, c in enumerate(self.canonical_keys):
+            rows.setdefault(c, i)
+        return rows
 
 
 class TableImage(ManifestView):
@@ -141,14 +150,6 @@ class TableImage(ManifestView):
     def row_of(self) -> dict[str, int]:
         """Stored key -> row."""
         return {k: i for i, k in enumerate(self.keys)}
-
-    @cached_property
-    def rows_by_canonical(self) -> dict[str, int]:
-        """Canonical key -> first row of that class."""
-        rows: dict[str, int] = {}
-        for i, c in enumerate(self.canonical_keys):
-            rows.setdefault(c, i)
-        return rows
 
     # --- arrays -------------------------------------------------------------
 

@@ -179,14 +179,6 @@ class Table(ManifestView):
         """Stored key -> row."""
         return self._index[2]
 
-    @cached_property
-    def rows_by_canonical(self) -> dict[str, int]:
-        """Canonical key -> first row of that class."""
-        rows: dict[str, int] = {}
-        for i, c in enumerate(self.canonical_keys):
-            rows.setdefault(c, i)
-        return rows
-
     # --- arrays -------------------------------------------------------------
 
     def present(self, dataset: str, *, cache: bool = True) -> np.ndarray:
