@@ -65,7 +65,9 @@ def _wait_for_growth(path, size: int, proc, timeout_s: float = 10.0) -> None:
         time.sleep(0.0002)
 
 
-def run_kill_trials(path, script, reset, check, trials: int, max_wait_s: float) -> int:
+def run_kill_trials(
+    path, script, reset, check, trials: int, max_wait_s: float, growth_timeout_s: float = 10.0
+) -> int:
     """Kill the appender ``script`` ``trials`` times, each after ``reset()`` put the table at
     ``path`` back to its first state; after each kill the table must verify and
     ``check(path, n_archs)`` must accept its content as one the appender went through. Returns
@@ -82,7 +84,7 @@ def run_kill_trials(path, script, reset, check, trials: int, max_wait_s: float) 
         if trial % 2:
             time.sleep(float(rng.uniform(0.0, max_wait_s)))
         else:
-            _wait_for_growth(path, size, proc)  # half the kills land while a part is written
+            _wait_for_growth(path, size, proc, growth_timeout_s)  # half land while a part is written
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         killed_mid_write += os.stat(path).st_size > _committed_end(path)
