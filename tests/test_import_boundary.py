@@ -107,6 +107,7 @@ def test_every_strategy_runs_without_loading_a_benchmark_or_table():
                 max_epoch=200,
                 n_objectives=2 if cls.multi_objective else 1,
                 budget_evals=24,
+                proxies=("nwot",) if cls.proxy_guided else (),
             )
             strategy = search.get(name, space, seed=0, context=context)
             rng = np.random.default_rng(0)

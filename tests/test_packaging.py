@@ -100,7 +100,7 @@ def test_import_never_loads_torch_or_ray():
         "from nasbench_suite import search, spaces; from nasbench_suite.surrogates import predictors; "
         "space = spaces.get('nb201'); spaces.get('nb101'); "
         "from nasbench_suite.search.base import SearchContext; "
-        "ctx = SearchContext(epochs=(1, 2, 3), max_epoch=3, n_objectives=2); "
+        "ctx = SearchContext(epochs=(1, 2, 3), max_epoch=3, n_objectives=2, proxies=('nwot',)); "
         "[search.get(n, space, seed=0, context=ctx) for n in search.available()]; "
         "predictors.get('xgb', space, seed=0); "
         "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import subprocess
 import sys
 
@@ -41,7 +42,20 @@ def params_for(name: str) -> dict:
         # A noisy, sign-flipped proxy of the target: zc must learn the sign and the map.
         noise = np.random.default_rng(5).normal(0, 1.0, len(ARCHS))
         return {"values": {SPACE.key(a): float(-y + noise[i]) for i, (a, y) in enumerate(zip(ARCHS, Y))}}
+    if name in ("xgb-zc", "xgb-zc-only"):
+        # Two features learn slowly at xgb's low learning rate: more rounds than FAST's xgb.
+        return {**FAST["xgb"], "n_estimators": 200, "values": proxy_vectors()}
     return dict(FAST.get(name, {}))
+
+
+def proxy_vectors() -> dict[str, list[float]]:
+    """Two proxies per toy architecture: the target with a little noise, and pure noise."""
+    noise = np.random.default_rng(6).normal(0, 1.0, (len(ARCHS), 2))
+    scale = 0.2 * float(np.std(Y))
+    return {
+        SPACE.key(a): [float(y + scale * noise[i, 0]), float(noise[i, 1])]
+        for i, (a, y) in enumerate(zip(ARCHS, Y))
+    }
 
 
 def _skip(reason: str):
@@ -75,7 +89,7 @@ def fitted(name: str, seed: int = 0, n: int = 60) -> Predictor:
 
 
 def test_registry_lists_the_builtins():
-    assert {"xgb", "rf", "mlp", "ensemble", "zc"} <= set(predictors.available())
+    assert {"xgb", "rf", "mlp", "ensemble", "zc", "xgb-zc", "xgb-zc-only"} <= set(predictors.available())
     assert predictors.DEFAULT == "xgb"
     with pytest.raises(PredictorError, match=r"unknown predictor 'nope'.*xgb"):
         predictors.get("nope", SPACE)
@@ -181,3 +195,35 @@ def test_xgb_loads_specs_written_before_target_transforms(tmp_path):
     del spec["state"]["transform"]  # the spec shape of the first shipped surrogate artefacts
     loaded = load_predictor(SPACE, tmp_path, spec)
     np.testing.assert_array_equal(loaded.predict(ARCHS), model.predict(ARCHS))
+
+
+def test_xgb_zc_features_are_the_encoding_and_the_proxies_or_the_proxies_alone():
+    values = proxy_vectors()
+    both = predictors.get("xgb-zc", SPACE, values=values, **FAST["xgb"])
+    alone = predictors.get("xgb-zc-only", SPACE, values=values, **FAST["xgb"])
+    plain = predictors.get("xgb", SPACE, **FAST["xgb"])
+    x_both, x_alone = both._encode_for_fit(ARCHS[:5]), alone._encode_for_fit(ARCHS[:5])
+    np.testing.assert_array_equal(x_alone, [values[SPACE.key(a)] for a in ARCHS[:5]])
+    np.testing.assert_array_equal(x_both, np.hstack([plain._encode_for_fit(ARCHS[:5]), x_alone]))
+
+
+def test_xgb_zc_without_proxy_values_gets_nan_features_and_still_predicts(tmp_path):
+    values = proxy_vectors()
+    missing = SPACE.key(ARCHS[-1])
+    values[missing] = [math.nan, math.nan]
+    model = predictors.get("xgb-zc-only", SPACE, values=values, **FAST["xgb"]).fit(ARCHS[:60], Y[:60])
+    assert np.isnan(model._encode_for_fit([ARCHS[-1]])).all()
+    assert np.isfinite(model.predict([ARCHS[-1]])).all()
+    spec = model.save(tmp_path)  # NaN is written as null and read back as NaN
+    again = load_predictor(SPACE, tmp_path, spec)
+    np.testing.assert_array_equal(again.predict(ARCHS[60:]), model.predict(ARCHS[60:]))
+    assert math.isnan(again.values[missing][0])
+
+
+def test_xgb_zc_refuses_bad_settings():
+    with pytest.raises(PredictorError, match="needs values"):
+        predictors.get("xgb-zc", SPACE)
+    with pytest.raises(PredictorError, match="features must be one of"):
+        predictors.get("xgb-zc", SPACE, values=proxy_vectors(), features="graph")
+    with pytest.raises(PredictorError, match="as many proxy values"):
+        predictors.get("xgb-zc", SPACE, values={SPACE.key(ARCHS[0]): [1.0], SPACE.key(ARCHS[1]): [1.0, 2.0]})

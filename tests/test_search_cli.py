@@ -19,6 +19,7 @@ from nasbench_suite.experiments.protocol import (
     STANDARD_STRATEGIES_V1,
     STANDARD_STRATEGIES_V2,
     STANDARD_STRATEGIES_V3,
+    STANDARD_STRATEGIES_V4,
     standard_suite,
 )
 from nasbench_suite.experiments.trajectory import read_runs
@@ -232,10 +233,11 @@ def test_the_standard_suite_is_a_fixed_list_that_plugins_do_not_join(table, monk
         monkeypatch.setattr("nasbench_suite.experiments.leaderboard.run_leaderboard", fake_run_leaderboard)
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1)
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1, "--exclude-model-based")
-    assert PROTOCOL_VERSION == 3 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V3
+    assert PROTOCOL_VERSION == 4 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V4
     # Version 3 added ASHA and BOHB to the lists of versions 1 and 2 (which are one list).
     assert STANDARD_STRATEGIES_V2 == STANDARD_STRATEGIES_V1
     assert set(STANDARD_STRATEGIES_V3) - set(STANDARD_STRATEGIES_V2) == {"asha", "bohb"}
+    assert set(STANDARD_STRATEGIES_V4) - set(STANDARD_STRATEGIES_V3) == {"dehb"}
     assert tuple(c.strategy for c in configs) == STANDARD_STRATEGIES
     assert asked[0] is None  # the standard suite, STANDARD_STRATEGIES (it refuses to run short)
     model_based = ("bananas", "bohb", "optuna-tpe", "xgb-bo")
@@ -282,7 +284,7 @@ def test_the_standard_suite_refuses_to_run_short(capsys, table, tmp_path, monkey
         run_leaderboard(str(table), seeds=[0], executor="serial")
     code, _, err = run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--out", tmp_path)
     assert_one_line_error(code, err)
-    assert "standard suite (protocol v3) cannot run optuna-random" in err
+    assert "standard suite (protocol v4) cannot run optuna-random" in err
     assert not (tmp_path / "leaderboard.md").exists()
     # Naming the strategies is a deliberate choice: no refusal, the missing one is not applicable.
     code, out, _ = run(
@@ -306,6 +308,13 @@ def test_leaderboard_passes_sections_and_search_pool(table, monkeypatch, capsys)
     run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--search-pool", "table")
     assert asked[0]["sections"] == [Section("other.h5"), Section("nb201")] and asked[0]["search_pool"] is None
     assert asked[1]["sections"] == [] and asked[1]["search_pool"] == "table"
+    # Without --bench: the standard benchmark with the standard sections, unless --section none.
+    monkeypatch.setattr("nasbench_suite.experiments.protocol.STANDARD_SECTIONS", ("nb201-cpu",))
+    run(capsys, "leaderboard", "--seeds", 0)
+    run(capsys, "leaderboard", "--seeds", 0, "--section", "none")
+    run(capsys, "leaderboard", "--seeds", 0, "--section", "other.h5")
+    assert asked[2]["sections"] == [Section("nb201-cpu")]
+    assert asked[3]["sections"] == [] and asked[4]["sections"] == [Section("other.h5")]
 
 
 def test_search_on_a_sparse_table_with_the_pool(tmp_path, capsys):

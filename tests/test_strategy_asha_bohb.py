@@ -73,7 +73,7 @@ def test_bohb_draws_from_its_model_once_a_budget_has_enough_results():
         bohb.tell(p, 100.0 - 10.0 * sum(space.to_codes(p.arch)), 1.0)  # all-zero codes are best
     model = bohb._model()
     assert model is not None and len(model[0]) == 5  # max(d + 1, 15% of n) = max(5, 4)
-    drawn = [sum(space.to_codes(bohb._new_arch())) for _ in range(50)]
+    drawn = [sum(space.to_codes(bohb._new_arch(1))) for _ in range(50)]
     uniform = [sum(space.sample(np.random.default_rng(i))) for i in range(50)]
     assert np.mean(drawn) < np.mean(uniform) - 1.0  # the model steers towards low codes
 
@@ -90,3 +90,44 @@ def test_bohb_checks_its_options_and_publishes_its_defaults():
         search.get("bohb", "nb201", context=NINE, min_points_in_model=3)
     with pytest.raises(StrategyError, match="random_fraction"):
         search.get("bohb", "nb201", context=NINE, random_fraction=2)
+
+
+def test_dehb_populations_are_as_large_as_the_largest_rung_at_their_epoch():
+    dehb = search.get("dehb", "nb201", seed=0, context=NINE)
+    rungs = [dict(zip(*dehb.bracket(s))) for s in range(dehb.s_max + 1)]
+    assert dehb.pop_size == {e: max(max(r.get(e, 0) for r in rungs), 3) for e in (1, 3, 9)}
+    assert dehb.pop_size[1] == 9  # the most exploratory bracket starts 9 at epoch 1
+
+
+def test_dehb_draws_uniformly_until_three_members_then_evolves_and_selects():
+    dehb = search.get("dehb", "nb201", seed=0, context=NINE, pop_size=3)
+    first = [dehb.ask() for _ in range(3)]
+    assert all(dehb._de_trials[p.trial_id][1] is None for p in first)  # uniform draws
+    for p, value in zip(first, (50.0, 70.0, 60.0)):
+        dehb.tell(p, value, 1.0)
+    assert dehb._fitness[1] == [50.0, 70.0, 60.0]
+    # The bracket promotes the best third; the next new architectures at epoch 1 are DE trials.
+    trials = []
+    while len(trials) < 2:
+        p = dehb.ask()
+        if p.epoch == 1:
+            trials.append(p)
+        else:
+            dehb.tell(p, 75.0, 1.0)
+    epoch, target, point = dehb._de_trials[trials[0].trial_id]
+    assert (epoch, target) == (1, 0) and dehb._de_trials[trials[1].trial_id][1] == 1
+    assert ((point >= 0) & (point <= 1)).all()
+    assert tuple(dehb.space.to_codes(trials[0].arch)) == dehb._codes(point)
+    dehb.tell(trials[0], 55.0, 1.0)  # beats its target (50): replaces it
+    dehb.tell(trials[1], 65.0, 1.0)  # worse than its target (70): discarded
+    assert dehb._fitness[1] == [55.0, 70.0, 60.0]
+    assert np.array_equal(dehb._points[1][0], point)
+
+
+def test_dehb_trials_cross_at_least_one_mutant_coordinate_and_stay_in_the_cube():
+    dehb = search.get("dehb", "nb201", seed=1, context=NINE, crossover_prob=0.0)
+    members = [np.full(6, 0.1), np.full(6, 0.9), np.full(6, 0.2), np.full(6, 0.6)]
+    for _ in range(50):
+        trial = dehb._trial(members, target=0)
+        assert ((trial >= 0) & (trial <= 1)).all()
+        assert (trial != members[0]).sum() == 1  # CR = 0: exactly the forced coordinate

@@ -306,3 +306,34 @@ def test_evaluate_cli_writes_its_plot_without_o(toy_table_path, tmp_path, capsys
     assert main([*args, "--train-sizes", "10,20", "--trials", "1", "--param", "xgb.n_estimators=5"]) == 0
     assert sorted(p.name for p in here.iterdir()) == [f"test-chain-toy.{s}" for s in ("json", "md", "png")]
     assert "wrote " in capsys.readouterr().err
+
+
+def test_evaluate_table_gives_proxies_to_the_models_that_take_them(tmp_path):
+    from nasbench_suite.errors import UnknownMetricError
+    from nasbench_suite.tabular import MetricInfo
+
+    data = synthetic_table(n_archs=81, seed=2)
+    ds = data.datasets["toy"]
+    rng = np.random.default_rng(1)
+    good = rng.normal(size=81)
+    good[:6] = np.nan  # six architectures without a value of one proxy (NB201's dead-path ones)
+    ds.per_arch.update({"zc_good": good, "zc_noise": rng.normal(size=81), "zc_time_s": np.ones(81)})
+    ds.metrics.update({m: MetricInfo("", m) for m in ("zc_good", "zc_noise", "zc_time_s")})
+    path = tmp_path / "zc.h5"
+    write_table(path, data)
+    fast = {"n_estimators": 20, "n_jobs": 1}
+    models = ["xgb", "xgb-zc", "xgb-zc-only"]
+    report = evaluate_table(
+        path, "toy", models, train_sizes=(20,), trials=2, params=dict.fromkeys(models, fast), proxies=["all"]
+    )
+    assert report["proxies"]["names"] == ["good", "noise"]  # zc_time_s is a cost, not a proxy
+    assert (report["proxies"]["n_with"], report["proxies"]["n_without"]) == (75, 6)
+    assert report["settings"]["n_archs"] == 75  # every model on the same architectures
+    assert report["settings"]["model_params"]["xgb-zc"]["values"].endswith("good, noise")
+    assert "6 without left out" in evaluation_markdown(report)
+    with pytest.raises(EvaluationError, match="takes one proxy"):
+        evaluate_table(path, "toy", ["zc"], train_sizes=(20,), trials=1, proxies=["all"])
+    one = evaluate_table(path, "toy", ["zc"], train_sizes=(20,), trials=1, proxies=["good"])
+    assert {r["model"] for r in one["summary"]} == {"zc"}
+    with pytest.raises(UnknownMetricError, match="zc_nope"):
+        evaluate_table(path, "toy", ["xgb-zc"], train_sizes=(20,), trials=1, proxies=["nope"])

@@ -17,8 +17,16 @@ from nasbench_suite.train.trainer import RunOptions, evaluate, prepare_data, tra
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|"
 
 
-def _setup(full: bool):
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One thread, and the caller's count back afterwards (the suite's state guard checks it)."""
+    previous = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _setup(full: bool):
     protocol = dataclasses.replace(
         load_protocol("nb201-tiny"), valid_images=30, test_images=20, full_final_eval=full, epochs=2
     )

@@ -253,3 +253,17 @@ def test_nb101_cells_train_into_a_table_keyed_by_graph_hash(tmp_path: Path, caps
     assert list(frame.arch) == keys and (frame.params_m > 0).all()
     assert main(args) == 0
     assert "0 runs trained, 2 already done" in capsys.readouterr().out
+
+
+def test_one_thread_cpu_runs_are_timed_by_cpu_time_and_others_by_the_wall_clock():
+    from nasbench_suite.train.trainer import _run_clock
+
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert _run_clock(torch.device("cpu")) is time.process_time
+        torch.set_num_threads(2)
+        assert _run_clock(torch.device("cpu")) is time.perf_counter
+        assert _run_clock(torch.device("cuda")) is time.perf_counter
+    finally:
+        torch.set_num_threads(previous)

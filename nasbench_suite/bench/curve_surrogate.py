@@ -32,10 +32,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from nasbench_suite.bench.base import QueryResult, SeedPolicy
-from nasbench_suite.bench.surrogate import ENUMERATE_LIMIT, ArtefactBenchmark
+from nasbench_suite.bench.surrogate import ArtefactBenchmark
 from nasbench_suite.bench.tabular import SeedPolicyError
 from nasbench_suite.errors import (
-    MalformedArchError,
     SurrogateArtefactError,
     UnknownEpochError,
     UnknownMetricError,
@@ -122,13 +121,6 @@ class CurveSurrogateBenchmark(ArtefactBenchmark):
         """Held-out figures per curve metric (per epoch, with the table's ceiling), from the manifest."""
         return {name: c.get("evaluation") or {} for name, c in self._entry(dataset)["curves"].items()}
 
-    def identity(self) -> dict[str, str]:
-        return {
-            "kind": "surrogate",
-            "source": self.path.name,
-            "checksum": artefact.file_checksum(self.path / artefact.MANIFEST),
-        }
-
     def __repr__(self) -> str:
         return f"CurveSurrogateBenchmark({str(self.path)!r})"
 
@@ -164,30 +156,8 @@ class CurveSurrogateBenchmark(ArtefactBenchmark):
             canonical=self.space.canonical_key,
         )
         self._loaded[dataset] = loaded
-        size = self.space.size
-        if size is not None and size <= ENUMERATE_LIMIT:
-            loaded.predict([self.space.key(a) for a in self.space.enumerate()])
+        self._predict_whole_space(loaded)
         return loaded
-
-    def _rows(self, ds: _Curves, archs: Sequence[Any]) -> np.ndarray:
-        if isinstance(archs, (str, bytes)):
-            raise MalformedArchError(self.space.name, archs, "query_batch takes a sequence of architectures")
-        rows = np.empty(len(archs), dtype=np.int64)
-        new: dict[str, list[int]] = {}
-        for i, arch in enumerate(archs):
-            row = ds.row_of.get(arch) if isinstance(arch, str) else None
-            if row is None:
-                key = self.space.key(arch)  # MalformedArchError names the problem
-                row = ds.row_of.get(key)
-                if row is None:
-                    new.setdefault(key, []).append(i)
-                    continue
-            rows[i] = row
-        if new:
-            ds.predict(list(new))
-            for key, positions in new.items():
-                rows[positions] = ds.row_of[key]
-        return rows
 
     # --- queries ----------------------------------------------------------------------
 

@@ -89,6 +89,44 @@ class ArtefactBenchmark(Benchmark):
     def seeds(self, dataset: str) -> tuple[int, ...]:
         return tuple(self._entry(dataset)["seeds"])
 
+    def identity(self) -> dict[str, str]:
+        """``kind`` "surrogate", the folder's name (a shipped benchmark's name) and the BLAKE2b-128
+        checksum of ``manifest.json`` (which holds the checksum of every model file)."""
+        return {
+            "kind": "surrogate",
+            "source": self.path.name,
+            "checksum": artefact.file_checksum(self.path / artefact.MANIFEST),
+        }
+
+    def _predict_whole_space(self, loaded: Any) -> None:
+        """Predict every architecture of a small enumerable space at once (one batched call), so
+        queries after the first are lookups."""
+        size = self.space.size
+        if size is not None and size <= ENUMERATE_LIMIT:
+            loaded.predict([self.space.key(a) for a in self.space.enumerate()])
+
+    def _rows(self, ds: Any, archs: Sequence[Any]) -> np.ndarray:
+        """Rows of ``archs`` in a loaded dataset (``row_of`` key -> row; ``predict(keys)`` adds
+        the architectures it has not predicted yet)."""
+        if isinstance(archs, (str, bytes)):
+            raise MalformedArchError(self.space.name, archs, "query_batch takes a sequence of architectures")
+        rows = np.empty(len(archs), dtype=np.int64)
+        new: dict[str, list[int]] = {}
+        for i, arch in enumerate(archs):
+            row = ds.row_of.get(arch) if isinstance(arch, str) else None
+            if row is None:
+                key = self.space.key(arch)  # parses and validates: MalformedArchError names the problem
+                row = ds.row_of.get(key)
+                if row is None:
+                    new.setdefault(key, []).append(i)
+                    continue
+            rows[i] = row
+        if new:
+            ds.predict(list(new))
+            for key, positions in new.items():
+                rows[positions] = ds.row_of[key]
+        return rows
+
 
 class SurrogateBenchmark(ArtefactBenchmark):
     """Queries answered by the surrogate artefact in ``path`` (see :class:`Benchmark`).
@@ -127,15 +165,6 @@ class SurrogateBenchmark(ArtefactBenchmark):
         """Held-out (cross-validated) figures of each target of ``dataset``, from the manifest."""
         return {name: t.get("evaluation", {}) for name, t in self._entry(dataset)["targets"].items()}
 
-    def identity(self) -> dict[str, str]:
-        """``kind`` "surrogate", the folder's name (a shipped benchmark's name) and the BLAKE2b-128
-        checksum of ``manifest.json`` (which holds the checksum of every model file)."""
-        return {
-            "kind": "surrogate",
-            "source": self.path.name,
-            "checksum": artefact.file_checksum(self.path / artefact.MANIFEST),
-        }
-
     def __repr__(self) -> str:
         return f"SurrogateBenchmark({str(self.path)!r})"
 
@@ -147,30 +176,8 @@ class SurrogateBenchmark(ArtefactBenchmark):
             return loaded
         loaded = load_dataset(self.path, self.space, dataset, self._entry(dataset))
         self._loaded[dataset] = loaded
-        size = self.space.size
-        if size is not None and size <= ENUMERATE_LIMIT:
-            loaded.predict([self.space.key(a) for a in self.space.enumerate()])
+        self._predict_whole_space(loaded)
         return loaded
-
-    def _rows(self, ds: LoadedDataset, archs: Sequence[Any]) -> np.ndarray:
-        if isinstance(archs, (str, bytes)):
-            raise MalformedArchError(self.space.name, archs, "query_batch takes a sequence of architectures")
-        rows = np.empty(len(archs), dtype=np.int64)
-        new: dict[str, list[int]] = {}
-        for i, arch in enumerate(archs):
-            row = ds.row_of.get(arch) if isinstance(arch, str) else None
-            if row is None:
-                key = self.space.key(arch)  # parses and validates: MalformedArchError names the problem
-                row = ds.row_of.get(key)
-                if row is None:
-                    new.setdefault(key, []).append(i)
-                    continue
-            rows[i] = row
-        if new:
-            ds.predict(list(new))
-            for key, positions in new.items():
-                rows[positions] = ds.row_of[key]
-        return rows
 
     # --- queries ------------------------------------------------------------------
 

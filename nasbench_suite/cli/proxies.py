@@ -1,4 +1,5 @@
-"""Proxy commands: ``proxies`` (architectures -> zero-cost proxies in a table), ``proxies-report``."""
+"""Proxy commands: ``proxies`` (architectures -> zero-cost proxies in a table), ``proxies-report``,
+``proxies-search`` (training-free search at several N beside the published figures)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 from nasbench_suite.cli import EXIT_CORRUPT, EXIT_OK, UsageError
+from nasbench_suite.cli.search import SEEDS_HELP
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +48,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--published", type=Path, help="folder of the published proxy files (nb201_zero_cost_*)")
     p.add_argument("-o", "--output", type=Path, required=True, help="report folder (Markdown, JSON, plot)")
     p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser(
+        "proxies-search", help="training-free search (NASWOT) at several N beside the published figures"
+    )
+    p.add_argument("--bench", required=True, help="a table with zc_<proxy> metrics (NB201 with its proxies)")
+    p.add_argument("--datasets", required=True, help="comma-separated datasets")
+    p.add_argument("--proxy", default="nwot", help="the proxy (default: nwot)")
+    p.add_argument("--n-sample", default="10,100,1000", help="comma-separated N (default: %(default)s)")
+    p.add_argument("--seeds", default="0-99", help=SEEDS_HELP.format(default="0-99"))
+    p.add_argument("--processes", type=int, help="worker processes (default: this process only)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="folder for search.json|md|png")
+    p.set_defaults(run=cmd_search)
 
 
 def cmd_proxies(args: argparse.Namespace) -> int:
@@ -112,4 +126,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     report = build_report(args.table, args.dataset, args.accuracy, args.published)
     paths = write_report(report, args.output)
     print("\n".join(str(p) for p in paths))
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from nasbench_suite._progress import Progress
+    from nasbench_suite.cli._options import comma_list, parse_seeds
+    from nasbench_suite.errors import UnknownDatasetError
+    from nasbench_suite.experiments.proxy_search import naswot_sweep, write_sweep
+    from nasbench_suite.experiments.runner import open_cached
+    from nasbench_suite.search.base import StrategyError
+
+    datasets = comma_list(args.datasets, "--datasets")
+    seeds = parse_seeds(args.seeds)
+    try:
+        n_samples = [int(n) for n in comma_list(args.n_sample, "--n-sample")]
+    except ValueError:
+        raise UsageError(f"--n-sample {args.n_sample}: whole numbers separated by commas") from None
+    if any(n < 1 for n in n_samples):
+        raise UsageError(f"--n-sample {args.n_sample}: every N must be >= 1")
+    if not args.output.is_dir():
+        raise UsageError(f"-o {args.output}: not a folder; create it first")
+    bench = open_cached(args.bench)
+    for dataset in datasets:
+        if dataset not in bench.datasets:
+            raise UnknownDatasetError(dataset, bench.datasets)
+    executor = "serial" if not args.processes else "local"
+    total = len(datasets) * len(seeds) * (len(n_samples) + 1)
+    try:
+        with Progress("proxies-search", total) as progress:
+            report = naswot_sweep(
+                args.bench, datasets, n_samples, seeds, args.proxy, executor, args.processes, progress.update
+            )
+    except StrategyError as exc:  # not a NasbenchError: say it in one line here
+        raise UsageError(str(exc)) from None
+    for path in write_sweep(report, args.output):
+        print(path)
     return EXIT_OK

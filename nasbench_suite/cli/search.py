@@ -40,12 +40,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--observe-metric", help="metric told to the strategy (default: the protocol's rule)")
     p.add_argument("--report-metric", help="metric reported for the incumbent (default: the rule)")
     p.add_argument("--second-objective", help="minimised second objective (params_m, flops_m, a latency)")
-    p.add_argument(
-        "--exclude-suspect",
-        action="store_true",
-        help="leave out the entries the table flags as suspect (failed evaluations, not reference "
-        "architectures); default: include them (every report says which)",
-    )
+    _suspect_argument(p)
     p.add_argument(
         "--search-pool",
         choices=("space", "table"),
@@ -57,7 +52,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=cmd_search)
 
     p = sub.add_parser("leaderboard", help="run the standard suite and write results/leaderboard.md|.html")
-    p.add_argument("--bench", default="nb201", help="table file or shipped benchmark name (default: nb201)")
+    p.add_argument(
+        "--bench",
+        help="table file or shipped benchmark name (default: nb201, with the standard sections: "
+        "docs/protocol.md)",
+    )
     p.add_argument("--seeds", default="0-29", help=SEEDS_HELP.format(default="0-29"))
     p.add_argument(
         "--strategies",
@@ -74,12 +73,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="minimised second objective for every run (params_m, flops_m, a latency): "
         "multi-objective strategies apply and hypervolumes are reported",
     )
-    p.add_argument(
-        "--exclude-suspect",
-        action="store_true",
-        help="leave out the entries the table flags as suspect (failed evaluations, not reference "
-        "architectures); default: include them (every report says which)",
-    )
+    _suspect_argument(p)
     p.add_argument(
         "--search-pool",
         choices=("space", "table"),
@@ -92,7 +86,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="BENCH",
         help="also run the suite on this benchmark (table file or shipped name), as a further section "
-        "of the same report; repeatable",
+        "of the same report; repeatable; 'none': no section (default: the standard sections when "
+        "--bench is not given, none otherwise)",
     )
     budget = p.add_mutually_exclusive_group()
     budget.add_argument(
@@ -112,6 +107,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     _executor_arguments(p)
     p.set_defaults(run=cmd_leaderboard)
+
+
+def _suspect_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--exclude-suspect",
+        action="store_true",
+        help="leave out the entries the table flags as suspect (failed evaluations, not reference "
+        "architectures); default: include them (every report says which)",
+    )
 
 
 def _executor_arguments(p: argparse.ArgumentParser) -> None:
@@ -214,12 +218,20 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from nasbench_suite import search
     from nasbench_suite._progress import Progress
     from nasbench_suite.experiments.leaderboard import Section, run_leaderboard
-    from nasbench_suite.experiments.protocol import STANDARD_STRATEGIES
+    from nasbench_suite.experiments.protocol import STANDARD_BENCH, STANDARD_SECTIONS, STANDARD_STRATEGIES
     from nasbench_suite.experiments.report import write_leaderboard
     from nasbench_suite.search.base import StrategyError
 
     seeds = parse_seeds(args.seeds)
     _warn_test_selection(args.observe_metric)
+    if args.section == ["none"]:
+        section_sources: list[str] = []
+    elif args.section:
+        section_sources = args.section
+    else:
+        # The main job: the standard benchmark with the standard sections (a table with curves).
+        section_sources = list(STANDARD_SECTIONS) if args.bench is None else []
+    args.bench = args.bench or STANDARD_BENCH
     if args.budget_s is not None or args.budget_evals is not None:
         budget = (
             {"budget_s": args.budget_s} if args.budget_s is not None else {"budget_evals": args.budget_evals}
@@ -264,7 +276,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 on_progress=progress.update,
                 second_objective=args.second_objective,
                 suspect="exclude" if args.exclude_suspect else "include",
-                sections=[Section(source) for source in args.section],
+                sections=[Section(source) for source in section_sources],
                 search_pool=args.search_pool,
                 budget=budget,
                 observe_metric=args.observe_metric,

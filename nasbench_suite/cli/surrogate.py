@@ -48,6 +48,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="JSON lines of the architectures, for tables keyed by hashes (NB101): one a line",
     )
+    p.add_argument(
+        "--proxies",
+        help="zero-cost proxies (the table's zc_<name> metrics; 'all': every one) given to the predictors "
+        "that take them (zc, xgb-zc, xgb-zc-only); every model is then evaluated on the architectures "
+        "with all of them",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of Markdown")
     p.add_argument(
         "-o",
@@ -161,6 +167,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         params=params,
         progress=_progress.step_printer(),
         archs_file=args.archs,
+        proxies=comma_list(args.proxies, "--proxies") if args.proxies else None,
     )
     report = stamp(report)
     # The plot is the harness's main figure: always written, beside the JSON and Markdown.

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 #: strategy observed (held-out seed or x-test), and a seed-mean observation gets seed noise.
 #: Version 3 changed the list: ASHA and BOHB joined (``STANDARD_STRATEGIES_V3``); a sparse table
 #: is searched over the architectures it holds (``search_pool``), with its budget capped to the pool.
-PROTOCOL_VERSION = 3
+#: Version 4 changed the list and the main job: DEHB joined (``STANDARD_STRATEGIES_V4``), and
+#: ``nasbench leaderboard`` without ``--bench`` adds the sections of ``STANDARD_SECTIONS``.
+PROTOCOL_VERSION = 4
 
 #: The strategies of protocol version 1, in the order the suite runs them: the twelve
 #: built-in strategies as the suite named them when version 1 was fixed. Those that do
@@ -50,8 +52,10 @@ STANDARD_STRATEGIES_V2: tuple[str, ...] = STANDARD_STRATEGIES_V1
 #: Version 3: version 2's list and the two multi-fidelity strategies that schedule without
 #: waiting for a bracket (ASHA) or draw new architectures from a model (BOHB), in name order.
 STANDARD_STRATEGIES_V3: tuple[str, ...] = tuple(sorted((*STANDARD_STRATEGIES_V2, "asha", "bohb")))
+#: Version 4: version 3's list and DEHB (Hyperband with differential evolution), in name order.
+STANDARD_STRATEGIES_V4: tuple[str, ...] = tuple(sorted((*STANDARD_STRATEGIES_V3, "dehb")))
 #: The strategies of the current protocol version.
-STANDARD_STRATEGIES: tuple[str, ...] = STANDARD_STRATEGIES_V3
+STANDARD_STRATEGIES: tuple[str, ...] = STANDARD_STRATEGIES_V4
 
 STANDARD_N_SEEDS = 30
 
@@ -62,6 +66,10 @@ class IncompleteSuiteError(NasbenchError, RuntimeError):
 
 
 STANDARD_WORKERS = 1
+#: The main job's benchmark (``nasbench leaderboard`` without ``--bench``) and its further sections:
+#: the project's own NB201 table, whose learning curves let the multi-fidelity strategies run.
+STANDARD_BENCH = "nb201"
+STANDARD_SECTIONS: tuple[str, ...] = ("nb201-cpu",)
 #: The budget is this many mean training times of the dataset.
 BUDGET_TRAININGS = 150
 #: A table holding less than this share of its space's architectures for a dataset is searched

@@ -19,6 +19,10 @@ run (same seed) and is charged the cumulative cost to that epoch minus what was 
 at an epoch already reached starts a new run (new seed, full cost to that epoch), so no
 evaluation is free. Only full-budget results (no epoch, or the last epoch) become incumbents.
 
+Zero-cost proxies (``proposal.proxy``, ``proxy_queries.py``) are the cheapest fidelity: the
+benchmark's proxy value of the untrained network, charged the proxy's compute time, recorded
+at epoch 0 and never an incumbent.
+
 An architecture the benchmark does not hold (or holds without any run), or one
 the table flags as suspect when the run excludes those, is a failed evaluation:
 observed NaN, cost 0, told to the strategy as such; ``search_pool="table"`` keeps strategies
@@ -42,12 +46,9 @@ import numpy as np
 
 from nasbench_suite.errors import UnknownArchError, UnknownSeedError
 from nasbench_suite.experiments.config import RunConfig, RunConfigError
-from nasbench_suite.experiments.metrics import (
-    MetricPlan,
-    anytime_auc,
-    resolve_metrics,
-    trajectory_hypervolume,
-)
+from nasbench_suite.experiments.metrics import MetricPlan, resolve_metrics
+from nasbench_suite.experiments.proxy_queries import PROXY_EPOCH, ProxyMeter, offered_proxies
+from nasbench_suite.experiments.run_summary import summarise
 
 if TYPE_CHECKING:
     from nasbench_suite.bench.base import Benchmark
@@ -150,6 +151,7 @@ def run(config: RunConfig, bench: Benchmark | None = None, strategy: Callable | 
         max_epoch=epochs[-1] if epochs else None,
         n_objectives=1 if plan.second is None else 2,
         budget_evals=config.budget_evals,
+        proxies=offered_proxies(bench, dataset),
     )
     strategy_seed, bench_seed = np.random.SeedSequence(config.seed).spawn(2)
     cls = search.strategy_class(config.strategy) if strategy is None else None
@@ -170,7 +172,7 @@ def run(config: RunConfig, bench: Benchmark | None = None, strategy: Callable | 
         raise
     loop = _Loop(config, bench, plan, strategy, np.random.default_rng(bench_seed), context.max_epoch)
     trajectory = loop.run()
-    summary = _summarise(config, bench, plan, trajectory, loop.report_of)
+    summary = summarise(config, bench, plan, trajectory, loop.report_of)
     summary["wall_s"] = time.perf_counter() - wall_start
     rule = plan.describe()
     if config.search_pool == "table":
@@ -201,6 +203,7 @@ class _Loop:
         self.config, self.bench, self.plan, self.strategy, self.rng = config, bench, plan, strategy, rng
         self.max_epoch = max_epoch
         self.metrics = (plan.observe,) if plan.second is None else (plan.observe, plan.second)
+        self.proxies = ProxyMeter(bench, config.dataset)
         # arch key -> (seed, epoch reached, cost paid) of its multi-fidelity training run.
         self.resumable: dict[str, tuple[int, int, float]] = {}
         # arch key -> (held-out seed, seeds it may be observed on), for held-out reports.
@@ -234,7 +237,9 @@ class _Loop:
             rows["worker"].append(worker)
             rows["trial_id"].append(proposal.trial_id)
             rows["arch"].append(key)
-            rows["epoch"].append(-1 if proposal.epoch is None else proposal.epoch)
+            rows["epoch"].append(
+                PROXY_EPOCH if proposal.proxy else -1 if proposal.epoch is None else proposal.epoch
+            )
             rows["obs_seed"].append(seed)
             rows["observed"].append(observed)
             rows["cost_s"].append(cost)
@@ -269,6 +274,9 @@ class _Loop:
         being the stored seed that answered (-1: a seed mean, a fresh draw or a failure).
         """
         proposal = self.strategy.ask()
+        if proposal.proxy is not None:  # a proxy of the untrained network: never an incumbent
+            key, observed, cost = self.proxies.measure(proposal.arch, proposal.proxy)
+            return now + cost, counter, proposal, key, observed, cost, math.nan, False, -1
         epoch = proposal.epoch
         full = epoch is None or epoch == self.max_epoch
         try:
@@ -355,45 +363,3 @@ class _Loop:
             )
             self.report_of[key] = value = float(value)
         return value
-
-
-def _summarise(
-    config: RunConfig,
-    bench: Benchmark,
-    plan: MetricPlan,
-    trajectory: dict[str, np.ndarray],
-    report_of: dict[str, float],
-) -> dict[str, float]:
-    """Fill the regret and biased columns (a query per distinct incumbent) and the final figures."""
-    incumbents = trajectory["incumbent"].tolist()
-    biased_of: dict[str, float] = {"": math.nan}
-    for key in dict.fromkeys(incumbents):
-        if key not in biased_of:
-            biased_of[key] = bench.query(key, config.dataset, "mean", metrics=(plan.biased,)).metrics[
-                plan.biased
-            ]
-    report = np.array([report_of[k] for k in incumbents], dtype=float)
-    biased = np.array([biased_of[k] for k in incumbents], dtype=float)
-    regret = plan.best_report - report
-    trajectory["incumbent_report"] = report
-    trajectory["regret"] = regret
-    trajectory["incumbent_report_biased"] = biased
-    n = len(report)
-    if config.budget_s is not None:
-        times, budget = trajectory["time_s"], config.budget_s
-    else:
-        times, budget = trajectory["eval"].astype(float) + 1.0, float(config.budget_evals)
-    summary = {
-        "n_evals": float(n),
-        "time_s": float(trajectory["time_s"][-1]) if n else 0.0,
-        "final_report": float(report[-1]) if n else math.nan,
-        "final_regret": float(regret[-1]) if n else math.nan,
-        "final_report_biased": float(biased[-1]) if n else math.nan,
-        "auc_regret": anytime_auc(times, regret, budget, plan.max_regret),
-        "best_report": plan.best_report,
-        "initial_regret": plan.max_regret,
-        "hypervolume": math.nan,
-    }
-    if plan.second is not None:
-        summary["hypervolume"] = trajectory_hypervolume(bench, config.dataset, plan, trajectory)
-    return summary

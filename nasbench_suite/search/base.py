@@ -16,6 +16,11 @@ Conventions (shared by every strategy and checked by the conformance tests):
   a failed trial: the strategy must carry on (treat it as the worst value).
 - The optional second objective (``objectives[1:]``) is to be *minimised*
   (parameters, FLOPs, latency); only multi-objective strategies read it.
+- A proxy-guided strategy may ask for a zero-cost proxy instead of a training
+  (``Proposal.proxy``): the runner measures it on the untrained network, charges
+  its compute time and tells the proxy value as ``observed`` (larger is better,
+  as the proxies are defined). The context lists the proxies the benchmark offers,
+  as it lists the epochs a multi-fidelity strategy may ask for.
 """
 
 from __future__ import annotations
@@ -46,12 +51,15 @@ class SearchContext:
         n_objectives: 1, or 2 when a second objective (minimised) is reported.
         budget_evals: the evaluation budget when the run has one (a hint; the
             runner enforces budgets, strategies never need to).
+        proxies: zero-cost proxies the benchmark can measure for the dataset (names such
+            as ``"nwot"``); proxy-guided strategies refuse to run without theirs.
     """
 
     epochs: tuple[int, ...] = ()
     max_epoch: int | None = None
     n_objectives: int = 1
     budget_evals: int | None = None
+    proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,11 +70,14 @@ class Proposal:
         trial_id: unique per strategy instance, repeated by the matching ``tell``.
         arch: the architecture (a value of the space).
         epoch: train up to this epoch (multi-fidelity); None for the full budget.
+        proxy: measure this zero-cost proxy of the untrained network instead of training
+            (one of ``SearchContext.proxies``); None: train.
     """
 
     trial_id: int
     arch: Arch
     epoch: int | None = None
+    proxy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +86,9 @@ class Observation:
 
     Attributes:
         proposal: the proposal it answers.
-        observed: observed validation accuracy (maximised); NaN for a failed run.
-        cost_s: simulated training seconds it cost.
+        observed: observed validation accuracy (maximised), or the proxy value for a
+            proxy proposal; NaN for a failed run.
+        cost_s: simulated seconds it cost (training, or computing the proxy).
         objectives: ``(observed, second, ...)`` for multi-objective runs; the
             objectives after the first are minimised.
     """
@@ -106,6 +118,9 @@ class Strategy(ABC):
     #: True for strategies that fit a model of the objective from observations (BANANAS,
     #: XGBoost BO, TPE): their own compute time is worth reporting beside the simulated time.
     model_based: ClassVar[bool] = False
+    #: True for strategies that ask for zero-cost proxies (``Proposal.proxy``); their ``proxy``
+    #: option names the one they use, which the context must offer.
+    proxy_guided: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -132,6 +147,22 @@ class Strategy(ABC):
             )
         if self.multi_objective and self.context.n_objectives < 2:
             raise StrategyError(f"strategy {self.name!r} is multi-objective: give a second objective")
+        if self.proxy_guided:
+            self._check_proxy(self.options.get("proxy"))
+
+    def _check_proxy(self, proxy: Any) -> None:
+        offered = self.context.proxies
+        if proxy in offered:
+            return
+        if not offered:
+            raise StrategyError(
+                f"strategy {self.name!r} needs zero-cost proxies and this benchmark offers none for the "
+                "dataset (a table with zc_<proxy> metrics, e.g. NB201 imported with its published proxies)"
+            )
+        raise StrategyError(
+            f"strategy {self.name!r}: proxy {proxy!r} is not offered by this benchmark for the dataset; "
+            f"it offers: {', '.join(offered)}"
+        )
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
@@ -150,9 +181,9 @@ class Strategy(ABC):
     def ask(self) -> Proposal:
         """The next evaluation to run."""
         trial_id = self._next_trial
-        arch, epoch = self._ask(trial_id)
+        arch, epoch, *proxy = self._ask(trial_id)
         self._next_trial += 1
-        proposal = Proposal(trial_id, arch, epoch)
+        proposal = Proposal(trial_id, arch, epoch, proxy[0] if proxy else None)
         self._pending[trial_id] = proposal
         return proposal
 
@@ -182,8 +213,9 @@ class Strategy(ABC):
     # --- what subclasses implement -------------------------------------------------
 
     @abstractmethod
-    def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
-        """The next architecture and epoch (None: full training) for trial ``trial_id``.
+    def _ask(self, trial_id: int) -> tuple[Arch, int | None] | tuple[Arch, int | None, str | None]:
+        """The next architecture and epoch (None: full training) for trial ``trial_id``; a
+        proxy-guided strategy may add a third element, the proxy to measure instead.
 
         ``trial_id`` is the id the returned proposal will carry (and its ``tell``
         repeat), so a strategy can key per-trial state on it.

@@ -93,7 +93,7 @@ class BOHB(Hyperband):
         codes = tuple(self.space.to_codes(observation.proposal.arch))
         self._observed.setdefault(epoch, []).append((codes, fitness(observation.observed)))
 
-    def _new_arch(self) -> Arch:
+    def _new_arch(self, epoch: int) -> Arch:
         model = None if self.rng.random() < self.random_fraction else self._model()
         if model is None:
             return self.space.sample(self.rng)

@@ -112,8 +112,9 @@ class SuccessiveHalving(Strategy):
         """Successive halving always runs the most exploratory bracket."""
         return self.s_max
 
-    def _new_arch(self) -> Arch:
-        """A new architecture for a bracket's first rung: a uniform draw (BOHB draws from its model)."""
+    def _new_arch(self, epoch: int) -> Arch:
+        """A new architecture for a bracket's first rung, at ``epoch``: a uniform draw (BOHB and DEHB
+        draw from their models)."""
         return self.space.sample(self.rng)
 
     def _ask(self, trial_id: int) -> tuple[Arch, int | None]:
@@ -125,7 +126,7 @@ class SuccessiveHalving(Strategy):
             self._brackets_opened += 1
         if bracket.new_left > 0:
             bracket.new_left -= 1
-            arch = self._new_arch()
+            arch = self._new_arch(bracket.epochs[0])
         else:
             arch = bracket.promoted.pop(0)
         self._trials[trial_id] = bracket

@@ -91,6 +91,12 @@ def evaluation_markdown(report: dict[str, Any]) -> str:
     ]
     if s.get("note"):
         lines.append(f"- note: {s['note']}")
+    proxies = report.get("proxies")
+    if proxies:
+        lines.append(
+            f"- zero-cost proxies given to the models that take them: {', '.join(proxies['names'])}; "
+            f"{proxies['rule']} ({proxies['n_with']:,}; {proxies['n_without']:,} without left out)"
+        )
     for model, values in sorted(s.get("model_params", {}).items()):
         lines.append(f"- `{model}` parameters: `{json.dumps(values, sort_keys=True)}`")
     if report.get("generated"):

@@ -114,8 +114,16 @@ def evaluate_table(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Callable[[str], None] | None = None,
     archs_file: str | Path | None = None,
+    proxies: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Run the harness on one dataset of a table and compute the seed-noise ceiling.
+
+    ``proxies`` (zero-cost proxy names, the table's ``zc_<name>`` metrics; ``["all"]`` for
+    every one the dataset holds) are passed as ``values`` to the predictors that take them
+    (``proxy_input``: ``zc`` one proxy, ``xgb-zc`` and ``xgb-zc-only`` a vector). The rule
+    for architectures without proxy values: the evaluation (every model and the ceiling) is
+    restricted to the architectures that have a finite value of every named proxy, so that
+    all models are compared on the same architectures; the report says how many were left out.
 
     ``archs_file`` supplies the architectures of a table whose keys cannot be parsed
     back into architectures (NB101 tables store graph hashes): JSON lines, one
@@ -139,6 +147,9 @@ def evaluate_table(
         data = table_targets(table, dataset, target)
         space = spaces.get(table.space, **table.space_config)
         checksum = table_checksum(table)
+        proxy_report = None
+        if proxies is not None:
+            data, params, proxy_report = _with_proxies(table, dataset, data, proxies, models, params)
     archs: list[Any] = data.keys
     if archs_file is not None:
         archs = _archs_from_file(space, archs_file, data.keys)
@@ -163,6 +174,12 @@ def evaluate_table(
         params=params,
         progress=progress,
     )
+    if proxy_report is not None:
+        # The proxy values come from the table the report names: recorded by name, not copied.
+        for kind in ("params", "model_params"):
+            for model_params in result.settings.get(kind, {}).values():
+                if "values" in model_params:
+                    model_params["values"] = f"the table's zc_ metrics: {', '.join(proxy_report['names'])}"
     return {
         "table": {"path": str(path), "checksum": checksum},
         "archs_file": None if archs_file is None else str(archs_file),
@@ -171,9 +188,75 @@ def evaluate_table(
         "target": data.target,
         "settings": result.settings,
         "ceiling": ceiling,
+        "proxies": proxy_report,
         "summary": result.summary(),
         "trials": result.trials,
     }
+
+
+def table_proxies(table: Any, dataset: str, names: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The proxies ``names`` (``["all"]``: every ``zc_*`` proxy of the dataset) as an
+    ``(n_archs, k)`` array over the table's rows, NaN where missing, and their names.
+
+    Raises:
+        UnknownMetricError: a proxy the dataset does not hold (naming those it holds).
+    """
+    from nasbench_suite.errors import UnknownMetricError
+
+    info = table.dataset(dataset)
+    held = sorted(
+        m[3:] for m in info.per_arch if m.startswith("zc_") and m not in ("zc_time_s", "zc_hardware_id")
+    )
+    chosen = held if list(names) == ["all"] else list(names)
+    for name in chosen:
+        if name not in held:
+            raise UnknownMetricError(f"zc_{name}", [f"zc_{h}" for h in held])
+    if not chosen:
+        raise EvaluationError(f"dataset {dataset!r} holds no zero-cost proxies (zc_* metrics)")
+    columns = [np.asarray(table.metric(dataset, f"zc_{n}", "per_arch"), dtype=np.float64) for n in chosen]
+    return chosen, np.column_stack(columns)
+
+
+def _with_proxies(
+    table: Any,
+    dataset: str,
+    data: TableTargets,
+    names: Sequence[str],
+    models: Sequence[str] | Mapping[str, PredictorFactory],
+    params: Mapping[str, Mapping[str, Any]] | None,
+) -> tuple[TableTargets, dict[str, dict[str, Any]], dict[str, Any]]:
+    """``data`` restricted to the architectures with every proxy, the models' params with their
+    ``values``, and what the report says about the proxies."""
+    from nasbench_suite.surrogates import predictors
+
+    chosen, matrix = table_proxies(table, dataset, names)
+    row_of = table.row_of
+    rows = matrix[[row_of[k] for k in data.keys]]
+    ok = np.isfinite(rows).all(axis=1)
+    kept = TableTargets(
+        keys=[k for k, good in zip(data.keys, ok.tolist()) if good],
+        y=data.y[ok],
+        target=data.target,
+        per_seed=None if data.per_seed is None else data.per_seed[ok],
+        present=None if data.present is None else data.present[ok],
+    )
+    out = {name: dict(p) for name, p in (params or {}).items()}
+    for name in models if not isinstance(models, Mapping) else ():
+        kind = predictors.predictor_class(name).proxy_input
+        if kind == "scalar" and len(chosen) != 1:
+            raise EvaluationError(f"predictor {name!r} takes one proxy; {len(chosen)} were named")
+        if kind is not None:
+            values = {
+                k: (float(r[0]) if kind == "scalar" else r.tolist()) for k, r in zip(kept.keys, rows[ok])
+            }
+            out.setdefault(name, {})["values"] = values
+    report = {
+        "names": chosen,
+        "n_with": int(ok.sum()),
+        "n_without": int((~ok).sum()),
+        "rule": "evaluated on the architectures with a finite value of every proxy",
+    }
+    return kept, out, report
 
 
 def _archs_from_file(space: SearchSpace, path: str | Path, keys: Sequence[str]) -> list[Any]:

@@ -16,6 +16,8 @@ from nasbench_suite.spaces.base import Arch, SearchSpace
 MAX_EPOCH = 200
 #: A context with a learning curve of every epoch 1..200 (what multi-fidelity strategies need).
 CURVE_CONTEXT = SearchContext(epochs=tuple(range(1, MAX_EPOCH + 1)), max_epoch=MAX_EPOCH)
+#: The zero-cost proxies the driver measures (what proxy-guided strategies ask for).
+PROXIES = ("nwot", "synflow")
 
 SpaceLike = SearchSpace | str
 Options = Mapping[str, Any] | None
@@ -24,12 +26,14 @@ Score = Callable[[SearchSpace, Any, "int | None"], "tuple[float, float]"]
 
 def context_for(cls: type[Strategy], budget: int | None = None) -> SearchContext:
     """A context ``cls`` accepts: curves when it is multi-fidelity, two objectives when it
-    is multi-objective, and ``budget`` as the evaluation-budget hint."""
+    is multi-objective, proxies when it is proxy-guided, and ``budget`` as the
+    evaluation-budget hint."""
     return SearchContext(
         epochs=CURVE_CONTEXT.epochs if cls.multi_fidelity else (),
         max_epoch=MAX_EPOCH,
         n_objectives=2 if cls.multi_objective else 1,
         budget_evals=budget,
+        proxies=PROXIES if cls.proxy_guided else (),
     )
 
 
@@ -45,6 +49,7 @@ def objective(space: SearchSpace, arch: Arch, epoch: int | None = None) -> tuple
 
     Accuracy (40..90) adds a fixed random score per (decision, option) and is lower at
     early epochs; size is the sum of the codes. Works on any space with decisions.
+    The driver's proxy of an architecture is its accuracy at epoch 1.
     """
     codes = np.asarray(space.to_codes(arch))
     width = max(len(d.options) for d in space.decisions())
@@ -76,7 +81,8 @@ def drive(
         workers: proposals in flight at once (W).
         fail_every: make every n-th told result NaN (0: none).
         order_seed: seed of the completion order.
-        score: ``score(space, arch, epoch) -> (accuracy, size)``; default :func:`objective`.
+        score: ``score(space, arch, epoch) -> (accuracy, size)``; default :func:`objective`
+            (a proxy proposal is scored at epoch 1).
 
     Returns:
         The proposals as ``(arch, epoch)``, in the order they were asked for.
@@ -94,7 +100,7 @@ def drive(
             proposals.append((proposal.arch, proposal.epoch))
             in_flight.append(proposal)
         proposal = in_flight.pop(int(order_rng.integers(len(in_flight))))
-        accuracy, size = score(space, proposal.arch, proposal.epoch)
+        accuracy, size = score(space, proposal.arch, 1 if proposal.proxy else proposal.epoch)
         told += 1
         if fail_every and told % fail_every == 0:
             accuracy = math.nan

@@ -222,6 +222,23 @@ def check_multi_objective_needs_two_objectives(
     )
 
 
+def check_proxy_guided_needs_its_proxy(
+    cls: type[Strategy], space: SpaceLike = "nb201", options: Options = None
+) -> None:
+    """A proxy-guided strategy refuses a context without proxies, and one without the proxy it
+    is set to use."""
+    _refused(
+        "a context without proxies",
+        lambda: cls(resolve_space(space), context=SearchContext(), **dict(options or {})),
+        "proxies",
+    )
+    _refused(
+        "a context without its proxy",
+        lambda: cls(resolve_space(space), context=SearchContext(proxies=("other",)), **dict(options or {})),
+        "not offered",
+    )
+
+
 def runs_in_fresh_interpreters(
     classes: Sequence[type[Strategy]],
     space: SpaceLike = "nb201",
@@ -275,7 +292,7 @@ def check_same_run_under_different_hash_seeds(
     expect(runs[0] == runs[1], "proposals differ between PYTHONHASHSEED=1 and PYTHONHASHSEED=2")
 
 
-#: Every check, in the order they run; the two context checks only for strategies that declare the flag.
+#: Every check, in the order they run; the three context checks only for strategies that declare the flag.
 CHECKS: tuple[Callable[..., None], ...] = (
     check_declares_its_settings,
     check_unknown_option_is_refused,
@@ -289,6 +306,7 @@ CHECKS: tuple[Callable[..., None], ...] = (
     check_no_global_random_state,
     check_multi_fidelity_needs_curves,
     check_multi_objective_needs_two_objectives,
+    check_proxy_guided_needs_its_proxy,
     check_same_run_under_different_hash_seeds,
 )
 
@@ -313,6 +331,8 @@ def strategy_checks(
         if check is check_multi_fidelity_needs_curves and not cls.multi_fidelity:
             continue
         if check is check_multi_objective_needs_two_objectives and not cls.multi_objective:
+            continue
+        if check is check_proxy_guided_needs_its_proxy and not cls.proxy_guided:
             continue
         if check.__name__ not in skip:
             chosen.append((check.__name__, bind(check, cls, space, options)))

@@ -37,13 +37,17 @@ _SPLIT_INFO = {
 }
 PER_SEED_INFO = {
     **_SPLIT_INFO,
-    "train_time_s": MetricInfo("s", "wall-clock training time, summed over epochs (hardware_id says where)"),
-    "eval_time_s": MetricInfo("s", "wall-clock time of all validation and test evaluations"),
+    "train_time_s": MetricInfo(
+        "s",
+        "training time summed over epochs: CPU time of a one-thread CPU run (its wall time on an idle "
+        "core), else wall-clock (hardware_id says where)",
+    ),
+    "eval_time_s": MetricInfo("s", "time of all validation and test evaluations (clock as train_time_s)"),
     "hardware_id": MetricInfo("id", "48-bit hash of the hardware; static provenance trainer_hardware/<id>"),
 }
 CURVE_INFO = {
     **{k: MetricInfo(v.unit, v.description + ", per epoch") for k, v in _SPLIT_INFO.items()},
-    "epoch_train_time_s": MetricInfo("s", "wall-clock training time of each epoch"),
+    "epoch_train_time_s": MetricInfo("s", "training time of each epoch (clock as train_time_s)"),
 }
 PER_ARCH_INFO = {
     "params_m": MetricInfo("M", "parameters of the trained network, millions"),

@@ -32,6 +32,8 @@ _REGISTRY: LazyRegistry[type[Predictor]] = LazyRegistry(
         "gin": ("nasbench_suite.surrogates.predictors.gin", "GINPredictor"),
         "ensemble": ("nasbench_suite.surrogates.predictors.ensemble", "EnsemblePredictor"),
         "zc": ("nasbench_suite.surrogates.predictors.zero_cost", "ZeroCostPredictor"),
+        "xgb-zc": ("nasbench_suite.surrogates.predictors.xgb_zc", "XGBProxyPredictor"),
+        "xgb-zc-only": ("nasbench_suite.surrogates.predictors.xgb_zc", "XGBProxyOnlyPredictor"),
     },
     error=PredictorError,
     unknown=lambda name, known: PredictorError(f"unknown predictor {name!r}; known: {', '.join(known)}"),

@@ -44,6 +44,10 @@ class Predictor(ABC):
     #: Schema of the ``params`` and ``state`` of a saved spec, checked before the spec sizes
     #: anything (:meth:`check_spec`); None leaves them to the predictor's ``_load``.
     spec_schema: ClassVar[Schema | None] = None
+    #: What the evaluation harness passes as ``values`` when asked for proxies (``evaluate_table``):
+    #: ``"scalar"`` (one proxy per architecture, ``zc``), ``"vector"`` (several, ``xgb-zc``) or
+    #: None (the predictor takes none).
+    proxy_input: ClassVar[str | None] = None
 
     def __init__(self, space: SearchSpace, seed: int = 0, **params: Any):
         unknown = sorted(set(params) - set(self.defaults))

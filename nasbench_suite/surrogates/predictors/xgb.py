@@ -71,7 +71,7 @@ class XGBPredictor(Predictor):
         import xgboost
 
         values, target = self._check_fit_input(archs, y)
-        x = encodings.encode(self.space, values, self.params["encoding"])
+        x = self._encode_for_fit(values)
         self.transform_ = LogErrorTransform.choose(self.params["target_transform"], target)
         z = self.transform_.forward(target)
         self.scaler_ = TargetScaler.fit(z)
@@ -95,6 +95,10 @@ class XGBPredictor(Predictor):
         self.booster_.set_param({"nthread": int(p["n_jobs"])})
         self.fitted_ = True
         return self
+
+    def _encode_for_fit(self, archs: Sequence[Any]) -> np.ndarray:
+        """The feature rows of validated architectures (``xgb-zc`` appends proxy values)."""
+        return encodings.encode(self.space, archs, self.params["encoding"])
 
     def predict_dist(self, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted means and zero standard deviations, each ``(n,)``."""

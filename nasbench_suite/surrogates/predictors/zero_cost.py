@@ -30,6 +30,7 @@ class ZeroCostPredictor(Predictor):
 
     name = "zc"
     defaults: ClassVar[dict[str, Any]] = {"values": None}
+    proxy_input: ClassVar[str | None] = "scalar"
     spec_schema = Obj(
         {
             "params": Map(Json()),
