@@ -134,6 +134,13 @@ def test_reproduce_on_the_imported_table(nb201_table, tmp_path, capsys):
         if cell["published_mean"] is not None:
             assert f"{cell['published_mean']:.2f} ± {cell['published_std']:.2f}" in markdown
     assert section["optimum"]["CIFAR-10 valid"] == pytest.approx(91.61, abs=0.01)
+    # The 12-epoch signal measured on the project's own 12-epoch table (200 of the architectures):
+    # it picks worse architectures than a 200-epoch seed, and no signal beats the seed mean itself.
+    cheap = report["cheap_signal"]
+    assert cheap["pool"] == 200 and [r["draws"] for r in cheap["rows"]] == [10, 25, 50, 100]
+    for row in cheap["rows"]:
+        assert row["cheap"][0] < row["full"][0] < row["oracle"][0] <= cheap["pool_best"]
+    assert "What the 12-epoch signal costs" in markdown
     assert "CIFAR-10 REA: CIFAR-10 valid" in capsys.readouterr().out
 
 

@@ -15,7 +15,8 @@ PROTOCOL_DIFFERENCES = (
     "**Search signal.** The papers' strategies observe the 12-epoch validation accuracy of a random "
     "seed (`hp='12'`, `is_random=True`); the imported table has no 12-epoch results, so here they observe "
     "the 200-epoch one, a cleaner signal (its rank agreement with the final accuracy is that of a second "
-    "seed, not of a short schedule), which favours every method alike and shrinks the spread over runs.",
+    "seed, not of a short schedule), which favours every method and shrinks the spread over runs; where "
+    "a 12-epoch table exists, the section 'What the 12-epoch signal costs' measures by how much.",
     "**Cost.** Each evaluation is charged the 200-epoch training time of its seed, against a budget of "
     "the paper's seconds x 200 / 12: the same number of evaluations when an epoch costs the same in both "
     "schedules. The papers also charge one validation pass per evaluation (about 3 % of a 12-epoch "
@@ -80,6 +81,10 @@ def report_markdown(report: dict[str, Any]) -> str:
     ]
     for search in report["searches"]:
         lines += _search_section(search, report)
+    if report.get("cheap_signal"):
+        from nasbench_suite.experiments.paper_cheap_signal import cheap_signal_markdown
+
+        lines += cheap_signal_markdown(report["cheap_signal"])
     lines += ["## Why the figures differ", ""]
     lines += [f"{i}. {text}" for i, text in enumerate(PROTOCOL_DIFFERENCES, 1)]
     lines += ["", "## Methods and settings", ""]

@@ -100,6 +100,9 @@ class PaperPreset:
     published: dict[tuple[str, str, str], tuple[float, float]]
     published_note: str
     runs: int = PUBLISHED_RUNS
+    #: (project table, its dataset, the imported table's dataset) where a 12-epoch table lets the
+    #: report measure what the published 12-epoch search signal costs (``paper_cheap_signal``).
+    cheap_signal: tuple[str, str, str] | None = None
 
     def published_figure(self, search: str, method: str, column: str) -> tuple[float, float] | None:
         """(mean, std) the paper gives for a cell, or None where it gives none here."""
@@ -184,6 +187,7 @@ NB201_PAPER = PaperPreset(
         "report only RS's CIFAR-10 test figure (93.70 +- 0.36) was found quoted, the others are to be "
         "checked against the paper."
     ),
+    cheap_signal=("nb201-cpu", "cifar10-valid@nb201-cpu", "cifar10-valid"),
 )
 
 NATS_TSS_PAPER = PaperPreset(

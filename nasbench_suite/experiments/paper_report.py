@@ -96,6 +96,12 @@ def reproduce(
                 "rows": rows,
             }
         )
+    cheap = None
+    if preset.cheap_signal is not None:
+        from nasbench_suite.experiments.paper_cheap_signal import cheap_signal_check
+
+        table, cheap_dataset, dataset = preset.cheap_signal
+        cheap = cheap_signal_check(bench, open_cached(table), dataset, cheap_dataset)
     return {
         "preset": preset.name,
         "title": preset.title,
@@ -109,6 +115,7 @@ def reproduce(
         "cost_epochs": COST_EPOCHS,
         "full_epochs": FULL_EPOCHS,
         "searches": searches,
+        "cheap_signal": cheap,
     }
 
 
