@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from nasbench_suite.cli import EXIT_OK
@@ -56,7 +57,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                 print(f"{search['label']} {row['method']}: not applicable ({row['message']})")
                 continue
             cells = [
-                f"{label} {c['mean']:.2f} (published {c['published_mean']:.2f})"
+                f"{label} {c['mean']:.2f}"
+                + ("" if math.isnan(c["published_mean"]) else f" (published {c['published_mean']:.2f})")
                 for label, c in row["columns"].items()
                 if c["n"]
             ]
