@@ -18,7 +18,8 @@ from nasbench_suite.experiments.paper_presets import (
     get_preset,
 )
 from nasbench_suite.experiments.paper_report import preset_configs
-from tests.support import REPO
+from nasbench_suite.tabular import write_table
+from tests.support import REPO, synthetic_table
 
 COMMITTED = REPO / "results" / "nb201-paper"
 
@@ -96,7 +97,7 @@ def test_configs_carry_budget_options_and_seeds():
     assert rea[0].options == {"population_size": 10, "sample_size": 3}
 
 
-def test_unknown_preset_is_one_line(capsys):
+def test_bad_input_is_one_line(capsys, tmp_path):
     with pytest.raises(PresetError, match="presets are nats-tss-paper, nb201-paper"):
         get_preset("nb101-paper")
     with pytest.raises(SystemExit) as exited:  # argparse's choices: one line and exit 2
@@ -105,6 +106,13 @@ def test_unknown_preset_is_one_line(capsys):
     assert main(["reproduce", "nb201-paper", "--bench", "x.h5", "--runs", "1", "-o", "out"]) == 2
     err = capsys.readouterr().err
     assert "at least 2 runs" in err and "Traceback" not in err
+    out = str(tmp_path / "out")
+    assert main(["reproduce", "nb201-paper", "--bench", str(tmp_path / "absent.h5"), "-o", out]) == 2
+    toy = tmp_path / "toy.h5"
+    write_table(toy, synthetic_table())
+    assert main(["reproduce", "nats-tss-paper", "--bench", str(toy), "-o", out]) == 2
+    err = capsys.readouterr().err
+    assert "cifar10-valid" in err and len(err.strip().splitlines()) == 2 and "Traceback" not in err
 
 
 def _cells(report: dict) -> list[tuple[str, str, str, dict]]:
