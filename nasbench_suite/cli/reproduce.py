@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 from nasbench_suite.cli import EXIT_OK
-from nasbench_suite.cli.search import EXECUTOR_HELP
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +25,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=PUBLISHED_RUNS,
         help=f"runs per method and dataset, seeds 0..RUNS-1 (default: {PUBLISHED_RUNS}, as published)",
     )
-    p.add_argument("--executor", default="serial", choices=("local", "serial", "ray"), help=EXECUTOR_HELP)
+    p.add_argument(
+        "--executor",
+        default="serial",
+        choices=("local", "serial", "ray"),
+        help="serial: this process (default; a run takes a few hundredths of a second); local: a "
+        "process pool; ray: a Ray cluster",
+    )
     p.add_argument("--processes", type=int, help="worker processes of --executor local (default: all cores)")
     p.add_argument(
         "-o", "--out", type=Path, required=True, help="folder for PRESET.md and PRESET.json (created)"
