@@ -43,9 +43,9 @@ DEFAULT_WARM_SOURCES: dict[str, str] = {
     "ImageNet16-120": "cifar100",
 }
 
-# benchmark -> (source, metric, suspect) -> (keys, values): read once per open benchmark, since a
-# worker process runs many runs on one benchmark.
-_SOURCES: weakref.WeakKeyDictionary[Benchmark, dict[tuple[str, str, str], tuple[tuple, tuple]]] = (
+# benchmark -> (source, metric, suspect) -> its prior: read and sorted once per open benchmark, since a
+# worker process runs many runs on one benchmark (a prior is immutable: runs share it).
+_SOURCES: weakref.WeakKeyDictionary[Benchmark, dict[tuple[str, str, str], TransferPrior]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -84,7 +84,7 @@ def transfer_prior(
     its observed metric (in ``pool`` when given: the architectures the run searches).
 
     Raises:
-        RunConfigError: the source holds no architecture with a value (of the pool).
+        RunConfigError: the source holds no architecture with a value (or none of the pool).
         the errors of ``resolve_metrics`` on the source.
     """
     from nasbench_suite.search.prior import TransferPrior
@@ -92,18 +92,20 @@ def transfer_prior(
     plan = resolve_metrics(bench, source, config.observe_metric, None, None, config.suspect)
     cache = _SOURCES.setdefault(bench, {})
     cache_key = (source, plan.observe, config.suspect)
-    stored = cache.get(cache_key)
-    if stored is None:
+    prior = cache.get(cache_key)
+    if prior is None:
         archs = [k for k in bench.reference_archs(source) if k not in plan.excluded]
         frame = bench.query_batch(archs, source, seed="mean", metrics=[plan.observe])
         values = frame[plan.observe].to_numpy(float)
         keep = [i for i, v in enumerate(values) if v == v]  # NaN: nothing to transfer
-        keys = tuple(str(bench.space.key(frame["arch"].iat[i])) for i in keep)
-        stored = cache[cache_key] = (keys, tuple(float(values[i]) for i in keep))
-    keys, values = stored
-    if pool is not None:
-        chosen = [i for i, k in enumerate(keys) if k in pool]
-        keys, values = tuple(keys[i] for i in chosen), tuple(values[i] for i in chosen)
-    if not keys:
-        raise RunConfigError(f"warm source {source!r} holds no architecture with a {plan.observe} value")
+        if not keep:
+            raise RunConfigError(f"warm source {source!r} holds no architecture with a {plan.observe} value")
+        keys = [str(bench.space.key(frame["arch"].iat[i])) for i in keep]
+        prior = cache[cache_key] = TransferPrior(source, keys, [float(values[i]) for i in keep], plan.observe)
+    if pool is None:
+        return prior
+    chosen = [i for i, k in enumerate(prior.keys) if k in pool]
+    if not chosen:
+        raise RunConfigError(f"warm source {source!r} holds none of the architectures searched")
+    keys, values = [prior.keys[i] for i in chosen], [prior.accuracy[i] for i in chosen]
     return TransferPrior(source, keys, values, plan.observe)
