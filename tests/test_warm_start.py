@@ -224,3 +224,19 @@ def test_a_leaderboard_lists_the_warm_rows_as_not_applicable_on_one_dataset(one,
     # The suite's own check builds the warm strategies where a source exists and skips them where not.
     check_suite_runs(open_cached(one), "toy")
     check_suite_runs(open_cached(two[0]), "toy")
+
+
+def test_not_applicable_on_the_shipped_one_dataset_table(tmp_path, capsys):
+    """The leaderboard's nb201-cpu section holds one dataset: no source to warm-start from."""
+    out = tmp_path / "runs.parquet"
+    argv = [
+        "search",
+        "--strategy",
+        "xgb-bo-warm",
+        "--bench",
+        "nb201-cpu",
+        "--dataset",
+        "cifar10-valid@nb201-cpu",
+    ]
+    assert main([*argv, "--budget-evals", "5", "-o", str(out)]) == 3
+    assert "xgb-bo-warm: not applicable: no source dataset" in capsys.readouterr().err
