@@ -240,3 +240,20 @@ def test_not_applicable_on_the_shipped_one_dataset_table(tmp_path, capsys):
     ]
     assert main([*argv, "--budget-evals", "5", "-o", str(out)]) == 3
     assert "xgb-bo-warm: not applicable: no source dataset" in capsys.readouterr().err
+
+
+def test_inside_a_pool_the_prior_holds_the_pool_only(two, tmp_path):
+    """A sparse table searched over what it holds: the prior is the pool's part of the source."""
+    table, source_acc = _two_datasets()
+    keep = np.arange(0, 81, 2)  # 41 of the 81 architectures on the target
+    target = table.datasets["toy"]
+    target.present[np.setdiff1d(np.arange(81), keep)] = False
+    for values in target.per_seed.values():
+        values[~target.present] = np.nan
+    path = tmp_path / "sparse-two.h5"
+    write_table(path, table)
+    result = run(RunConfig("rea-warm", str(path), "toy", seed=0, budget_evals=12, search_pool="table"))
+    assert result.ok and np.isfinite(result.trajectory["observed"]).all()
+    pool = {table.keys[i]: source_acc[i] for i in keep}
+    assert list(result.trajectory["arch"][:N_INIT]) == _source_best(pool, N_INIT)
+    assert "41 architectures; charged nothing" in result.rule
