@@ -23,6 +23,10 @@ Zero-cost proxies (``proposal.proxy``, ``proxy_queries.py``) are the cheapest fi
 benchmark's proxy value of the untrained network, charged the proxy's compute time, recorded
 at epoch 0 and never an incumbent.
 
+Warm starts (``warm_start.py``): a warm-started strategy is handed its source dataset's accuracies
+in ``SearchContext.prior`` before the run; reading them is no evaluation and costs nothing on the
+clock. Without another dataset in the benchmark the run is not applicable.
+
 An architecture the benchmark does not hold (or holds without any run), or one
 the table flags as suspect when the run excludes those, is a failed evaluation:
 observed NaN, cost 0, told to the strategy as such; ``search_pool="table"`` keeps strategies
