@@ -257,3 +257,19 @@ def test_inside_a_pool_the_prior_holds_the_pool_only(two, tmp_path):
     pool = {table.keys[i]: source_acc[i] for i in keep}
     assert list(result.trajectory["arch"][:N_INIT]) == _source_best(pool, N_INIT)
     assert "41 architectures; charged nothing" in result.rule
+
+
+def test_the_board_names_the_warm_rows_source_beside_the_cold_rule():
+    from nasbench_suite.experiments.leaderboard import _board_rule
+
+    cold = "observe valid_acc with seed noise; report the held-out seed"
+    warm = (
+        f"{cold}; warm start from cifar100 (valid_acc_mean, seed mean, 15,625 architectures; charged nothing)"
+    )
+    assert _board_rule([warm, cold]) == (
+        f"{cold}; the warm-started rows start from cifar100 (valid_acc_mean, seed mean, 15,625 architectures;"
+        " charged nothing)"
+    )
+    assert _board_rule([cold]) == cold
+    assert _board_rule([warm]).startswith(f"{cold}; the warm-started rows start from cifar100")
+    assert _board_rule([]) == "not recorded"
