@@ -25,10 +25,18 @@ written, a file where a folder is. A symbolic link is written *through*: its
 target is replaced and the link kept, so ``-o latest.h5`` pointing at a dated file
 updates that file, as writing through ``open()`` would.
 
+A file that grows (:func:`append_committed`, for tables of format 2) is the one
+exception to writing whole: new bytes go past the end its last commit names, are
+flushed, and only then count, by a small commit record written in place in one of
+two slots, the one not holding the record in force (each record checksummed, so a
+torn one is ignored and the other stands). A kill at any instant leaves the old
+commit or the new one; what a killed writer left past the committed end is cut
+off by the next.
+
 Errors of the operating system while writing (a full disk, a quota, a file-size
 limit, no permission) become one :class:`OutputError` naming the output and the
-errno; the temporary file or staging folder is removed and the old output is
-left as it was.
+errno; the temporary file or staging folder is removed (an appended tail cut off)
+and the old output is left as it was.
 """
 
 from __future__ import annotations
@@ -162,6 +170,43 @@ def write_bytes(path: str | Path, data: bytes | bytearray | memoryview) -> Path:
 def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
     """Replace ``path`` with ``text``, atomically (:func:`replacing_file`); returns ``path``."""
     return write_bytes(path, text.encode(encoding))
+
+
+def append_committed(path: str | Path, end: int, data: bytes, commit_at: int, commit: bytes) -> None:
+    """Add ``data`` to the file ``path`` at its committed ``end``, then commit it.
+
+    The file is cut to ``end`` (dropping what a killed writer left), ``data`` written there
+    and flushed to disk, and only then ``commit`` (a small record, at most one disk sector,
+    inside the first page, in a slot readers do not trust while it is being written) is
+    written at ``commit_at`` and flushed. The caller holds the file's writer lock.
+
+    Raises:
+        OutputError: see :func:`resolve_output`; or a write or flush failed: the file is cut
+            back to ``end`` (unless the commit was written), so its bytes are the old ones.
+    """
+    target = resolve_output(path)
+    try:
+        fd = os.open(target, os.O_RDWR)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    committed = False
+    try:
+        os.ftruncate(fd, end)
+        view = memoryview(data)
+        while view:
+            view = view[os.pwrite(fd, view, end + len(data) - len(view)) :]
+        os.fsync(fd)
+        if os.pwrite(fd, commit, commit_at) != len(commit):
+            raise OSError(errno_codes.EIO, "short write of the commit record", str(target))
+        committed = True
+        os.fsync(fd)
+    except OSError as exc:
+        if not committed:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
+        raise output_error(path, exc) from None
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -98,6 +98,7 @@ def test_every_strategy_runs_without_loading_a_benchmark_or_table():
         import numpy as np
         from nasbench_suite import search, spaces
         from nasbench_suite.search.base import SearchContext
+        from nasbench_suite.testing.driver import synthetic_prior
         space = spaces.get("nb201")
         built = []
         for name in search.available():
@@ -108,6 +109,7 @@ def test_every_strategy_runs_without_loading_a_benchmark_or_table():
                 n_objectives=2 if cls.multi_objective else 1,
                 budget_evals=24,
                 proxies=("nwot",) if cls.proxy_guided else (),
+                prior=synthetic_prior(space) if cls.warm_started else None,
             )
             strategy = search.get(name, space, seed=0, context=context)
             rng = np.random.default_rng(0)

@@ -92,6 +92,7 @@ def test_summarise_refuses_runs_of_different_protocols(board):
         ([changed(runs[0], seed=7)], r"seed sets on toy: 0\.\.2 \((random|rea)\) and 1,2,7"),
         ([dataclasses.replace(runs[0], bench_checksum="0" * 32)], r"benchmarks \(checksums\)"),
         ([changed(runs[0], observe_metric="valid_acc_mean")], r"observe_metric"),
+        ([changed(runs[0], warm_source="other")], r"warm-start sources of \w+ on toy: 'other' and N"),
     ]
     for replaced, message in cases:
         mixed = [*replaced, *runs[1:]]

@@ -20,6 +20,7 @@ from nasbench_suite.experiments.protocol import (
     STANDARD_STRATEGIES_V2,
     STANDARD_STRATEGIES_V3,
     STANDARD_STRATEGIES_V4,
+    STANDARD_STRATEGIES_V5,
     standard_suite,
 )
 from nasbench_suite.experiments.trajectory import read_runs
@@ -233,14 +234,18 @@ def test_the_standard_suite_is_a_fixed_list_that_plugins_do_not_join(table, monk
         monkeypatch.setattr("nasbench_suite.experiments.leaderboard.run_leaderboard", fake_run_leaderboard)
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1)
         run(capsys, "leaderboard", "--bench", table, "--seeds", 1, "--exclude-model-based")
-    assert PROTOCOL_VERSION == 4 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V4
+    assert PROTOCOL_VERSION == 5 and STANDARD_STRATEGIES == STANDARD_STRATEGIES_V5
     # Version 3 added ASHA and BOHB to the lists of versions 1 and 2 (which are one list).
     assert STANDARD_STRATEGIES_V2 == STANDARD_STRATEGIES_V1
     assert set(STANDARD_STRATEGIES_V3) - set(STANDARD_STRATEGIES_V2) == {"asha", "bohb"}
     assert set(STANDARD_STRATEGIES_V4) - set(STANDARD_STRATEGIES_V3) == {"dehb"}
+    # Version 5 added Q-learning and the warm starts of REA, BANANAS and XGBoost BO.
+    added = {"qlearning", "rea-warm", "bananas-warm", "xgb-bo-warm"}
+    assert set(STANDARD_STRATEGIES_V5) - set(STANDARD_STRATEGIES_V4) == added
+    assert list(STANDARD_STRATEGIES_V5) == sorted(STANDARD_STRATEGIES_V5)
     assert tuple(c.strategy for c in configs) == STANDARD_STRATEGIES
     assert asked[0] is None  # the standard suite, STANDARD_STRATEGIES (it refuses to run short)
-    model_based = ("bananas", "bohb", "optuna-tpe", "xgb-bo")
+    model_based = ("bananas", "bananas-warm", "bohb", "optuna-tpe", "xgb-bo", "xgb-bo-warm")
     assert asked[1] == [s for s in STANDARD_STRATEGIES if s not in model_based]
 
 
@@ -284,7 +289,7 @@ def test_the_standard_suite_refuses_to_run_short(capsys, table, tmp_path, monkey
         run_leaderboard(str(table), seeds=[0], executor="serial")
     code, _, err = run(capsys, "leaderboard", "--bench", table, "--seeds", 0, "--out", tmp_path)
     assert_one_line_error(code, err)
-    assert "standard suite (protocol v4) cannot run optuna-random" in err
+    assert "standard suite (protocol v5) cannot run optuna-random" in err
     assert not (tmp_path / "leaderboard.md").exists()
     # Naming the strategies is a deliberate choice: no refusal, the missing one is not applicable.
     code, out, _ = run(

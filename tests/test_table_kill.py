@@ -1,7 +1,10 @@
 """Crash safety: SIGKILL an appending process at random instants; the table must survive.
 
 After every kill the table opens, verifies, and holds exactly the content of one
-of the states the appender went through (never a partial append).
+of the states the appender went through (never a partial append). An append to a
+format-2 table writes its part past the committed end of the file, so a kill mid-write
+shows as bytes past that end (cut off by the next writer). ``run_kill_trials`` is shared
+with the large-table version in tests/benchmarks/test_append_speed.py.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 
 import numpy as np
 
-from nasbench_suite.tabular import merge_tables, read_table, verify_table, write_table
+from nasbench_suite.tabular import Table, append_table, merge_tables, read_table, verify_table, write_table
 from tests.support import REPO, synthetic_table
 
 BLOCK = 40  # archs added by one append
@@ -48,51 +51,79 @@ def expected_state(n_archs: int):
     return data
 
 
-def _wait_for_temporary(folder, path, proc, timeout_s: float = 10.0) -> None:
-    """Return as soon as the writer's temporary file exists (or the writer has ended)."""
-    prefix = f".{path.name}.tmp-"
+def _committed_end(path) -> int:
+    with Table(path) as table:
+        return table.commit.end
+
+
+def _wait_for_growth(path, size: int, proc, timeout_s: float = 10.0) -> None:
+    """Return as soon as the writer has written past ``size`` bytes (or has ended)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:
-        if any(entry.name.startswith(prefix) for entry in os.scandir(folder)):
+        if os.stat(path).st_size > size:
             return
         time.sleep(0.0002)
 
 
-def test_sigkill_during_append_leaves_a_sound_table(tmp_path):
-    path = tmp_path / "t.h5"
-    states = {1: expected_state(1), 41: expected_state(41), 81: expected_state(81)}
+def run_kill_trials(
+    path, script, reset, check, trials: int, max_wait_s: float, growth_timeout_s: float = 10.0
+) -> int:
+    """Kill the appender ``script`` ``trials`` times, each after ``reset()`` put the table at
+    ``path`` back to its first state; after each kill the table must verify and
+    ``check(path, n_archs)`` must accept its content as one the appender went through. Returns
+    the kills that landed mid-write (bytes past the committed end)."""
     rng = np.random.default_rng(2024)
-    script = tmp_path / "appender.py"
-    script.write_text(APPENDER)
     killed_mid_write = 0
-    for trial in range(20):
-        write_table(path, states[1], overwrite=True)
+    for trial in range(trials):
+        reset()
+        size = os.stat(path).st_size
         proc = subprocess.Popen(
             [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True, cwd=REPO
         )
         assert proc.stdout.readline().strip() == "ready"
         if trial % 2:
-            time.sleep(float(rng.uniform(0.0, 0.15)))
+            time.sleep(float(rng.uniform(0.0, max_wait_s)))
         else:
-            # The table is built in memory and its bytes written at the end, so the window
-            # with a temporary file on disk is short: half the kills wait for it to appear.
-            _wait_for_temporary(tmp_path, path, proc)
+            _wait_for_growth(path, size, proc, growth_timeout_s)  # half land while a part is written
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        stale = list(tmp_path.glob(f".{path.name}.tmp-*"))
-        killed_mid_write += bool(stale)
-
+        killed_mid_write += os.stat(path).st_size > _committed_end(path)
         assert verify_table(path) == [], f"trial {trial}: table corrupt after SIGKILL"
-        got = read_table(path)
-        assert len(got.keys) in states, f"trial {trial}: partial append ({len(got.keys)} archs)"
-        want = states[len(got.keys)]
-        assert got.keys == want.keys
-        for m, values in want.datasets["toy"].curves.items():
-            np.testing.assert_array_equal(got.datasets["toy"].curves[m], values)
-        for m, values in want.datasets["toy"].per_seed.items():
-            np.testing.assert_array_equal(got.datasets["toy"].per_seed[m], values)
-        for tmp in stale:
-            os.unlink(tmp)
+        with Table(path) as table:
+            n = table.n_archs
+        check(path, n)
+    return killed_mid_write
+
+
+def _same_content(got, want) -> None:
+    assert got.keys == want.keys
+    for m, values in want.datasets["toy"].curves.items():
+        np.testing.assert_array_equal(got.datasets["toy"].curves[m], values)
+    for m, values in want.datasets["toy"].per_seed.items():
+        np.testing.assert_array_equal(got.datasets["toy"].per_seed[m], values)
+
+
+def test_sigkill_during_append_leaves_a_sound_table(tmp_path):
+    path = tmp_path / "t.h5"
+    states = {1: expected_state(1), 41: expected_state(41), 81: expected_state(81)}
+    script = tmp_path / "appender.py"
+    script.write_text(APPENDER)
+
+    def reset() -> None:
+        write_table(path, states[1], overwrite=True)
+
+    def check(path, n: int) -> None:
+        assert n in states, f"partial append ({n} archs)"
+        _same_content(read_table(path), states[n])
+
+    killed_mid_write = run_kill_trials(path, script, reset, check, 20, 0.15)
     # The kills must have hit the writer while it was writing, or the test proves nothing.
-    print(f"{killed_mid_write} of 20 kills landed while a temporary file was being written")
+    print(f"{killed_mid_write} of 20 kills landed while a part was being written")
     assert killed_mid_write >= 1
+    # What the killed writers left past the end is cut off by the next append.
+    before = _committed_end(path)
+    n = read_table(path).n_archs
+    append_table(path, synthetic_table(n_archs=1, offset=n, epochs=EPOCHS, seed=99))
+    with Table(path) as table:
+        assert os.stat(path).st_size == table.commit.end > before
+    assert verify_table(path) == []

@@ -19,7 +19,15 @@ from collections.abc import Sequence
 EXIT_OK, EXIT_CORRUPT, EXIT_BAD_INPUT, EXIT_NOT_APPLICABLE = 0, 1, 2, 3
 
 #: Modules of this package that add subcommands: each has ``add_commands(subparsers)``.
-COMMAND_GROUPS: tuple[str, ...] = ("table", "search", "train", "surrogate", "proxies", "oneshot")
+COMMAND_GROUPS: tuple[str, ...] = (
+    "table",
+    "search",
+    "train",
+    "surrogate",
+    "proxies",
+    "oneshot",
+    "reproduce",
+)
 
 
 class UsageError(Exception):

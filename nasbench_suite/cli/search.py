@@ -48,6 +48,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="space: search the whole space (default); table: only the architectures the table holds "
         "for the dataset (a sparse table)",
     )
+    p.add_argument(
+        "--warm-source",
+        metavar="DATASET",
+        help="source dataset of a warm-started strategy (rea-warm, bananas-warm, xgb-bo-warm): another "
+        "dataset of the benchmark whose accuracies it starts from, charged nothing (default: the "
+        "protocol's source of the target, docs/protocol.md)",
+    )
     _executor_arguments(p)
     p.set_defaults(run=cmd_search)
 
@@ -176,6 +183,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             second_objective=args.second_objective,
             suspect="exclude" if args.exclude_suspect else "include",
             search_pool=args.search_pool,
+            warm_source=args.warm_source,
         )
         for seed in seeds
     ]
@@ -183,6 +191,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     from nasbench_suite._progress import Progress
     from nasbench_suite.search.base import StrategyError
 
+    if args.warm_source is not None:
+        from nasbench_suite.experiments.warm_start import warm_source
+
+        if not search.strategy_class(args.strategy).warm_started:
+            raise UsageError(
+                f"--warm-source: strategy {args.strategy!r} does not start from a source dataset"
+            )
+        warm_source(bench, args.dataset, args.warm_source)  # unknown or the target itself: one line
     with Progress(f"{args.strategy} on {args.dataset}", len(configs)) as progress:
         try:
             # Unknown strategy or option: an error before any worker starts.

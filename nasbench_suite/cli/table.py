@@ -47,6 +47,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("verify", help="check every array of a table against its checksum (exit 1 if corrupt)")
     p.add_argument("table", type=Path)
+    p.add_argument(
+        "--compact", action="store_true", help="then, if sound, rewrite it as one part (folds in its appends)"
+    )
     p.set_defaults(run=cmd_verify)
 
 
@@ -292,6 +295,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"nasbench: corrupt: {args.table}: {p}", file=sys.stderr)
         return EXIT_CORRUPT
     print(f"{args.table}: sound")
+    if args.compact:
+        from nasbench_suite.tabular.writer import compact_table
+
+        n_parts = compact_table(args.table)
+        print(f"{args.table}: one part (it had {n_parts})")
     return EXIT_OK
 
 

@@ -61,6 +61,10 @@ class RunConfig:
             benchmark holds for the dataset (``spaces.pool.PoolSpace`` over
             ``reference_archs``, less excluded entries), for sparse tables where most of
             the space would be failed evaluations.
+        warm_source: the source dataset of a warm-started strategy's prior (another dataset of
+            the benchmark; ``experiments.warm_start``); None: the protocol's default source for
+            warm-started strategies, no prior for the others. Given for any strategy (an external
+            optimiser through the driver), the prior is built and offered in its context.
     """
 
     strategy: str
@@ -77,6 +81,7 @@ class RunConfig:
     max_evals: int = DEFAULT_MAX_EVALS
     suspect: str = "include"
     search_pool: str = "space"
+    warm_source: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("strategy", "bench", "dataset"):
@@ -115,10 +120,10 @@ class RunConfig:
             raise RunConfigError(f"suspect must be 'include' or 'exclude', not {self.suspect!r}")
         if self.search_pool not in SEARCH_POOLS:
             raise RunConfigError(f"search_pool must be 'space' or 'table', not {self.search_pool!r}")
-        for name in ("observe_metric", "report_metric", "second_objective"):
+        for name in ("observe_metric", "report_metric", "second_objective", "warm_source"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
-                raise RunConfigError(f"{name} must be a metric name or None, not {value!r}")
+                raise RunConfigError(f"{name} must be a name or None, not {value!r}")
 
     @property
     def options(self) -> dict[str, Any]:

@@ -97,6 +97,7 @@ def _bridge_class() -> type:
         def __init__(self, space: Any, seed: Any, context: Any, channel: Driver):
             super().__init__(space, seed=seed, context=context)
             self.channel = channel
+            channel._context = context
 
         def _ask(self, trial_id: int) -> tuple[Any, int | None]:
             self.channel._to_user.put(("ask", trial_id))
@@ -125,7 +126,8 @@ class Driver:
             (``protocol.standard_budget``), so that the run sits beside the standard suite.
         workers: W simulated workers (default: the standard suite's).
         **settings: the other ``RunConfig`` settings (``observe_metric``, ``report_metric``,
-            ``second_objective``, ``suspect``, ``max_evals``).
+            ``second_objective``, ``suspect``, ``max_evals``, ``warm_source``: the source dataset
+            of :attr:`prior`).
 
     Raises:
         RunConfigError: a setting out of range; the errors of ``open_benchmark`` and of the
@@ -168,6 +170,7 @@ class Driver:
         self._next_trial: int | None = None
         self._result: RunResult | None = None
         self._closed = False
+        self._context: Any = None  # what the runner tells the optimiser (set before the first ask)
         self._thread = threading.Thread(target=self._run, name=f"driver-{name}", daemon=True)
         self._thread.start()
         self._wait()
@@ -183,6 +186,12 @@ class Driver:
     def epochs(self) -> tuple[int, ...]:
         """Epochs a submission may ask for (empty: final results only)."""
         return tuple(self.bench.epochs(self.config.dataset))
+
+    @property
+    def prior(self) -> Any:
+        """The source dataset's accuracies (a ``TransferPrior``) when the run was given a
+        ``warm_source``, for an optimiser to warm-start from; None otherwise. Charged nothing."""
+        return None if self._context is None else self._context.prior
 
     def submit(self, arch: Any, epoch: int | None = None, tag: Any = None) -> list[Evaluation]:
         """Start training ``arch`` (a value of the space or its text form) on a free worker.

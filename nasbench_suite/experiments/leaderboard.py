@@ -289,7 +289,7 @@ def _dataset_board(dataset: str, runs: dict[str, list[RunResult]]) -> DatasetBoa
         ]
         for n in names
     }
-    rule = next((r.rule for n in names for r in runs[n] if r.rule), "not recorded")
+    rule = _board_rule([r.rule for n in names for r in runs[n] if r.rule])
     curves_evals = {
         n: [(r.trajectory["eval"].astype(float) + 1, r.trajectory["regret"]) for r in runs[n]] for n in names
     }
@@ -361,3 +361,14 @@ __all__ = [
     "run_leaderboard",
     "summarise",
 ]
+
+
+_WARM = "; warm start from "
+
+
+def _board_rule(rules: list[str]) -> str:
+    """One rule line for a dataset's board: the cold runs' rule, and the source of the warm-started
+    rows when there are any (their own rule is the cold one plus where the prior came from)."""
+    cold = next((r for r in rules if _WARM not in r), rules[0].split(_WARM)[0] if rules else "not recorded")
+    warm = next((r.split(_WARM, 1)[1] for r in rules if _WARM in r), None)
+    return cold if warm is None else f"{cold}; the warm-started rows start from {warm}"

@@ -21,8 +21,8 @@ _SHARED = ("workers", "observe_metric", "report_metric", "second_objective", "ma
 
 def check_one_protocol(results: Sequence[RunResult]) -> None:
     """Refuse runs that a summary must not mix: within each dataset one budget and, for every
-    strategy, the same seeds; across all runs the same workers, metrics, second objective and
-    evaluation cap, and one benchmark (its checksum, where recorded).
+    strategy, the same seeds and warm-start source; across all runs the same workers, metrics,
+    second objective and evaluation cap, and one benchmark (its checksum, where recorded).
 
     Raises:
         MixedRunsError: one line naming the first difference found and two values of it.
@@ -48,6 +48,13 @@ def check_one_protocol(results: Sequence[RunResult]) -> None:
         pools = sorted({r.config.search_pool for r in runs})
         if len(pools) > 1:
             refuse(f"search pools on {dataset}:", pools[0], pools[1])
+        sources: dict[str, set[str]] = {}
+        for r in runs:
+            sources.setdefault(r.config.strategy, set()).add(repr(getattr(r.config, "warm_source", None)))
+        for strategy, found in sorted(sources.items()):
+            if len(found) > 1:
+                a, b = sorted(found)[:2]
+                refuse(f"warm-start sources of {strategy} on {dataset}:", a, b)
         seeds: dict[str, set[int]] = {}
         for r in runs:
             seeds.setdefault(r.config.strategy, set()).add(r.config.seed)

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from nasbench_suite.errors import NasbenchError
 from nasbench_suite.experiments.config import RunConfig
+from nasbench_suite.experiments.warm_start import warm_source
 
 if TYPE_CHECKING:
     from nasbench_suite.bench.base import Benchmark
@@ -27,7 +31,11 @@ if TYPE_CHECKING:
 #: is searched over the architectures it holds (``search_pool``), with its budget capped to the pool.
 #: Version 4 changed the list and the main job: DEHB joined (``STANDARD_STRATEGIES_V4``), and
 #: ``nasbench leaderboard`` without ``--bench`` adds the sections of ``STANDARD_SECTIONS``.
-PROTOCOL_VERSION = 4
+#: Version 5 changed the list: the Q-learning controller (``qlearning``) and the warm-started
+#: strategies (``rea-warm``, ``bananas-warm``, ``xgb-bo-warm``: their cold counterparts started from
+#: a source dataset's accuracies, charged nothing; ``experiments.warm_start``) joined
+#: (``STANDARD_STRATEGIES_V5``). The warm ones are not applicable on a benchmark with one dataset.
+PROTOCOL_VERSION = 5
 
 #: The strategies of protocol version 1, in the order the suite runs them: the twelve
 #: built-in strategies as the suite named them when version 1 was fixed. Those that do
@@ -54,8 +62,13 @@ STANDARD_STRATEGIES_V2: tuple[str, ...] = STANDARD_STRATEGIES_V1
 STANDARD_STRATEGIES_V3: tuple[str, ...] = tuple(sorted((*STANDARD_STRATEGIES_V2, "asha", "bohb")))
 #: Version 4: version 3's list and DEHB (Hyperband with differential evolution), in name order.
 STANDARD_STRATEGIES_V4: tuple[str, ...] = tuple(sorted((*STANDARD_STRATEGIES_V3, "dehb")))
+#: Version 5: version 4's list, Q-learning and the warm starts of REA, BANANAS and XGBoost BO, in
+#: name order.
+STANDARD_STRATEGIES_V5: tuple[str, ...] = tuple(
+    sorted((*STANDARD_STRATEGIES_V4, "qlearning", "rea-warm", "bananas-warm", "xgb-bo-warm"))
+)
 #: The strategies of the current protocol version.
-STANDARD_STRATEGIES: tuple[str, ...] = STANDARD_STRATEGIES_V4
+STANDARD_STRATEGIES: tuple[str, ...] = STANDARD_STRATEGIES_V5
 
 STANDARD_N_SEEDS = 30
 
@@ -103,7 +116,6 @@ def standard_budget(bench: Benchmark, dataset: str, pool_size: int | None = None
     fixed = STANDARD_BUDGETS_S.get(bench.space.name, {}).get(dataset) if pool_size is None else None
     if fixed is not None:
         return {"budget_s": fixed}
-    import numpy as np
 
     trainings = budget_trainings(pool_size)
     costs = bench.query_batch(bench.reference_archs(dataset), dataset, seed="mean", metrics=[])["cost_s"]
@@ -237,24 +249,32 @@ def check_suite_runs(bench: Benchmark, dataset: str, second_objective: str | Non
     """Refuse to run the standard suite short: every strategy of ``STANDARD_STRATEGIES`` must be
     buildable on this install, except those the protocol itself lists as not applicable
     (multi-fidelity ones on a benchmark without curves, multi-objective ones without a second
-    objective), which are not applicable on every install alike.
+    objective, warm-started ones on a benchmark with one dataset), which are not applicable on
+    every install alike.
 
     Raises:
         IncompleteSuiteError: naming the strategy and why it cannot be built (a missing library).
     """
     from nasbench_suite import search
     from nasbench_suite.search.base import SearchContext, StrategyError
+    from nasbench_suite.search.prior import TransferPrior
 
     epochs = tuple(bench.epochs(dataset))
     n_objectives = 1 if second_objective is None else 2
     max_epoch = epochs[-1] if epochs else None
     context = SearchContext(epochs=epochs, max_epoch=max_epoch, n_objectives=n_objectives)
+    # What a warm start needs to be built (its real prior is the runner's; here only the libraries count).
+    arch = bench.space.key(bench.space.sample(np.random.default_rng(0)))
+    warm = replace(context, prior=TransferPrior("source", (arch,), (50.0,)))
+    has_source = warm_source(bench, dataset) is not None
     for name in STANDARD_STRATEGIES:
         cls = search.strategy_class(name)
         if (cls.multi_fidelity and not epochs) or (cls.multi_objective and n_objectives == 1):
             continue
+        if cls.warm_started and not has_source:
+            continue
         try:
-            search.get(name, bench.space, seed=0, context=context)
+            search.get(name, bench.space, seed=0, context=warm if cls.warm_started else context)
         except StrategyError as exc:
             raise IncompleteSuiteError(
                 f"the standard suite (protocol v{PROTOCOL_VERSION}) cannot run {name} on this install "

@@ -23,6 +23,10 @@ Zero-cost proxies (``proposal.proxy``, ``proxy_queries.py``) are the cheapest fi
 benchmark's proxy value of the untrained network, charged the proxy's compute time, recorded
 at epoch 0 and never an incumbent.
 
+Warm starts (``warm_start.py``): a warm-started strategy is handed its source dataset's accuracies
+in ``SearchContext.prior`` before the run; reading them is no evaluation and costs nothing on the
+clock. Without another dataset in the benchmark the run is not applicable.
+
 An architecture the benchmark does not hold (or holds without any run), or one
 the table flags as suspect when the run excludes those, is a failed evaluation:
 observed NaN, cost 0, told to the strategy as such; ``search_pool="table"`` keeps strategies
@@ -49,6 +53,7 @@ from nasbench_suite.experiments.config import RunConfig, RunConfigError
 from nasbench_suite.experiments.metrics import MetricPlan, resolve_metrics
 from nasbench_suite.experiments.proxy_queries import PROXY_EPOCH, ProxyMeter, offered_proxies
 from nasbench_suite.experiments.run_summary import summarise
+from nasbench_suite.experiments.warm_start import transfer_prior, warm_source
 
 if TYPE_CHECKING:
     from nasbench_suite.bench.base import Benchmark
@@ -146,20 +151,36 @@ def run(config: RunConfig, bench: Benchmark | None = None, strategy: Callable | 
         bench, dataset, config.observe_metric, config.report_metric, config.second_objective, config.suspect
     )
     epochs = tuple(bench.epochs(dataset))
+    strategy_seed, bench_seed = np.random.SeedSequence(config.seed).spawn(2)
+    cls = search.strategy_class(config.strategy) if strategy is None else None
+    space = bench.space
+    pool = None
+    if config.search_pool == "table":  # search only what the table holds (a sparse table)
+        from nasbench_suite.spaces.pool import PoolSpace
+
+        pool = [k for k in bench.reference_archs(dataset) if k not in plan.excluded]
+        space = PoolSpace(space, pool)
+    if cls is not None and config.warm_source is not None and not cls.warm_started:
+        raise RunConfigError(
+            f"warm_source {config.warm_source!r}: strategy {config.strategy!r} does not start from a "
+            "source dataset (the warm-started ones do: rea-warm, bananas-warm, xgb-bo-warm)"
+        )
+    prior = None
+    if config.warm_source is not None or (cls is not None and cls.warm_started):
+        # Prior knowledge read from the source dataset: no evaluation, nothing on the clock.
+        source = warm_source(bench, dataset, config.warm_source)
+        if source is None:
+            message = f"no source dataset to warm-start from: the benchmark holds only {dataset!r}"
+            return RunResult(config, status="not-applicable", message=message, bench_checksum=checksum)
+        prior = transfer_prior(bench, config, source, None if pool is None else set(pool))
     context = SearchContext(
         epochs=epochs,
         max_epoch=epochs[-1] if epochs else None,
         n_objectives=1 if plan.second is None else 2,
         budget_evals=config.budget_evals,
         proxies=offered_proxies(bench, dataset),
+        prior=prior,
     )
-    strategy_seed, bench_seed = np.random.SeedSequence(config.seed).spawn(2)
-    cls = search.strategy_class(config.strategy) if strategy is None else None
-    space = bench.space
-    if config.search_pool == "table":  # search only what the table holds (a sparse table)
-        from nasbench_suite.spaces.pool import PoolSpace
-
-        space = PoolSpace(space, [k for k in bench.reference_archs(dataset) if k not in plan.excluded])
     try:
         strategy = (strategy or partial(search.get, config.strategy, **config.options))(
             space, seed=strategy_seed, context=context
@@ -177,6 +198,11 @@ def run(config: RunConfig, bench: Benchmark | None = None, strategy: Callable | 
     rule = plan.describe()
     if config.search_pool == "table":
         rule += f"; searched over the {space.size:,} architectures the table holds"
+    if prior is not None:
+        rule += (
+            f"; warm start from {prior.source} ({prior.metric}, seed mean, {len(prior):,} architectures; "
+            "charged nothing)"
+        )
     return RunResult(config, trajectory=trajectory, summary=summary, bench_checksum=checksum, rule=rule)
 
 

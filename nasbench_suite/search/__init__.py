@@ -21,6 +21,7 @@ import numpy as np
 
 from nasbench_suite._registry import ENTRY_POINT_GROUPS, LazyRegistry
 from nasbench_suite.search.base import Observation, Proposal, SearchContext, Strategy, StrategyError
+from nasbench_suite.search.prior import TransferPrior
 from nasbench_suite.spaces.base import SearchSpace
 
 # name -> (module, class); imported lazily on first use.
@@ -43,6 +44,9 @@ _REGISTRY: LazyRegistry[type[Strategy]] = LazyRegistry(
         "naswot": ("nasbench_suite.search.naswot", "Naswot"),
         "rea-zc": ("nasbench_suite.search.rea_zc", "ProxyWarmREA"),
         "bananas-zc": ("nasbench_suite.search.bananas_zc", "ProxyWarmBananas"),
+        "rea-warm": ("nasbench_suite.search.rea_warm", "WarmREA"),
+        "bananas-warm": ("nasbench_suite.search.bananas_warm", "WarmBananas"),
+        "xgb-bo-warm": ("nasbench_suite.search.xgb_bo_warm", "WarmXGBoostSearch"),
         "optuna-tpe": ("nasbench_suite.search.optuna_adapter", "OptunaTPE"),
         "optuna-random": ("nasbench_suite.search.optuna_adapter", "OptunaRandom"),
         "optuna-nsga2": ("nasbench_suite.search.optuna_adapter", "OptunaNSGA2"),
@@ -138,6 +142,7 @@ __all__ = [
     "SearchContext",
     "Strategy",
     "StrategyError",
+    "TransferPrior",
     "available",
     "get",
     "register",

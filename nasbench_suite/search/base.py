@@ -21,6 +21,10 @@ Conventions (shared by every strategy and checked by the conformance tests):
   its compute time and tells the proxy value as ``observed`` (larger is better,
   as the proxies are defined). The context lists the proxies the benchmark offers,
   as it lists the epochs a multi-fidelity strategy may ask for.
+- A warm-started strategy starts from prior knowledge of another dataset
+  (``SearchContext.prior``, a :class:`~nasbench_suite.search.prior.TransferPrior` the runner
+  reads from the benchmark's source dataset): architectures with their source accuracy,
+  given before the run and charged nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasbench_suite.errors import NasbenchError
+from nasbench_suite.search.prior import TransferPrior
 from nasbench_suite.spaces.base import Arch, SearchSpace
 
 
@@ -53,6 +58,8 @@ class SearchContext:
             runner enforces budgets, strategies never need to).
         proxies: zero-cost proxies the benchmark can measure for the dataset (names such
             as ``"nwot"``); proxy-guided strategies refuse to run without theirs.
+        prior: what a source dataset says about the architectures (their accuracy there), for
+            warm-started strategies, which refuse to run without it; None: no source.
     """
 
     epochs: tuple[int, ...] = ()
@@ -60,6 +67,7 @@ class SearchContext:
     n_objectives: int = 1
     budget_evals: int | None = None
     proxies: tuple[str, ...] = ()
+    prior: TransferPrior | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,8 @@ class Strategy(ABC):
     #: True for strategies that ask for zero-cost proxies (``Proposal.proxy``); their ``proxy``
     #: option names the one they use, which the context must offer.
     proxy_guided: ClassVar[bool] = False
+    #: True for strategies that start from a source dataset's accuracies (``context.prior``).
+    warm_started: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -149,6 +159,11 @@ class Strategy(ABC):
             raise StrategyError(f"strategy {self.name!r} is multi-objective: give a second objective")
         if self.proxy_guided:
             self._check_proxy(self.options.get("proxy"))
+        if self.warm_started and self.context.prior is None:
+            raise StrategyError(
+                f"strategy {self.name!r} starts from a transfer prior (architectures' accuracies on a "
+                "source dataset) and none was given: the benchmark needs a second dataset"
+            )
 
     def _check_proxy(self, proxy: Any) -> None:
         offered = self.context.proxies

@@ -59,7 +59,7 @@ def log_error(accuracy: np.ndarray) -> np.ndarray:
     return -np.log(LOG_ERROR_CAP - np.minimum(np.asarray(accuracy, dtype=np.float64), LOG_ERROR_CAP - 1e-3))
 
 
-def _affine(source: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def affine_map(source: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least-squares ``(a, b)`` of ``y ~ a + b * source``; the identity below 2 points or
     when the source is constant on them; ``b`` kept >= 0 (the source ranks, it never inverts)."""
     if len(y) < 2 or np.ptp(source) == 0:
@@ -85,7 +85,7 @@ class SourcePrior:
         return np.array([self.source[k] for k in keys], dtype=np.float64)
 
     def fit(self, archs: Sequence[Any], y: np.ndarray) -> SourcePrior:
-        self.map_ = _affine(self.source_of(archs), np.asarray(y, dtype=np.float64))
+        self.map_ = affine_map(self.source_of(archs), np.asarray(y, dtype=np.float64))
         return self
 
     def predict(self, archs: Sequence[Any]) -> np.ndarray:
@@ -110,7 +110,7 @@ class ResidualTransfer(SourcePrior):
         y = np.asarray(y, dtype=np.float64)
         self.model_ = None
         if len(y) >= 2:
-            self.log_map_ = _affine(log_error(self.source_of(archs)), log_error(y))
+            self.log_map_ = affine_map(log_error(self.source_of(archs)), log_error(y))
             residual = log_error(y) - self._log_prior(archs)
             self.model_ = predictors.get("xgb", self.space, seed=self.seed, **self.params["xgb"])
             self.model_.fit(list(archs), residual)

@@ -1,7 +1,8 @@
 """The table store: one self-describing HDF5 file per table.
 
 - :class:`Table` opens a file lazily and reads checksum-verified arrays;
-- :func:`write_table` and :func:`append_table` are the one (crash-safe) writer;
+- :func:`write_table`, :func:`append_table` and :func:`compact_table` are the one (crash-safe)
+  writer; an append adds a part to the file instead of rewriting it (docs/table-format.md);
 - :func:`verify_table` checks every byte against the manifest's checksums.
 
 The layout is documented in :mod:`nasbench_suite.tabular.layout` and
@@ -12,7 +13,7 @@ from nasbench_suite.tabular.merge import TableMergeError, merge_tables
 from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData, TableDataError
 from nasbench_suite.tabular.reader import DatasetInfo, Table, read_table
 from nasbench_suite.tabular.verify import verify_table
-from nasbench_suite.tabular.writer import append_table, write_table
+from nasbench_suite.tabular.writer import append_table, compact_table, write_table
 
 __all__ = [
     "DatasetData",
@@ -23,6 +24,7 @@ __all__ = [
     "TableDataError",
     "TableMergeError",
     "append_table",
+    "compact_table",
     "merge_tables",
     "read_table",
     "verify_table",

@@ -1,4 +1,5 @@
-"""The HDF5 layout of a table file, its manifest and its checksums (format version 1).
+"""The HDF5 layout of a table image, its manifest and its checksums (format 1; in format 2 each
+part of the file is such an image, see :mod:`nasbench_suite.tabular.parts`).
 
 ::
 
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 
 FORMAT_NAME = "nasbench-suite-table"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 # Array kinds inside a dataset group, with the axes of their shape.

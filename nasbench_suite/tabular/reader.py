@@ -1,13 +1,21 @@
 """Reading table files: lazy, checksum-verified, schema-validated.
 
-``Table(path)`` opens the file and parses its manifest (milliseconds); keys and
-metric arrays are read on first use, checked against their checksums, and kept
-in memory, so later lookups cost nothing but indexing.
+``Table(path)`` opens the file and parses its manifest (milliseconds); keys and metric arrays
+are read on first use, checked against their checksums, and kept in memory, so later lookups
+cost nothing but indexing.
+
+A format-1 file is one HDF5 image (:class:`~nasbench_suite.tabular.image.TableImage`). A
+format-2 file is a sequence of images, its parts (:mod:`nasbench_suite.tabular.parts`): the
+first holds what was written whole, each later one what one append added. An array of the
+table is put together from the parts that hold some of it, the way
+:func:`~nasbench_suite.tabular.merge.merge_tables` merges an append. A table opened before an
+append keeps the parts it was opened with: appends only add bytes past them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import weakref
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,132 +26,172 @@ import numpy as np
 from nasbench_suite.errors import (
     NotATableError,
     TableCorruptError,
-    TableNotFoundError,
     TableSchemaError,
-    UnknownDatasetError,
     UnknownMetricError,
 )
-from nasbench_suite.tabular import layout, schema
-from nasbench_suite.tabular.model import DatasetData, MetricInfo, TableData
+from nasbench_suite.tabular import layout, parts, schema
+from nasbench_suite.tabular.image import (
+    DatasetInfo,
+    ManifestView,
+    TableImage,
+    dataset_info,
+    metric_info,
+    open_hdf5,
+    open_head,
+)
+from nasbench_suite.tabular.merge import fill_values, scatter_runs
+from nasbench_suite.tabular.model import DatasetData, TableData
+
+__all__ = ["DatasetInfo", "Table", "read_table"]
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What a table stores for one dataset (from the manifest; no array is read)."""
-
-    name: str
-    seeds: tuple[int, ...]
-    epochs: tuple[int, ...]
-    n_runs: int
-    per_seed: dict[str, dict[str, Any]]
-    curves: dict[str, dict[str, Any]]
-    per_arch: dict[str, dict[str, Any]]
-    protocol: dict[str, Any]
-    provenance: dict[str, Any]
-
-    def kind_of(self, metric: str) -> str:
-        for kind in layout.DATASET_KINDS:
-            if metric in getattr(self, kind):
-                return kind
-        raise UnknownMetricError(metric, self.metric_names())
-
-    def metric_names(self) -> list[str]:
-        return sorted({*self.per_seed, *self.curves, *self.per_arch})
-
-
-class Table:
-    """An open table file.
+class Table(ManifestView):
+    """An open table file (format 1 or 2).
 
     Raises (on open):
         TableNotFoundError: no file at ``path``.
         NotATableError: the file is not HDF5, or not a nasbench-suite table.
-        TableCorruptError: HDF5 cannot read it, or the manifest fails its checksum.
+        TableCorruptError: HDF5 cannot read it, the manifest fails its checksum, or no sound
+            commit record names its parts.
         TableSchemaError: the manifest or layout breaks the schema (names what).
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._file = _open_hdf5(self.path)
+        self.commit: parts.Commit | None = None
+        self._images: dict[int, TableImage] = {}
+        self._fd: int | None = None
+        self._closer = weakref.finalize(self, _close, self._images, [None])
+        head = open_head(self.path)
         try:
-            schema.check_structure(self._file, self.path)
-            self.manifest = schema.read_manifest(self._file, self.path)
-            self.datasets = {
-                name: _dataset_info(name, entry) for name, entry in self.manifest["datasets"].items()
-            }
+            if head.startswith(layout.HDF5_SIGNATURE):
+                self._images[0] = TableImage(open_hdf5(self.path), self.path)
+                self.manifest = self._images[0].manifest
+                self.part_entries: list[dict[str, Any]] = [{"n_archs": self.manifest["n_archs"]}]
+            else:
+                self._open_parts()
         except BaseException:
-            self._file.close()
+            self.close()
             raise
-        self._cache: dict[str, np.ndarray] = {}
+        self.datasets = {name: dataset_info(name, entry) for name, entry in self.manifest["datasets"].items()}
+        # One part is read as it is: its arrays are the table's (and cached under the same names).
+        self._cache: dict[str, np.ndarray] = self._images[0]._cache if self.n_parts == 1 else {}
+
+    def _open_parts(self) -> None:
+        try:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        except OSError as exc:
+            raise NotATableError(self.path, f"cannot be read: {exc.strerror}") from None
+        self._closer.detach()
+        self._closer = weakref.finalize(self, _close, self._images, [self._fd])
+        self.commit = parts.read_commit(self._fd, self.path)
+        # The last part's window runs to the end of the file: HDF5 ignores bytes past the end
+        # it records (a killed append's), and a file changed in place by h5py still opens.
+        last = self._open_image(self.commit.offset, os.fstat(self._fd).st_size - self.commit.offset)
+        self.manifest = schema.read_table_manifest(last._file, self.path, self.commit.checksum)
+        end = self.commit.offset
+        last_entry = {**self.manifest["last"], "offset": end, "length": self.commit.length}
+        self.part_entries = [*self.manifest["parts"], last_entry]
+        self._images[len(self.part_entries) - 1] = last
+        at = 0
+        for entry in self.manifest["parts"]:
+            if entry["offset"] != at:
+                raise TableCorruptError(
+                    self.path, f"part at byte {entry['offset']:,} does not follow the one before"
+                )
+            at += entry["length"]
+        if at != end:
+            raise TableCorruptError(self.path, "the last part does not follow the one before")
+        self._check_part(len(self.part_entries) - 1, last)
+
+    def _open_image(self, offset: int, length: int) -> TableImage:
+        try:
+            f = h5py.File(parts.Window(self._fd or 0, offset, length), "r")
+        except OSError as exc:
+            raise TableCorruptError(
+                self.path, f"HDF5 cannot open the part at byte {offset:,}: {_short(exc)}"
+            ) from None
+        return TableImage(f, self.path)
+
+    def _check_part(self, i: int, image: TableImage) -> None:
+        entry = self.part_entries[i]
+        if layout.json_checksum(image.manifest) != entry["manifest"]:
+            raise TableCorruptError(self.path, f"part {i} does not match the checksum the table lists for it")
+        if (image.space, image.space_config) != (self.manifest["space"], self.manifest["space_config"]):
+            raise TableSchemaError(self.path, f"part {i} is of another space than the table")
+
+    def image(self, i: int) -> TableImage:
+        """Part ``i`` of the file as a table of its own (opened on first use)."""
+        if i not in self._images:
+            entry = self.part_entries[i]
+            image = self._open_image(entry["offset"], entry["length"])
+            self._images[i] = image
+            self._check_part(i, image)
+        return self._images[i]
 
     # --- metadata -----------------------------------------------------------
 
     @property
-    def space(self) -> str:
-        return self.manifest["space"]
+    def n_parts(self) -> int:
+        return len(self.part_entries)
 
     @property
-    def space_config(self) -> dict[str, Any]:
-        return self.manifest["space_config"]
-
-    @property
-    def n_archs(self) -> int:
-        return self.manifest["n_archs"]
-
-    @property
-    def static_metrics(self) -> dict[str, dict[str, Any]]:
-        return self.manifest["static"]
-
-    def dataset(self, name: str) -> DatasetInfo:
-        """Manifest information of dataset ``name``.
-
-        Raises:
-            UnknownDatasetError: naming the stored datasets.
-        """
-        try:
-            return self.datasets[name]
-        except KeyError:
-            raise UnknownDatasetError(name, sorted(self.datasets)) from None
+    def format_version(self) -> int:
+        return int(self.manifest["format_version"])
 
     # --- keys ---------------------------------------------------------------
 
     @cached_property
+    def _index(self) -> tuple[list[str], list[str], dict[str, int]]:
+        if self.n_parts == 1:
+            image = self._images[0]
+            return image.keys, image.canonical_keys, image.row_of
+        keys: list[str] = []
+        canonical: list[str] = []
+        row_of: dict[str, int] = {}
+        for i, entry in enumerate(self.part_entries):
+            image = self.image(i)
+            before = len(keys)
+            for key, canon in zip(image.keys, image.canonical_keys):
+                if key not in row_of:
+                    row_of[key] = len(keys)
+                    keys.append(key)
+                    canonical.append(canon)
+            if len(keys) - before != entry["n_archs"]:
+                raise TableCorruptError(
+                    self.path, f"part {i} adds {len(keys) - before} archs, not {entry['n_archs']}"
+                )
+        if len(keys) != self.n_archs:
+            raise TableCorruptError(self.path, f"the parts hold {len(keys)} archs, not {self.n_archs}")
+        return keys, canonical, row_of
+
+    @property
     def keys(self) -> list[str]:
         """The N stored architecture keys, in row order."""
-        raw = self._read("/archs/key", self.manifest["archs"]["key"], (self.n_archs,), "key")
-        return self._decode("/archs/key", raw)
+        return self._index[0]
 
-    @cached_property
+    @property
     def canonical_keys(self) -> list[str]:
-        raw = self._read("/archs/canonical", self.manifest["archs"]["canonical"], (self.n_archs,), "key")
-        return self._decode("/archs/canonical", raw)
+        return self._index[1]
 
-    def _decode(self, path: str, raw: np.ndarray) -> list[str]:
-        try:
-            return [b.decode("utf-8") for b in raw.tolist()]
-        except UnicodeDecodeError as exc:
-            raise TableSchemaError(self.path, f"{path} holds a key not in UTF-8 ({exc.reason})") from None
-
-    @cached_property
+    @property
     def row_of(self) -> dict[str, int]:
         """Stored key -> row."""
-        return {k: i for i, k in enumerate(self.keys)}
-
-    @cached_property
-    def rows_by_canonical(self) -> dict[str, int]:
-        """Canonical key -> first row of that class."""
-        rows: dict[str, int] = {}
-        for i, c in enumerate(self.canonical_keys):
-            rows.setdefault(c, i)
-        return rows
+        return self._index[2]
 
     # --- arrays -------------------------------------------------------------
 
     def present(self, dataset: str, *, cache: bool = True) -> np.ndarray:
         """(N, S) bool: which runs exist."""
         info = self.dataset(dataset)
-        entry = self.manifest["datasets"][dataset]
-        shape = (self.n_archs, len(info.seeds))
-        return self._read(f"/datasets/{dataset}/present", entry["present"], shape, "bool", cache=cache)
+        if self.n_parts == 1:
+            return self._images[0].present(dataset, cache=cache)
+        out = self._cache.get(f"/datasets/{dataset}/present")
+        if out is None:
+            out = np.zeros((self.n_archs, len(info.seeds)), dtype=bool)
+            for i, image in self._parts_with(dataset):
+                out[np.ix_(self._rows(i), self._cols(i, info))] |= image.present(dataset)
+        return self._keep(f"/datasets/{dataset}/present", out, cache)
 
     def metric(self, dataset: str, name: str, kind: str | None = None, *, cache: bool = True) -> np.ndarray:
         """The whole array of metric ``name`` of ``dataset``: (N,), (N, S) or (N, S, E).
@@ -157,64 +205,93 @@ class Table:
             UnknownDatasetError, UnknownMetricError: naming what is stored.
         """
         info = self.dataset(dataset)
-        if kind is None:
-            kind = info.kind_of(name)
-        elif name not in getattr(info, kind, {}):
-            raise UnknownMetricError(name, sorted(getattr(info, kind, {})))
-        meta = getattr(info, kind)[name]
-        shape = self._metric_shape(info, kind)
-        return self._read(layout.data_path(dataset, kind, name), meta["checksum"], shape, cache=cache)
+        kind = info.resolve_kind(name, kind)
+        if self.n_parts == 1:
+            return self._images[0].metric(dataset, name, kind, cache=cache)
+        path = layout.data_path(dataset, kind, name)
+        out = self._cache.get(path)
+        if out is None:
+            shape = {
+                "per_seed": (self.n_archs, len(info.seeds)),
+                "curves": (self.n_archs, len(info.seeds), len(info.epochs)),
+                "per_arch": (self.n_archs,),
+            }[kind]
+            out = self._allocate(path, shape)
+            for i, image in self._parts_with(dataset):
+                if name in getattr(image.dataset(dataset), kind):
+                    values = image.metric(dataset, name, kind, cache=False)
+                    if kind == "per_arch":
+                        fill_values(out, self._rows(i), values)
+                    else:
+                        scatter_runs(out, self._rows(i), self._cols(i, info), image.present(dataset), values)
+        return self._keep(path, out, cache)
 
     def static(self, name: str, *, cache: bool = True) -> np.ndarray:
         """(N,) table-wide metric ``name``."""
-        meta = self._static_meta(name)
-        return self._read(
-            layout.data_path(None, "static", name), meta["checksum"], (self.n_archs,), cache=cache
-        )
+        if name not in self.manifest["static"]:
+            raise UnknownMetricError(name, sorted(self.manifest["static"]))
+        if self.n_parts == 1:
+            return self._images[0].static(name, cache=cache)
+        path = layout.data_path(None, "static", name)
+        out = self._cache.get(path)
+        if out is None:
+            out = self._allocate(path, (self.n_archs,))
+            for i in range(self.n_parts):
+                image = self.image(i)
+                if name in image.manifest["static"]:
+                    fill_values(out, self._rows(i), image.static(name, cache=False))
+        return self._keep(path, out, cache)
 
     def missing_mask(self, dataset: str | None, kind: str, name: str) -> np.ndarray:
-        """A metric's stored missing mask, uncached (``dataset=None, kind="static"``: table-wide)."""
-        if dataset is None:
-            meta, shape = self._static_meta(name), (self.n_archs,)
-        else:
-            info = self.dataset(dataset)
-            meta, shape = getattr(info, kind)[name], self._metric_shape(info, kind)
-        path = layout.missing_path(dataset, kind, name)
-        return self._read(path, meta["missing_checksum"], shape, "bool", cache=False)
+        """A metric's missing mask, uncached (``dataset=None, kind="static"``: table-wide). Of a
+        table in parts it is the NaNs of the whole array; each part's stored mask is checked
+        against its own array by ``verify``."""
+        if self.n_parts == 1:
+            return self._images[0].missing_mask(dataset, kind, name)
+        values = (
+            self.static(name, cache=False)
+            if dataset is None
+            else self.metric(dataset, name, kind, cache=False)
+        )
+        return np.isnan(values)
 
-    def _static_meta(self, name: str) -> dict[str, Any]:
-        try:
-            return self.manifest["static"][name]
-        except KeyError:
-            raise UnknownMetricError(name, sorted(self.manifest["static"])) from None
+    def _parts_with(self, dataset: str) -> list[tuple[int, TableImage]]:
+        return [(i, self.image(i)) for i in range(self.n_parts) if dataset in self.image(i).datasets]
 
-    def _metric_shape(self, info: DatasetInfo, kind: str) -> tuple[int, ...]:
-        return {
-            "per_seed": (self.n_archs, len(info.seeds)),
-            "curves": (self.n_archs, len(info.seeds), len(info.epochs)),
-            "per_arch": (self.n_archs,),
-        }[kind]
+    def _rows(self, i: int) -> np.ndarray:
+        row_of = self.row_of
+        return np.fromiter((row_of[k] for k in self.image(i).keys), dtype=np.int64)
 
-    def _read(
-        self, path: str, checksum: str, shape: tuple[int, ...], role: str = "float", *, cache: bool = True
-    ) -> np.ndarray:
-        cached = self._cache.get(path) if cache else None
-        if cached is not None:
-            return cached
-        try:
-            dset = self._file[path]
-        except (KeyError, ValueError, OSError, RuntimeError):
-            raise TableSchemaError(self.path, f"array {path} listed in the manifest is missing") from None
-        schema.check_array(dset, self.path, path, shape, role)
-        try:
-            values = dset[()]
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise TableCorruptError(self.path, f"cannot read {path}: {exc}") from None
-        if layout.array_checksum(values) != checksum:
-            raise TableCorruptError(self.path, f"{path} does not match its checksum")
-        if cache:
+    def _cols(self, i: int, info: DatasetInfo) -> np.ndarray:
+        part_seeds = np.asarray(self.image(i).dataset(info.name).seeds, dtype=np.int64)
+        seeds = np.asarray(info.seeds, dtype=np.int64)
+        cols = np.searchsorted(seeds, part_seeds)
+        if len(part_seeds) and (cols.max() >= len(seeds) or not np.array_equal(seeds[cols], part_seeds)):
+            raise TableCorruptError(
+                self.path, f"part {i} holds seeds of {info.name!r} the table does not list"
+            )
+        return cols
+
+    def _allocate(self, path: str, shape: tuple[int, ...]) -> np.ndarray:
+        # The untrusted-file bound of schema.check_array, for an array put together from parts:
+        # what it declares against the bytes of the whole file (a part may add a metric for a few
+        # rows, all others missing, so the array's own stored bytes are no bound).
+        declared = int(np.prod(shape, dtype=np.float64)) * 8
+        stored = self.commit.end if self.commit else 0
+        if declared > schema.MAX_EXPANSION * stored:
+            raise TableSchemaError(
+                self.path,
+                f"array {path} declares {declared:,} bytes, more than {schema.MAX_EXPANSION}:1 of"
+                f" the file's {stored:,}; refusing to allocate it",
+            )
+        return np.full(shape, np.nan)
+
+    def _keep(self, path: str, values: np.ndarray, cache: bool) -> np.ndarray:
+        if cache and path not in self._cache:
             values.setflags(write=False)  # shared by every later query
             self._cache[path] = values
+        elif not cache and path in self._cache:
+            values = values.copy()
         return values
 
     # --- whole-table access ---------------------------------------------------
@@ -229,7 +306,7 @@ class Table:
             keys=list(self.keys),
             space_config=dict(self.space_config),
             static={name: self.static(name, cache=False) for name in self.manifest["static"]},
-            static_metrics={name: _info(m) for name, m in self.manifest["static"].items()},
+            static_metrics={name: metric_info(m) for name, m in self.manifest["static"].items()},
             static_provenance=dict(self.manifest["static_provenance"]),
             description=self.manifest["description"],
         )
@@ -244,12 +321,12 @@ class Table:
             for kind in layout.DATASET_KINDS:
                 for metric, meta in getattr(info, kind).items():
                     getattr(ds, kind)[metric] = self.metric(name, metric, kind, cache=False)
-                    ds.metrics[metric] = _info(meta)
+                    ds.metrics[metric] = metric_info(meta)
             data.datasets[name] = ds
         return data
 
     def close(self) -> None:
-        self._file.close()
+        self._closer()
 
     def __enter__(self) -> Table:
         return self
@@ -267,39 +344,15 @@ def read_table(path: str | Path) -> TableData:
         return table.to_data()
 
 
-def _info(meta: dict[str, Any]) -> MetricInfo:
-    return MetricInfo(unit=meta["unit"], description=meta.get("description", ""))
-
-
-def _open_hdf5(path: Path) -> h5py.File:
-    if not path.exists():
-        raise TableNotFoundError(path)
-    schema.check_regular_file(path)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(layout.HDF5_SIGNATURE))
-    except OSError as exc:
-        raise NotATableError(path, f"cannot be read: {exc.strerror}") from None
-    if head != layout.HDF5_SIGNATURE:
-        raise NotATableError(path, "not an HDF5 file, so not a nasbench-suite table")
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise TableCorruptError(path, f"HDF5 cannot open it (truncated or damaged): {_short(exc)}") from None
-
-
-def _dataset_info(name: str, entry: dict[str, Any]) -> DatasetInfo:
-    return DatasetInfo(
-        name=name,
-        seeds=tuple(int(s) for s in entry["seeds"]),
-        epochs=tuple(int(e) for e in entry["epochs"]),
-        n_runs=entry["n_runs"],
-        per_seed=entry["per_seed"],
-        curves=entry["curves"],
-        per_arch=entry["per_arch"],
-        protocol=entry["protocol"],
-        provenance=entry["provenance"],
-    )
+def _close(images: dict[int, TableImage], fd: list[int | None]) -> None:
+    # h5py files read through a Python file object must be closed before the descriptor, and
+    # before the interpreter tears h5py down (weakref.finalize runs at exit too).
+    for image in images.values():
+        image.close()
+    images.clear()
+    if fd[0] is not None:
+        os.close(fd[0])
+        fd[0] = None
 
 
 def _short(exc: BaseException) -> str:

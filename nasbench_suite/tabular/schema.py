@@ -53,6 +53,8 @@ MAX_SEEDS = 100_000
 MAX_EPOCHS = 100_000
 #: Longest stored architecture key, in bytes.
 MAX_KEY_BYTES = 1 << 16
+#: Most parts a format-2 table may have (appends compact it long before: writer.MAX_PARTS).
+MAX_PARTS = 10_000
 
 _CHECKSUM = Str(max_len=32, pattern=r"[0-9a-f]{32}")
 _NAME = Str(max_len=200, name=True)
@@ -83,17 +85,64 @@ _DATASET = Check(
     lambda entry: not entry["curves"] or bool(entry["epochs"]),
     "has per-epoch curves but no epochs",
 )
-#: The schema of a table's manifest (format version 1).
+#: Fields of every manifest, of a table or a part.
+_TABLE_FIELDS = {
+    "format": Str(choices=(layout.FORMAT_NAME,)),
+    "space": _NAME,
+    "space_config": Map(Json()),
+    "description": Str(max_len=100_000),
+    "n_archs": Int(0, MAX_ARCHS),
+    "n_canonical": Int(0, MAX_ARCHS),
+}
+_SUMMARY = Obj({"unit": Str(max_len=200), "description": Str(max_len=10_000), "n_missing": Int(0, INT64[1])})
+_PART = Obj(
+    {
+        "offset": Int(0, INT64[1]),
+        "length": Int(1, INT64[1]),
+        "manifest": _CHECKSUM,
+        "n_archs": Int(0, MAX_ARCHS),
+    }
+)
+#: The schema of a format-2 table's manifest: the whole table, its parts listed (the last part,
+#: which holds this manifest, is named by the commit record instead).
+TABLE_MANIFEST: Schema = Check(
+    Obj(
+        {
+            **_TABLE_FIELDS,
+            "format_version": Int(2, layout.FORMAT_VERSION),
+            "parts": Seq(_PART, max_len=MAX_PARTS),
+            "last": Obj({"manifest": _CHECKSUM, "n_archs": Int(0, MAX_ARCHS)}),
+            "static": Map(_SUMMARY, key=_NAME),
+            "static_provenance": Map(Json()),
+            "datasets": Map(
+                Check(
+                    Obj(
+                        {
+                            "seeds": Seq(Int(*INT64), max_len=MAX_SEEDS, increasing=True),
+                            "epochs": Seq(Int(1, INT64[1]), max_len=MAX_EPOCHS, increasing=True),
+                            "n_runs": Int(0, INT64[1]),
+                            "protocol": Map(Json()),
+                            "provenance": Map(Json()),
+                            **{kind: Map(_SUMMARY, key=_NAME) for kind in layout.DATASET_KINDS},
+                        }
+                    ),
+                    lambda entry: not entry["curves"] or bool(entry["epochs"]),
+                    "has per-epoch curves but no epochs",
+                ),
+                key=_NAME,
+            ),
+        },
+        extra=Json(),
+    ),
+    lambda m: m["n_canonical"] <= m["n_archs"],
+    "n_canonical exceeds n_archs",
+)
+#: The schema of a table's manifest (format 1), and of each part's own manifest (format 2).
 MANIFEST: Schema = Check(
     Obj(
         {
-            "format": Str(choices=(layout.FORMAT_NAME,)),
+            **_TABLE_FIELDS,
             "format_version": Int(1, layout.FORMAT_VERSION),
-            "space": _NAME,
-            "space_config": Map(Json()),
-            "description": Str(max_len=100_000),
-            "n_archs": Int(0, MAX_ARCHS),
-            "n_canonical": Int(0, MAX_ARCHS),
             "archs": Obj({"key": _CHECKSUM, "canonical": _CHECKSUM}),
             "static": Map(_METRIC, key=_NAME),
             "static_provenance": Map(Json()),
@@ -133,19 +182,40 @@ def read_manifest(f: h5py.File, path: Path) -> dict[str, Any]:
     stored_checksum = _attribute(f, path, "manifest_checksum", 1 << 10)
     if not isinstance(text, str) or not isinstance(stored_checksum, str):
         raise TableSchemaError(path, "the 'manifest' or 'manifest_checksum' attribute is missing or not text")
-    try:
-        manifest = parse_json(text, max_bytes=MAX_MANIFEST_BYTES, max_depth=MAX_DEPTH)
-    except SchemaViolation as exc:
-        raise TableCorruptError(path, f"the manifest {exc.reason}") from None
-    if not isinstance(manifest, dict) or layout.json_checksum(manifest) != stored_checksum:
-        raise TableCorruptError(path, "the manifest does not match its checksum")
-    try:
-        MANIFEST.check(manifest, "manifest")
-    except SchemaViolation as exc:
-        raise TableSchemaError(path, str(exc)) from None
+    manifest = _checked_json(path, text, stored_checksum, MANIFEST, "manifest", "its checksum")
     for name, entry in manifest["datasets"].items():
         if layout.dataset_checksum(entry) != entry["checksum"]:
             raise TableCorruptError(path, f"dataset {name!r}: manifest entry does not match its checksum")
+    return manifest
+
+
+def read_table_manifest(f: h5py.File, path: Path, checksum: str) -> dict[str, Any]:
+    """The table manifest (format 2) that the last part ``f`` holds, which the commit record
+    says has ``checksum``; parsed with the same bounds as a part's manifest.
+
+    Raises:
+        TableCorruptError: it is missing, not JSON, or does not match ``checksum``.
+        TableSchemaError: it breaks :data:`TABLE_MANIFEST` (the message names the field).
+    """
+    text = _attribute(f, path, "table", MAX_MANIFEST_BYTES)
+    if not isinstance(text, str):
+        raise TableCorruptError(path, "the last part holds no table manifest")
+    return _checked_json(path, text, checksum, TABLE_MANIFEST, "table", "its commit record")
+
+
+def _checked_json(path: Path, text: str, checksum: str, schema: Schema, what: str, against: str) -> dict:
+    """``text`` parsed within the bounds, checked against ``checksum``, then against ``schema``."""
+    label = "manifest" if what == "manifest" else f"{what} manifest"
+    try:
+        manifest = parse_json(text, max_bytes=MAX_MANIFEST_BYTES, max_depth=MAX_DEPTH)
+    except SchemaViolation as exc:
+        raise TableCorruptError(path, f"the {label} {exc.reason}") from None
+    if not isinstance(manifest, dict) or layout.json_checksum(manifest) != checksum:
+        raise TableCorruptError(path, f"the {label} does not match {against}")
+    try:
+        schema.check(manifest, what)
+    except SchemaViolation as exc:
+        raise TableSchemaError(path, str(exc)) from None
     return manifest
 
 

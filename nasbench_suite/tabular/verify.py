@@ -8,6 +8,7 @@ import numpy as np
 
 from nasbench_suite.errors import NasbenchError, NotATableError, TableError, TableNotFoundError
 from nasbench_suite.tabular import layout, schema
+from nasbench_suite.tabular.image import TableImage
 from nasbench_suite.tabular.reader import Table
 
 
@@ -16,7 +17,9 @@ def verify_table(path: str | Path) -> list[str]:
 
     Reads every array (uncached), compares it with its manifest checksum, checks
     each missing mask against the NaNs of its array, that runs not present hold
-    no values, and that seeds, epochs and counts agree with the manifest.
+    no values, and that seeds, epochs and counts agree with the manifest. A table in
+    parts (format 2) has each part checked so, then the whole: every part listed and
+    sound, no run stored twice, and the table manifest's counts against the arrays.
 
     Raises:
         TableNotFoundError, NotATableError: when there is nothing to verify.
@@ -29,17 +32,60 @@ def verify_table(path: str | Path) -> list[str]:
         return [exc.reason]
     problems: list[str] = []
     with table:
-        _check(problems, lambda: _verify_archs(table))
-        for name, meta in sorted(table.manifest["static"].items()):
-            _check(
-                problems,
-                lambda name=name, meta=meta: _verify_mask(
-                    table, None, "static", name, meta, table.static(name, cache=False)
-                ),
-            )
-        for ds_name in sorted(table.datasets):
-            _check(problems, lambda ds_name=ds_name: _verify_dataset(table, ds_name))
+        for i in range(table.n_parts):
+            prefix = f"part {i}: " if table.n_parts > 1 else ""
+            try:
+                image = table.image(i)
+            except TableError as exc:
+                problems.append(prefix + exc.reason)
+                continue
+            _verify_image(image, problems, prefix)
+        if table.format_version >= 2 and not problems:
+            _check(problems, lambda: _verify_whole(table))
     return problems
+
+
+def _verify_image(table: TableImage, problems: list[str], prefix: str) -> None:
+    found: list[str] = []
+    _check(found, lambda: _verify_archs(table))
+    for name, meta in sorted(table.manifest["static"].items()):
+        _check(
+            found,
+            lambda name=name, meta=meta: _verify_mask(
+                table, None, "static", name, meta, table.static(name, cache=False)
+            ),
+        )
+    for ds_name in sorted(table.datasets):
+        _check(found, lambda ds_name=ds_name: _verify_dataset(table, ds_name))
+    problems.extend(prefix + p for p in found)
+
+
+def _verify_whole(table: Table) -> None:
+    """The table manifest of a format-2 file against what its parts hold."""
+    _verify_archs(table)
+    for name, meta in sorted(table.manifest["static"].items()):
+        _verify_count(table, f"static/{name}", meta, table.static(name, cache=False))
+    for name, info in sorted(table.datasets.items()):
+        present = table.present(name, cache=False)
+        stored = sum(
+            table.image(i).dataset(name).n_runs
+            for i in range(table.n_parts)
+            if name in table.image(i).datasets
+        )
+        if int(present.sum()) != info.n_runs or stored != info.n_runs:
+            raise TableError(
+                table.path, f"dataset {name!r}: runs stored twice, or the count differs from the manifest"
+            )
+        for kind in layout.DATASET_KINDS:
+            for metric, meta in sorted(getattr(info, kind).items()):
+                _verify_count(
+                    table, f"{name}/{kind}/{metric}", meta, table.metric(name, metric, kind, cache=False)
+                )
+
+
+def _verify_count(table: Table, path: str, meta: dict, values: np.ndarray) -> None:
+    if int(np.isnan(values).sum()) != meta["n_missing"]:
+        raise TableError(table.path, f"{path}: missing count of the whole table differs from the manifest")
 
 
 def _check(problems: list[str], fn) -> None:  # type: ignore[no-untyped-def]
@@ -49,7 +95,7 @@ def _check(problems: list[str], fn) -> None:  # type: ignore[no-untyped-def]
         problems.append(getattr(exc, "reason", str(exc)))
 
 
-def _verify_archs(table: Table) -> None:
+def _verify_archs(table: Table | TableImage) -> None:
     # Reading the cached properties checks both arrays against their checksums.
     if len(set(table.canonical_keys)) != table.manifest["n_canonical"]:
         raise TableError(table.path, "number of canonical classes differs from the manifest")
@@ -57,7 +103,7 @@ def _verify_archs(table: Table) -> None:
         raise TableError(table.path, "architecture keys are not unique")
 
 
-def _verify_dataset(table: Table, name: str) -> None:
+def _verify_dataset(table: TableImage, name: str) -> None:
     info = table.dataset(name)
     seeds = _raw(table, f"/datasets/{name}/seeds", len(info.seeds))
     epochs = _raw(table, f"/datasets/{name}/epochs", len(info.epochs))
@@ -77,7 +123,7 @@ def _verify_dataset(table: Table, name: str) -> None:
 
 
 def _verify_mask(
-    table: Table, dataset: str | None, kind: str, metric: str, meta: dict, values: np.ndarray
+    table: TableImage, dataset: str | None, kind: str, metric: str, meta: dict, values: np.ndarray
 ) -> None:
     path = layout.data_path(dataset, kind, metric)
     missing = table.missing_mask(dataset, kind, metric)
@@ -87,7 +133,7 @@ def _verify_mask(
         raise TableError(table.path, f"{path}: missing count differs from the manifest")
 
 
-def _raw(table: Table, path: str, length: int) -> np.ndarray:
+def _raw(table: TableImage, path: str, length: int) -> np.ndarray:
     try:
         dset = table._file[path]
     except (KeyError, OSError, ValueError, RuntimeError):

@@ -1,20 +1,27 @@
 """The one writer of table files: whole-file writes and crash-safe appends.
 
-Every write builds the complete new file in memory (HDF5's core driver: no HDF5
-call touches the disk) and hands its bytes to :mod:`nasbench_suite._atomic`, which
-writes them beside the target (``.<name>.tmp-<pid>``), flushes them to disk, and
-moves the file over the target with ``os.replace``, atomic on POSIX file systems;
-the directory is then flushed too. A process killed at any instant therefore
-leaves either the old file or the new one, never a mix (``tests/test_table_kill.py``
-kills appenders at random instants to prove it). Readers that hold the old file
-open keep reading the old content. A full disk or another OS error is one
-:class:`~nasbench_suite.errors.OutputError` naming the path and the errno, with the
-old table intact and no temporary file left: HDF5 never sees the failing disk, so
-no half-written HDF5 object is left to fail again when it is released.
+A whole write (:func:`write_table`, and :func:`compact_table`) builds the complete file in memory
+(HDF5's core driver: no HDF5 call touches the disk) and hands its bytes to
+:mod:`nasbench_suite._atomic`, which writes them beside the target (``.<name>.tmp-<pid>``),
+flushes them to disk, and moves the file over the target with ``os.replace``, atomic on POSIX
+file systems; the directory is then flushed too.
 
-Appends are serialised by an advisory lock on ``<name>.lock`` so that two
-appenders cannot lose each other's rows. An append rewrites the whole file: that
-is cheap for tables of tens of MB and keeps one code path for every write.
+An append (:func:`append_table`) to a format-2 file writes only the new entries: they become a
+new part (:mod:`nasbench_suite.tabular.parts`), an HDF5 image built in memory the same way and
+written past the file's committed end, flushed, and then committed by a small record in the
+file's header (``_atomic.append_committed``). Its cost grows with what is appended and with the
+table's small arrays (keys, ``present``), not with its per-seed values and curves. A format-1
+file, or one of :data:`MAX_PARTS` parts, is rewritten whole instead (into one part).
+
+Either way a process killed at any instant leaves the old table or the new one, never a mix
+(``tests/test_table_kill.py`` kills appenders at random instants to prove it), and readers
+that hold the file open keep reading the content they opened. A full disk or another OS
+error is one :class:`~nasbench_suite.errors.OutputError` naming the path and the errno, with
+the old table intact and nothing left beside it or past its end: HDF5 never sees the failing
+disk, so no half-written HDF5 object is left to fail again when it is released.
+
+Writes are serialised by an advisory lock on ``<name>.lock`` so that two appenders cannot
+lose each other's rows.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import fcntl
 import itertools
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import h5py
@@ -33,10 +40,15 @@ import numpy as np
 from nasbench_suite import _atomic, spaces
 from nasbench_suite._version import __version__
 from nasbench_suite.errors import OutputError, TableError, TableLockedError
-from nasbench_suite.tabular import layout
+from nasbench_suite.tabular import appends, layout, parts
 from nasbench_suite.tabular.merge import merge_tables
 from nasbench_suite.tabular.model import MetricInfo, TableData
 from nasbench_suite.tabular.reader import Table
+
+#: An append to a table of this many parts rewrites it whole, into one part: reads put a
+#: table together from its parts, so their number is kept small; the rewrite's cost, spread
+#: over the appends that made the parts, stays a fraction of each.
+MAX_PARTS = 64
 
 
 def write_table(path: str | Path, data: TableData, *, overwrite: bool = False) -> Path:
@@ -58,7 +70,7 @@ def write_table(path: str | Path, data: TableData, *, overwrite: bool = False) -
     with _table_lock(target):
         if target.exists() and not overwrite:  # checked under the lock: no two creators both win
             raise TableError(path, "file exists; pass overwrite=True (CLI: --force) to replace it")
-        _atomic.write_bytes(target, _table_image(data, canonical))
+        _write_whole(target, data, canonical)
     return path
 
 
@@ -79,12 +91,41 @@ def append_table(path: str | Path, new: TableData) -> Path:
     target = _atomic.resolve_output(path)
     with _table_lock(target):
         with Table(target) as table:
-            old = table.to_data()
             stored = dict(zip(table.keys, table.canonical_keys))
-        merged = merge_tables(old, new)
+            if table.format_version < 2 or table.n_parts >= MAX_PARTS:
+                merged = merge_tables(table.to_data(), new)
+            else:
+                light = appends.light_data(table, new)
+                canonical = _canonical_keys(new, stored)
+                n_canonical = len(set(table.canonical_keys) | set(canonical))
+                image, manifest = _table_image(
+                    new, canonical, lambda part: appends.next_manifest(table, light, new, part, n_canonical)
+                )
+                old = table.commit
+                commit = parts.Commit(old.sequence + 1, old.end, len(image), layout.json_checksum(manifest))
+                _atomic.append_committed(target, old.end, image, commit.slot, commit.pack())
+                return path
         merged.check()
-        _atomic.write_bytes(target, _table_image(merged, _canonical_keys(merged, stored)))
+        _write_whole(target, merged, _canonical_keys(merged, stored))
     return path
+
+
+def compact_table(path: str | Path) -> int:
+    """Rewrite the table at ``path`` whole, into one part (format 2), crash-safely; returns
+    the number of parts it had. A format-1 table is upgraded the same way.
+
+    Raises:
+        as :func:`append_table`.
+    """
+    target = _atomic.resolve_output(Path(path))
+    with _table_lock(target):
+        with Table(target) as table:
+            n_parts = table.n_parts
+            if n_parts > 1 or table.format_version < 2:
+                data, canonical = table.to_data(), table.canonical_keys
+        if n_parts > 1 or table.format_version < 2:
+            _write_whole(target, data, canonical)
+    return n_parts
 
 
 def remove_stale_temporaries(path: str | Path) -> list[Path]:
@@ -136,19 +177,54 @@ def _canonical_keys(data: TableData, stored: dict[str, str] | None = None) -> li
 _IMAGES = itertools.count()
 
 
-def _table_image(data: TableData, canonical: list[str]) -> bytes:
-    """The bytes of the table file, built in memory (the file name is never opened)."""
+def _write_whole(target: Path, data: TableData, canonical: list[str]) -> None:
+    """``data`` as a new file of one part, replacing ``target`` atomically."""
+    image, manifest = _table_image(data, canonical, _single_part_manifest)
+    commit = parts.Commit(1, 0, parts.HEADER_BYTES + len(image), layout.json_checksum(manifest))
+    with _atomic.replacing_file(target) as fh:
+        fh.write(parts.header(commit))
+        fh.write(image)
+
+
+def _table_image(
+    data: TableData, canonical: list[str], table_manifest: Callable[[dict], dict]
+) -> tuple[bytes, dict]:
+    """The bytes of one part, built in memory (the file name is never opened), and the table
+    manifest it holds (``table_manifest`` makes it from the part's own manifest)."""
     name = f"nasbench-suite-table-{os.getpid()}-{next(_IMAGES)}.h5"
     f = h5py.File(name, "w", driver="core", backing_store=False, libver="latest")
     try:
-        _write_contents(f, data, canonical)
+        manifest = table_manifest(_write_contents(f, data, canonical))
+        f.attrs["table"] = layout.canonical_json(manifest)
         f.flush()
-        return f.id.get_file_image()
+        return f.id.get_file_image(), manifest
     finally:
         f.close()
 
 
-def _write_contents(f: h5py.File, data: TableData, canonical: list[str]) -> None:
+def _single_part_manifest(part: dict) -> dict:
+    """The table manifest of a file of one part: the part's own, with the parts listed."""
+
+    def summaries(metrics: dict) -> dict:
+        return {k: {f: v[f] for f in ("unit", "description", "n_missing")} for k, v in metrics.items()}
+
+    table = {k: v for k, v in part.items() if k not in ("archs", "static", "datasets")}
+    table.update(
+        parts=[],
+        last={"manifest": layout.json_checksum(part), "n_archs": part["n_archs"]},
+        static=summaries(part["static"]),
+        datasets={
+            name: {
+                **{k: v for k, v in entry.items() if k not in ("present", "checksum")},
+                **{kind: summaries(entry[kind]) for kind in layout.DATASET_KINDS},
+            }
+            for name, entry in part["datasets"].items()
+        },
+    )
+    return table
+
+
+def _write_contents(f: h5py.File, data: TableData, canonical: list[str]) -> dict:
     n = data.n_archs
     key_bytes = _encode_strings(data.keys)
     canonical_bytes = _encode_strings(canonical)
@@ -205,6 +281,7 @@ def _write_contents(f: h5py.File, data: TableData, canonical: list[str]) -> None
     text = layout.canonical_json(manifest)
     f.attrs["manifest"] = text
     f.attrs["manifest_checksum"] = layout.json_checksum(manifest)
+    return manifest
 
 
 def _write_metric(

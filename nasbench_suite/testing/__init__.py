@@ -25,7 +25,7 @@ Importing this package imports neither pytest nor torch.
 """
 
 from nasbench_suite.testing._common import CheckNotApplicable, parametrize_checks, run_checks
-from nasbench_suite.testing.driver import CURVE_CONTEXT, build, context_for, drive, objective
+from nasbench_suite.testing.driver import CURVE_CONTEXT, build, context_for, drive, objective, synthetic_prior
 from nasbench_suite.testing.predictors import (
     TOY_ARCHS,
     TOY_SPACE,
@@ -59,5 +59,6 @@ __all__ = [
     "run_checks",
     "space_checks",
     "strategy_checks",
+    "synthetic_prior",
     "toy_target",
 ]

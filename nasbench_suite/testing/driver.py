@@ -11,6 +11,7 @@ import numpy as np
 
 from nasbench_suite import spaces
 from nasbench_suite.search.base import Proposal, SearchContext, Strategy
+from nasbench_suite.search.prior import TransferPrior
 from nasbench_suite.spaces.base import Arch, SearchSpace
 
 MAX_EPOCH = 200
@@ -18,15 +19,20 @@ MAX_EPOCH = 200
 CURVE_CONTEXT = SearchContext(epochs=tuple(range(1, MAX_EPOCH + 1)), max_epoch=MAX_EPOCH)
 #: The zero-cost proxies the driver measures (what proxy-guided strategies ask for).
 PROXIES = ("nwot", "synflow")
+#: Architectures of the synthetic source dataset that warm-started strategies are given.
+PRIOR_ARCHS = 200
 
 SpaceLike = SearchSpace | str
 Options = Mapping[str, Any] | None
 Score = Callable[[SearchSpace, Any, "int | None"], "tuple[float, float]"]
 
 
-def context_for(cls: type[Strategy], budget: int | None = None) -> SearchContext:
+def context_for(
+    cls: type[Strategy], budget: int | None = None, space: SpaceLike | None = None
+) -> SearchContext:
     """A context ``cls`` accepts: curves when it is multi-fidelity, two objectives when it
-    is multi-objective, proxies when it is proxy-guided, and ``budget`` as the
+    is multi-objective, proxies when it is proxy-guided, a prior on ``space``
+    (:func:`synthetic_prior`) when it is warm-started, and ``budget`` as the
     evaluation-budget hint."""
     return SearchContext(
         epochs=CURVE_CONTEXT.epochs if cls.multi_fidelity else (),
@@ -34,14 +40,27 @@ def context_for(cls: type[Strategy], budget: int | None = None) -> SearchContext
         n_objectives=2 if cls.multi_objective else 1,
         budget_evals=budget,
         proxies=PROXIES if cls.proxy_guided else (),
+        prior=synthetic_prior(resolve_space(space or "nb201")) if cls.warm_started else None,
     )
+
+
+def synthetic_prior(space: SearchSpace, n_archs: int = PRIOR_ARCHS) -> TransferPrior:
+    """A source dataset for warm starts: ``n_archs`` random architectures (seed 0) scored by
+    :func:`objective` plus Gaussian noise of 5 points (a related task, not the same one)."""
+    rng = np.random.default_rng(0)
+    keys: dict[str, float] = {}
+    for _ in range(n_archs):
+        arch = space.sample(rng)
+        keys.setdefault(space.key(arch), objective(space, arch)[0] + float(rng.normal(0.0, 5.0)))
+    return TransferPrior("synthetic-source", tuple(keys), tuple(keys.values()))
 
 
 def build(
     cls: type[Strategy], space: SpaceLike = "nb201", seed: int = 0, budget: int | None = None, **options: Any
 ) -> Strategy:
     """``cls`` on ``space`` (a space or a registered name) in a context it accepts."""
-    return cls(resolve_space(space), seed=seed, context=context_for(cls, budget), **options)
+    space = resolve_space(space)
+    return cls(space, seed=seed, context=context_for(cls, budget, space), **options)
 
 
 def objective(space: SearchSpace, arch: Arch, epoch: int | None = None) -> tuple[float, float]:

@@ -239,6 +239,23 @@ def check_proxy_guided_needs_its_proxy(
     )
 
 
+def check_warm_start_uses_its_prior(
+    cls: type[Strategy], space: SpaceLike = "nb201", options: Options = None
+) -> None:
+    """A warm-started strategy refuses a context without a prior, and its first proposals are
+    architectures of the prior (the source's knowledge, not random draws)."""
+    space = resolve_space(space)
+    _refused(
+        "a context without a prior",
+        lambda: cls(space, context=SearchContext(), **dict(options or {})),
+        "prior",
+    )
+    strategy = build(cls, space, seed=9, **dict(options or {}))
+    prior = set(strategy.context.prior.keys)
+    first = [space.key(strategy.ask().arch) for _ in range(5)]
+    expect(all(k in prior for k in first), f"its first 5 proposals are not all from the prior: {first}")
+
+
 def runs_in_fresh_interpreters(
     classes: Sequence[type[Strategy]],
     space: SpaceLike = "nb201",
@@ -292,7 +309,7 @@ def check_same_run_under_different_hash_seeds(
     expect(runs[0] == runs[1], "proposals differ between PYTHONHASHSEED=1 and PYTHONHASHSEED=2")
 
 
-#: Every check, in the order they run; the three context checks only for strategies that declare the flag.
+#: Every check, in the order they run; the four context checks only for strategies that declare the flag.
 CHECKS: tuple[Callable[..., None], ...] = (
     check_declares_its_settings,
     check_unknown_option_is_refused,
@@ -307,6 +324,7 @@ CHECKS: tuple[Callable[..., None], ...] = (
     check_multi_fidelity_needs_curves,
     check_multi_objective_needs_two_objectives,
     check_proxy_guided_needs_its_proxy,
+    check_warm_start_uses_its_prior,
     check_same_run_under_different_hash_seeds,
 )
 
@@ -333,6 +351,8 @@ def strategy_checks(
         if check is check_multi_objective_needs_two_objectives and not cls.multi_objective:
             continue
         if check is check_proxy_guided_needs_its_proxy and not cls.proxy_guided:
+            continue
+        if check is check_warm_start_uses_its_prior and not cls.warm_started:
             continue
         if check.__name__ not in skip:
             chosen.append((check.__name__, bind(check, cls, space, options)))

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pytest
 
 from nasbench_suite import search, spaces
-from tests.strategy_support import drive
+from nasbench_suite.search import SearchContext, TransferPrior
+from tests.strategy_support import drive, objective
 
 SPACE = spaces.get("nb201")
 
@@ -36,5 +37,26 @@ def test_ask_tell_1000(benchmark, name):
 def test_model_based_150(benchmark, name):
     proposals = benchmark.pedantic(
         lambda: drive(search.get(name, SPACE, seed=0), 150), rounds=3, iterations=1, warmup_rounds=1
+    )
+    assert len(proposals) == 150
+
+
+def _full_prior() -> TransferPrior:
+    """A source dataset holding every NB201 architecture (the size of the runner's prior on NB201),
+    scored by the driver's synthetic objective."""
+    archs = list(SPACE.enumerate())
+    return TransferPrior("synthetic", [SPACE.key(a) for a in archs], [objective(SPACE, a)[0] for a in archs])
+
+
+@pytest.mark.benchmark(group="strategy: 150 evaluations on NB201, cold and warm-started")
+@pytest.mark.parametrize("name", ["bananas", "bananas-warm", "xgb-bo", "xgb-bo-warm", "rea", "rea-warm"])
+def test_warm_start_adds_no_per_step_cost(benchmark, name):
+    """A warm start's prior is a lookup: its per-step cost is its cold counterpart's."""
+    context = SearchContext(prior=_full_prior()) if search.strategy_class(name).warm_started else None
+    proposals = benchmark.pedantic(
+        lambda: drive(search.get(name, SPACE, seed=0, context=context), 150),
+        rounds=3,
+        iterations=1,
+        warmup_rounds=1,
     )
     assert len(proposals) == 150
