@@ -71,6 +71,26 @@ def test_serial_and_local_pool_agree_whatever_the_chunking(nb201_synthetic):
     assert all(r.ok and len(r.trajectory["eval"]) > 3 for r in serial)
     assert_same_results(serial, run_many(configs, "local", processes=2))
     assert_same_results(serial, run_many(configs, "local", processes=2, chunk_size=1))
+    weights = [5.0 if i % 3 == 0 else 1.0 for i in range(len(configs))]
+    assert_same_results(serial, run_many(configs, "local", processes=2, weights=weights))
+
+
+def test_weighted_chunks_keep_the_order_and_give_heavy_runs_small_tasks():
+    from nasbench_suite.experiments.executors import MAX_CHUNK, TASKS_PER_PROCESS, _chunks
+
+    configs = list(range(300))  # _chunks only groups: any items do
+    weights = [40.0] * 20 + [1.0] * 280
+    chunks = _chunks(configs, 2, None, weights)
+    assert [c for chunk in chunks for c in chunk] == configs
+    share = sum(weights) / (TASKS_PER_PROCESS * 2)
+    position = 0
+    for chunk in chunks:
+        load = sum(weights[position : position + len(chunk)])
+        assert len(chunk) <= MAX_CHUNK and (load <= share or len(chunk) == 1)
+        position += len(chunk)
+    assert max(len(chunk) for chunk in chunks[:5]) <= 1 + share // 40  # the heavy runs, in small tasks
+    with pytest.raises(ExecutorError, match="2 weights for 3 runs"):
+        run_many(configs[:3], "serial", weights=[1.0, 1.0])
 
 
 def test_multi_fidelity_strategies_agree_across_executors_on_a_sparse_table(tmp_path):

@@ -227,3 +227,21 @@ def test_xgb_zc_refuses_bad_settings():
         predictors.get("xgb-zc", SPACE, values=proxy_vectors(), features="graph")
     with pytest.raises(PredictorError, match="as many proxy values"):
         predictors.get("xgb-zc", SPACE, values={SPACE.key(ARCHS[0]): [1.0], SPACE.key(ARCHS[1]): [1.0, 2.0]})
+
+
+def test_xgb_fit_is_xgboost_train_byte_for_byte():
+    """The predictor's own boosting loop gives the model xgboost.train gives on the same data."""
+    import xgboost
+
+    from nasbench_suite.surrogates import encodings
+
+    space = spaces.get("nb201")
+    rng = np.random.default_rng(3)
+    archs = [space.sample(rng) for _ in range(60)]
+    y = rng.uniform(80, 95, len(archs))
+    model = predictors.get("xgb", space, seed=11, n_estimators=30, subsample=0.8, n_jobs=1).fit(archs, y)
+    x = encodings.encode(space, archs, model.params["encoding"])
+    label = model.scaler_.transform(model.transform_.forward(y))
+    reference = xgboost.train(model.booster_params(len(archs)), xgboost.DMatrix(x, label=label), 30)
+    assert model.booster_.save_raw("ubj") == reference.save_raw("ubj")
+    assert np.array_equal(model.booster_.inplace_predict(x), reference.inplace_predict(x))

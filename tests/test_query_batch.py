@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from nasbench_suite import open_benchmark
+from nasbench_suite.bench._batch import KeyLookup
 from nasbench_suite.errors import MalformedArchError, UnknownArchError, UnknownSeedError
 from nasbench_suite.tabular import write_table
 from tests.support import synthetic_table
@@ -90,3 +91,17 @@ def test_sampled_seeds_are_the_previous_draws(bench):
     expected = np.asarray(bench.seeds(ds))[np.argmax(np.cumsum(present, axis=1) > k[:, None], axis=1)]
     got = bench.query_arrays([keys[r] for r in rows], ds, seed="sample", rng=np.random.default_rng(9))
     assert np.array_equal(got["seed"], expected)
+
+
+def test_key_lookup_direct_and_public_paths_agree(bench):
+    """The cached hash table and the public Index.get_indexer give the same rows: stored keys,
+    equal strings that are other objects, unknown text and non-strings (-1), unhashables (TypeError)."""
+    keys = bench.table.keys
+    values = [keys[3], ("x" + keys[5])[1:], "2-2-2-2", None, 7, keys[0]]
+    expected = np.array([3, 5, -1, -1, -1, 0])
+    for direct in (True, False):
+        lookup = KeyLookup(keys, direct=direct)
+        got = lookup.rows(np.array(values, dtype=object))
+        assert got.dtype == np.int64 and np.array_equal(got, expected)
+        with pytest.raises(TypeError):
+            lookup.rows(np.array([keys[0], {"a": 1}], dtype=object))

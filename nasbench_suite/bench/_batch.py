@@ -1,9 +1,9 @@
 """Batch queries of a table at scale: architectures to rows, rows to numpy columns.
 
 A batch of a million architectures is mostly repeats of the table's keys, so the
-architectures are looked up in one pandas hash index (C speed; a Python ``str``
-caches its hash), and every result column is gathered from a contiguous
-per-metric array of the view. The architecture column of a DataFrame is a
+architectures are looked up in one hash table of the keys, built once per open
+table (C speed; a Python ``str`` caches its hash), and every result column is
+gathered from a contiguous per-metric array of the view. The architecture column of a DataFrame is a
 ``Categorical`` over the table's keys: 4 bytes a row instead of a Python string
 (pandas would otherwise copy every string into its own string column).
 """
@@ -21,10 +21,46 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def rows_of(
-    archs: Sequence[Any], key_index: pd.Index, space: str, resolve: Callable[[Any], int]
-) -> np.ndarray:
-    """Row of every architecture of ``archs`` (int64); ``resolve`` handles what the index does not know.
+class KeyLookup:
+    """Row of each stored key, for arrays of a million keys: built once per open table.
+
+    It is pandas' own hash table of Python objects, the one behind ``Index.get_indexer``,
+    used directly: ``get_indexer`` first infers the type of the whole target (a full
+    pass over a million strings, a quarter of the call) and wraps it in an Index. Where a
+    pandas release no longer has it, the public ``Index.get_indexer`` does the same work.
+    """
+
+    def __init__(self, keys: Sequence[str], *, direct: bool = True):
+        """``direct=False`` takes the public path (what the benchmark compares against)."""
+        import pandas as pd
+
+        values = np.asarray(keys, dtype=object)
+        self._table: Any = None
+        self._index = pd.Index(values, dtype=object)
+        if direct:
+            try:
+                from pandas._libs.hashtable import PyObjectHashTable
+
+                self._table = PyObjectHashTable(len(values))
+                self._table.map_locations(values)
+            except (ImportError, AttributeError, TypeError):
+                self._table = None
+
+    def rows(self, values: np.ndarray) -> np.ndarray:
+        """Rows (int64) of an object array of keys; -1 where a value is not a stored key.
+
+        Raises:
+            TypeError: a value is unhashable.
+        """
+        import pandas as pd
+
+        if self._table is not None:
+            return np.asarray(self._table.lookup(values), dtype=np.int64)
+        return np.asarray(self._index.get_indexer(pd.Index(values, dtype=object, copy=False)), dtype=np.int64)
+
+
+def rows_of(archs: Sequence[Any], lookup: KeyLookup, space: str, resolve: Callable[[Any], int]) -> np.ndarray:
+    """Row of every architecture of ``archs`` (int64); ``resolve`` handles what ``lookup`` does not know.
 
     ``archs`` may be any sequence of stored keys, text forms or architecture
     objects, or a pandas ``Categorical`` (or categorical Series), whose categories
@@ -42,19 +78,17 @@ def rows_of(
         cat = pd.Categorical(archs)
         if (cat.codes < 0).any():
             raise MalformedArchError(space, None, "a missing value among the architectures")
-        lookup = rows_of(list(cat.categories), key_index, space, resolve)
-        return lookup[cat.codes]
+        found = rows_of(list(cat.categories), lookup, space, resolve)
+        return found[cat.codes]
     n = len(archs)
-    # An explicit object Index: given a bare array, pandas would first copy every
+    # An object array, never a bare list given to pandas: pandas would first copy every
     # string into an inferred string column (hundreds of MB for a million rows).
     try:
-        rows = key_index.get_indexer(
-            pd.Index(np.fromiter(archs, dtype=object, count=n), dtype=object, copy=False)
-        )
+        rows = lookup.rows(np.fromiter(archs, dtype=object, count=n))
     except TypeError:  # unhashable architecture objects (dicts, lists): only strings are looked up
-        values = np.fromiter((a if isinstance(a, str) else None for a in archs), dtype=object, count=n)
-        rows = key_index.get_indexer(pd.Index(values, dtype=object, copy=False))
-    rows = np.asarray(rows, dtype=np.int64)
+        rows = lookup.rows(
+            np.fromiter((a if isinstance(a, str) else None for a in archs), dtype=object, count=n)
+        )
     for i in np.flatnonzero(rows < 0).tolist():
         rows[i] = resolve(archs[i])
     return rows

@@ -78,7 +78,7 @@ class TabularBenchmark(Benchmark):
         view = self._view(dataset, None, [metric])
         if not view.seed_names:
             raise UnknownMetricError(metric, view.seed_names)
-        rows = _batch.rows_of(archs, self._key_index, self.table.space, self._row)
+        rows = _batch.rows_of(archs, self._key_lookup, self.table.space, self._row)
         return np.where(view.present[rows], view.per_seed[rows, :, 0], np.nan)
 
     def identity(self) -> dict[str, str]:
@@ -175,7 +175,7 @@ class TabularBenchmark(Benchmark):
         arguments and errors as :meth:`query_batch`.
         """
         view = self._view(dataset, epoch, metrics)
-        rows = _batch.rows_of(archs, self._key_index, self.table.space, self._row)
+        rows = _batch.rows_of(archs, self._key_lookup, self.table.space, self._row)
         seeds = np.asarray(self.table.dataset(dataset).seeds, dtype=np.int64)
         if "has_run" not in view.batch:
             view.batch["has_run"] = view.present.any(axis=1)
@@ -219,6 +219,10 @@ class TabularBenchmark(Benchmark):
         import pandas as pd
 
         return pd.CategoricalDtype(self._key_index)
+
+    @cached_property
+    def _key_lookup(self) -> _batch.KeyLookup:
+        return _batch.KeyLookup(self.table.keys)
 
     @cached_property
     def _key_index(self) -> pd.Index:
@@ -267,7 +271,9 @@ class TabularBenchmark(Benchmark):
                 raise SeedPolicyError("seed='sample' needs rng=numpy.random.Generator")
             if "present_columns" not in view.batch:
                 # Per row, the columns of its present seeds first (a stable sort keeps their order).
-                view.batch["present_columns"] = np.argsort(~view.present, axis=1, kind="stable")
+                # Flat, so that the draw is one 1-D gather (a 2-D fancy index costs twice as much).
+                order = np.argsort(~view.present, axis=1, kind="stable")
+                view.batch["present_columns"] = order.reshape(-1)
                 view.batch["present_counts"] = view.present.sum(axis=1)
             counts = view.batch["present_counts"][rows]
             if (counts == 0).any():
@@ -275,7 +281,7 @@ class TabularBenchmark(Benchmark):
                 raise UnknownSeedError("sample", seeds, f"(no run of {self.table.keys[bad]!r})")
             # The k-th present seed of each row, k uniform in [0, count).
             k = (rng.random(len(rows)) * counts).astype(np.int64)
-            return view.batch["present_columns"][rows, k]
+            return view.batch["present_columns"][rows * len(seeds) + k]
         col = self._column_of_seed(seeds, seed)
         present = view.present[rows, col]
         if not present.all():

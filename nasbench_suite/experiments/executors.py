@@ -115,6 +115,7 @@ def run_many(
     tolerate_strategy_errors: bool = False,
     chunk_size: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    weights: Sequence[float] | None = None,
 ) -> list[RunResult]:
     """Run every config; results in the order of ``configs``, identical for every executor.
 
@@ -125,8 +126,13 @@ def run_many(
             default ``os.cpu_count()``.
         ray_address: address of an existing Ray cluster (``executor="ray"`` only).
         tolerate_strategy_errors: see :func:`run_chunk`.
-        chunk_size: runs per task; default: about four tasks per process.
+        chunk_size: runs per task; default: about four tasks per process, or by ``weights``.
         on_progress: called with the number of runs finished, after each chunk.
+        weights: the expected cost of each run, relative to the others (without ``chunk_size``):
+            consecutive runs are grouped into tasks of about ``1 / (TASKS_PER_PROCESS * processes)``
+            of the total weight each (a heavier run is a task of its own; at most ``MAX_CHUNK`` runs),
+            so that with the heavy runs first the pool ends on light tasks and the processes finish
+            close together.
 
     Raises:
         ExecutorError: unknown executor, bad ``processes``, Ray missing.
@@ -145,7 +151,9 @@ def run_many(
     configs = list(configs)
     if not configs:
         return []
-    chunks = _chunks(configs, processes, chunk_size)
+    if weights is not None and len(weights) != len(configs):
+        raise ExecutorError(f"{len(weights)} weights for {len(configs)} runs")
+    chunks = _chunks(configs, processes, chunk_size, weights)
     if executor == "serial" or (executor == "local" and (processes == 1 or len(chunks) == 1)):
         results: list[RunResult] = []
         for chunk in chunks:
@@ -158,9 +166,29 @@ def run_many(
     return _run_ray(chunks, processes, ray_address, tolerate_strategy_errors, on_progress)
 
 
-def _chunks(configs: list[RunConfig], processes: int, chunk_size: int | None) -> list[list[RunConfig]]:
+#: With weights, tasks per process the total weight is cut into.
+TASKS_PER_PROCESS = 16
+#: Most runs in one task.
+MAX_CHUNK = 64
+
+
+def _chunks(
+    configs: list[RunConfig], processes: int, chunk_size: int | None, weights: Sequence[float] | None
+) -> list[list[RunConfig]]:
+    if chunk_size is None and weights is not None:
+        share = sum(weights) / (TASKS_PER_PROCESS * processes)
+        chunks: list[list[RunConfig]] = []
+        load = 0.0
+        for config, weight in zip(configs, weights):
+            if chunks and load + weight <= share and len(chunks[-1]) < MAX_CHUNK:
+                chunks[-1].append(config)
+                load += weight
+            else:
+                chunks.append([config])
+                load = weight
+        return chunks
     if chunk_size is None:
-        chunk_size = max(1, min(64, -(-len(configs) // (4 * processes))))
+        chunk_size = max(1, min(MAX_CHUNK, -(-len(configs) // (4 * processes))))
     return [configs[i : i + chunk_size] for i in range(0, len(configs), chunk_size)]
 
 

@@ -30,13 +30,14 @@ A failed (NaN) result counts as told but is left out of the predictor's data.
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import abstractmethod
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from nasbench_suite.search._util import UNSEEN_DRAWS, choice_option, float_option, int_option, unseen_sample
 from nasbench_suite.search.base import Observation, Strategy, StrategyError
@@ -48,13 +49,21 @@ _PATIENCE = 5
 ACQUISITIONS = ("its", "ucb", "mean")
 
 
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """The process's BLAS and OpenMP libraries, found once: finding them scans every loaded
+    library (tens of milliseconds, paid at each refit before)."""
+    return ThreadpoolController()
+
+
 def _one_thread() -> AbstractContextManager[Any]:
     """BLAS and OpenMP limited to one thread for the model work.
 
     The predictors' matrices are small: extra threads only contend, and on a loaded
-    machine they make a fit several times slower.
+    machine they make a fit several times slower. The libraries are those loaded at the
+    first fit of the process (numpy's BLAS; XGBoost sets its own thread count).
     """
-    return threadpool_limits(limits=1)
+    return _thread_pools().limit(limits=1)
 
 
 class GuidedSearch(Strategy):

@@ -113,6 +113,12 @@ def validate_ops(arch: Any) -> NB201Arch:
     Raises:
         MalformedArchError: for a non-sequence, a wrong length or an unknown op.
     """
+    if (
+        type(arch) is tuple
+        and len(arch) == len(EDGES)
+        and all(type(op) is str and op in _OP_INDEX for op in arch)
+    ):
+        return arch  # the space's own value (what sample and mutate return): nothing to normalise
     if isinstance(arch, str | bytes) or not isinstance(arch, Sequence | np.ndarray):
         raise MalformedArchError(
             _SPACE, arch, f"expected an NB201 string or a sequence of 6 op names, got {type(arch).__name__}"

@@ -1,10 +1,15 @@
 """query_batch of 1,000,000 architectures: this implementation against the previous one, side by side.
 
-Measured on the imported NB201 table (``/work/tables/nb201.h5`` when present, else
-imported from the shared data, else a synthetic table of 15,625 keys), a
+Measured on the imported NB201 table (``/work/tables/nb201-v2.h5`` or ``nb201.h5`` when
+present, else imported from the shared data, else a synthetic table of 15,625 keys), a
 million architectures drawn with replacement, seed ``"sample"`` and ``"mean"``::
 
     python -m pytest tests/benchmarks/test_batch_scale.py --benchmark-enable -s
+
+Three ways side by side: this implementation (``frame``, ``arrays``), the same with the
+keys looked up through the public ``Index.get_indexer`` (``index``: the implementation
+before the cached hash table), and the one before that (``previous``). On a loaded
+machine add ``--benchmark-timer time.process_time`` for the CPU time of the calls.
 
 Peak RSS growth is measured in a subprocess per way: the peak high-water mark
 is reset (``/proc/self/clear_refs``) after the inputs are built, so the figure
@@ -24,11 +29,12 @@ import numpy as np
 import pytest
 
 import nasbench_suite
+from nasbench_suite.bench._batch import KeyLookup
 from nasbench_suite.tabular import write_table
 from tests.support import REPO, synthetic_table
 
 N_ROWS = 1_000_000
-SHARED_TABLE = Path("/work/tables/nb201.h5")
+SHARED_TABLES = (Path("/work/tables/nb201-v2.h5"), Path("/work/tables/nb201.h5"))
 
 
 def previous_query_batch(bench, archs, dataset, seed="mean", rng=None, metrics=None):
@@ -60,8 +66,9 @@ def previous_query_batch(bench, archs, dataset, seed="mean", rng=None, metrics=N
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory, request):
-    if SHARED_TABLE.is_file():
-        return SHARED_TABLE, "cifar10-valid"
+    for shared in SHARED_TABLES:
+        if shared.is_file():
+            return shared, "cifar10-valid"
     try:
         return request.getfixturevalue("nb201_table"), "cifar10-valid"
     except pytest.skip.Exception:
@@ -82,9 +89,19 @@ def archs(table, n_rows):
     return [keys[i] for i in np.random.default_rng(0).integers(len(keys), size=n_rows).tolist()]
 
 
+def index_query_batch(bench, archs, dataset, seed="mean", rng=None):
+    """query_batch with the keys looked up through the public ``Index.get_indexer`` (which infers
+    the type of the whole target first), as before the cached hash table."""
+    if not getattr(bench, "_index_lookup", False):
+        bench._key_lookup = KeyLookup(bench.table.keys, direct=False)
+        bench._index_lookup = True
+    return bench.query_batch(archs, dataset, seed=seed, rng=rng)
+
+
 WAYS = {
     "frame": lambda b, a, d, s, r: b.query_batch(a, d, seed=s, rng=r),
     "arrays": lambda b, a, d, s, r: b.query_arrays(a, d, seed=s, rng=r),
+    "index": lambda b, a, d, s, r: index_query_batch(b, a, d, seed=s, rng=r),
     "previous": lambda b, a, d, s, r: previous_query_batch(b, a, d, seed=s, rng=r),
 }
 
@@ -148,3 +165,34 @@ def test_peak_rss_growth(table, n_rows, record_property):
         record_property(f"rss_{way}", figures)
         if way != "previous":
             assert figures["above_numeric_mb"] < 100
+
+
+def test_ways_interleaved(request, table, archs, n_rows, record_property):
+    """The ways taken in turn, round after round (a loaded machine's load then weighs on each alike):
+    median wall and CPU time (``time.process_time``) of each, printed with ``-s``."""
+    import time
+
+    if not request.config.getoption("benchmark_enable", default=False):
+        pytest.skip("a timing: runs with --benchmark-enable")
+    path, dataset = table
+    bench = nasbench_suite.open_benchmark(path)
+    figures = {}
+    for seed in ("sample", "mean"):
+        times: dict[str, list[tuple[float, float]]] = {way: [] for way in WAYS}
+        for way in WAYS:
+            WAYS[way](bench, archs[:10], dataset, seed, np.random.default_rng(0))
+        for _ in range(7):
+            for way, call in WAYS.items():
+                wall, cpu = time.perf_counter(), time.process_time()
+                call(bench, archs, dataset, seed, np.random.default_rng(0))
+                times[way].append((time.perf_counter() - wall, time.process_time() - cpu))
+        for way, pairs in times.items():
+            wall_s, cpu_s = (float(np.median(column)) for column in zip(*pairs))
+            figures[f"{way}-{seed}"] = {
+                "wall_ms": 1e3 * wall_s,
+                "cpu_ms": 1e3 * cpu_s,
+                "rows_per_s_cpu": n_rows / cpu_s,
+            }
+            print(json.dumps({"way": way, "seed": seed, **figures[f"{way}-{seed}"]}))
+    record_property("interleaved", figures)
+    bench.close()

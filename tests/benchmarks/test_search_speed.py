@@ -218,3 +218,72 @@ def test_leaderboard_model_free_shipped_surrogate(benchmark):
     except NasbenchError as exc:
         pytest.skip(f"the shipped surrogate benchmark does not open here: {exc}")
     _leaderboard(benchmark, "nb201")
+
+
+# --- model-based runs: this implementation against the previous training loops ------------------
+
+
+def previous_mlp_train(x, y, hidden, *, alpha, batch_size, learning_rate, epochs, seed):
+    """The MLP members as trained before: scikit-learn's MLPRegressor.fit."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    net = MLPRegressor(
+        hidden_layer_sizes=tuple(int(h) for h in hidden),
+        alpha=alpha,
+        batch_size=batch_size,
+        learning_rate_init=learning_rate,
+        max_iter=epochs,
+        n_iter_no_change=epochs,
+        random_state=seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net.fit(x, y)
+    return list(net.coefs_), list(net.intercepts_)
+
+
+def previous_xgb_booster(params, data, rounds):
+    """The XGBoost predictor's boosting as before: xgboost.train."""
+    import xgboost
+
+    return xgboost.train(params, data, num_boost_round=rounds)
+
+
+MODEL_BASED_CASES = [
+    ("nb201", "cifar10-valid", "bananas"),
+    ("nb201", "cifar10-valid", "xgb-bo"),
+    ("nb201-cpu", "cifar10-valid@nb201-cpu", "bananas"),
+]
+_REFERENCE: dict[tuple[str, str, str], dict] = {}
+
+
+@pytest.mark.parametrize("way", ["current", "previous"])
+@pytest.mark.parametrize("case", MODEL_BASED_CASES, ids=lambda c: f"{c[2]}-{c[0]}")
+def test_model_based_run(benchmark, monkeypatch, case, way):
+    """One standard run (seed 0, standard budget) of a model-based strategy on the main job's
+    benchmarks; the previous training loops give the same trajectory, column for column. On a
+    loaded machine add ``--benchmark-timer time.process_time`` for the CPU time."""
+    from nasbench_suite.errors import NasbenchError
+    from nasbench_suite.experiments.protocol import standard_suite
+    from nasbench_suite.experiments.runner import open_cached
+    from nasbench_suite.surrogates.predictors import adam_mlp, xgb
+
+    source, dataset, strategy = case
+    benchmark.group = f"one {strategy} run on {source}"
+    try:
+        bench = open_cached(source)
+    except NasbenchError as exc:
+        pytest.skip(f"the shipped benchmark {source} does not open here: {exc}")
+    (config,) = standard_suite(bench, source, [strategy], [dataset], [0], 1, None, None, "include", None)
+    if way == "previous":
+        monkeypatch.setattr(adam_mlp, "train", previous_mlp_train)
+        monkeypatch.setattr(xgb, "boost", previous_xgb_booster)
+    run(config)  # loads and predicts the dataset once, outside the timing
+    result = benchmark.pedantic(run, args=(config,), rounds=1 if benchmark.disabled else 3, iterations=1)
+    reference = _REFERENCE.setdefault(case, result.trajectory)
+    assert sorted(result.trajectory) == sorted(reference)
+    for column, values in reference.items():
+        assert np.array_equal(result.trajectory[column], values, equal_nan=values.dtype.kind == "f"), column

@@ -1,7 +1,8 @@
 """An ensemble of small multilayer perceptrons (scikit-learn, no torch).
 
-Each network is trained by scikit-learn's ``MLPRegressor`` (Adam, ReLU) on
-standardised inputs and targets; prediction is a plain numpy forward pass over
+Each network is trained as scikit-learn's ``MLPRegressor`` trains it (Adam, ReLU;
+``adam_mlp.py`` makes the same steps without the library's per-step overhead, with
+bit-identical weights) on standardised inputs and targets; prediction is a plain numpy forward pass over
 the fitted weights, which are also what is saved (``.npz`` of ``coefs_`` and
 ``intercepts_``), so a loaded model predicts bit-identically.
 """
@@ -9,7 +10,6 @@ the fitted weights, which are also what is saved (``.npz`` of ``coefs_`` and
 from __future__ import annotations
 
 import io
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,8 +65,7 @@ class MLPPredictor(Predictor):
 
     def fit(self, archs: Sequence[Any], y: Sequence[float] | np.ndarray) -> MLPPredictor:
         """Fit every network on the same data, each from its own seed."""
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.neural_network import MLPRegressor
+        from nasbench_suite.surrogates.predictors import adam_mlp
 
         values, target = self._check_fit_input(archs, y)
         x = encodings.encode(self.space, values, self.params["encoding"]).astype(np.float64)
@@ -76,21 +75,22 @@ class MLPPredictor(Predictor):
         self.scaler_ = TargetScaler.fit(target)
         z = self.scaler_.transform(target)
         p = self.params
+        inputs = (x - self.x_mean_) / self.x_scale_
         self.weights_: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
         for seed in child_seeds(self.seed, int(p["n_nets"])):
-            net = MLPRegressor(
-                hidden_layer_sizes=tuple(int(h) for h in p["hidden"]),
-                alpha=float(p["alpha"]),
-                batch_size=min(int(p["batch_size"]), len(values)),
-                learning_rate_init=float(p["learning_rate"]),
-                max_iter=int(p["epochs"]),
-                n_iter_no_change=int(p["epochs"]),  # train the full budget: no early stop on a noisy loss
-                random_state=seed,
+            # MLPRegressor's training, bit for bit, without its per-step overhead (adam_mlp.py).
+            self.weights_.append(
+                adam_mlp.train(
+                    inputs,
+                    z,
+                    p["hidden"],
+                    alpha=float(p["alpha"]),
+                    batch_size=min(int(p["batch_size"]), len(values)),
+                    learning_rate=float(p["learning_rate"]),
+                    epochs=int(p["epochs"]),
+                    seed=seed,
+                )
             )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                net.fit((x - self.x_mean_) / self.x_scale_, z)
-            self.weights_.append((list(net.coefs_), list(net.intercepts_)))
         self.fitted_ = True
         return self
 
