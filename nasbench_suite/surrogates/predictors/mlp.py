@@ -35,8 +35,9 @@ class MLPPredictor(Predictor):
     """``n_nets`` MLPs differing by seed; mean and spread (std, ddof 0) across them."""
 
     name = "mlp"
+    graph_encoding: ClassVar[str] = "onehot+features+path_stats"
     defaults: ClassVar[dict[str, Any]] = {
-        "encoding": "onehot+features+path_stats",
+        "encoding": "auto",
         "hidden": [64, 64],
         "n_nets": 5,
         "epochs": 200,
@@ -69,7 +70,7 @@ class MLPPredictor(Predictor):
         from sklearn.neural_network import MLPRegressor
 
         values, target = self._check_fit_input(archs, y)
-        x = encodings.encode(self.space, values, self.params["encoding"]).astype(np.float64)
+        x = self._encode(values).astype(np.float64)
         self.x_mean_ = x.mean(axis=0)
         spread = x.std(axis=0)
         self.x_scale_ = np.where(spread > 0, spread, 1.0)

@@ -77,7 +77,7 @@ class XGBProxyPredictor(XGBPredictor):
         proxies = self._proxies(archs)
         if self.params["features"] == "proxies":
             return proxies
-        return np.hstack([encodings.encode(self.space, archs, self.params["encoding"]), proxies])
+        return np.hstack([self._encode(archs), proxies])
 
     def _encode_for_predict(self, archs: Sequence[Any]) -> tuple[list[Any], np.ndarray]:
         self._check_fitted()
