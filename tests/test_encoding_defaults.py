@@ -78,7 +78,8 @@ def test_saved_spec_names_the_resolved_encoding(tmp_path):
     model = predictors.get("xgb", CHAIN, n_estimators=5).fit(archs, rng.uniform(50, 90, 30))
     spec = model.save(tmp_path)
     assert spec["params"]["encoding"] == "onehot"
-    assert np.array_equal(predictors.load_predictor(CHAIN, tmp_path, spec).predict(archs), model.predict(archs))
+    loaded = predictors.load_predictor(CHAIN, tmp_path, spec)
+    assert np.array_equal(loaded.predict(archs), model.predict(archs))
 
 
 @pytest.fixture
@@ -86,7 +87,12 @@ def chain_csv_table(tmp_path):
     """A user's chain-shaped benchmark: every 4-layer chain of LayerChain, test accuracies only."""
     rng = np.random.default_rng(1)
     rows = [
-        {"arch": "-".join(a), "dataset": "mine", "seed": s, "test_acc": 60 + 5 * a.count("conv") + rng.normal()}
+        {
+            "arch": "-".join(a),
+            "dataset": "mine",
+            "seed": s,
+            "test_acc": 60 + 5 * a.count("conv") + rng.normal(),
+        }
         for a in itertools.product(OPS, repeat=4)
         for s in (0, 1)
     ]
@@ -99,7 +105,8 @@ def chain_csv_table(tmp_path):
 
 
 def test_surrogate_fit_on_a_chain_user_space_uses_one_hot(chain_csv_table, tmp_path):
-    out = fit_surrogate(chain_csv_table, tmp_path / "sur", params={"n_estimators": 30, "learning_rate": 0.3}, cv_folds=2)
+    params = {"n_estimators": 30, "learning_rate": 0.3}
+    out = fit_surrogate(chain_csv_table, tmp_path / "sur", params=params, cv_folds=2)
     m = artefact.read_manifest(out)
     assert m["encoding"] == "onehot"
     spec = m["datasets"]["mine"]["targets"]["test_acc"]["model"]["spec"]

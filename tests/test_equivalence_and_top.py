@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -120,7 +121,7 @@ class Recorder:
     """A predictor that remembers what it was fitted on and asked about (and predicts a constant
     plus the first op's code, so that metrics are defined)."""
 
-    log: list[tuple[list[str], list[str]]] = []
+    log: ClassVar[list[tuple[list[str], list[str]]]] = []
 
     def __init__(self, space, seed):
         self.space, self.train = space, []
@@ -216,10 +217,19 @@ def test_top_weights_rank_the_top_heaviest():
     assert not np.array_equal(plain, weighted.predict(archs))
 
 
+def bench_truth(table_path, keys):
+    """Per-seed ``valid_acc`` rows of ``keys`` in a table (NaN where a run is missing)."""
+    from nasbench_suite.tabular import Table
+
+    with Table(table_path) as t:
+        per_seed = t.metric("toy", "valid_acc", "per_seed")
+        return [per_seed[t.row_of[k]] for k in keys]
+
+
 def test_fit_records_the_top_and_the_card_shows_it(tmp_path):
     write_table(tmp_path / "toy.h5", synthetic_table(n_archs=81, missing_fraction=0.0))
     out = fit_surrogate(tmp_path / "toy.h5", tmp_path / "toy", params={"n_estimators": 20, "top_weight": 4},
-                        cv_folds=3)  # fmt: skip
+                        cost_params={"max_depth": 3}, cv_folds=3)  # fmt: skip
     targets = artefact.read_manifest(out)["datasets"]["toy"]["targets"]
     acc = targets["valid_acc"]
     assert {"regret_best", "precision_top1pct"} <= set(acc["evaluation"]) and acc["evaluation"]["folds"] == 3
@@ -227,9 +237,23 @@ def test_fit_records_the_top_and_the_card_shows_it(tmp_path):
     assert "regret_best_seed_vs_rest" in acc["ceiling"]
     # the cost model is not weighted towards long runs, and has no "top" figures
     cost = targets["train_time_s"]
-    assert "top_weight" not in cost["model"]["spec"]["params"] or cost["model"]["spec"]["params"]["top_weight"] == 0
-    assert acc["model"]["spec"]["params"]["top_weight"] == 4 and "fitted" not in cost
+    assert cost["model"]["spec"]["params"]["top_weight"] == 0 and "fitted" not in cost
+    assert (
+        cost["model"]["spec"]["params"]["max_depth"] == 3
+        and cost["model"]["spec"]["params"]["n_estimators"] == 20
+    )
+    assert (
+        acc["model"]["spec"]["params"]["top_weight"] == 4 and acc["model"]["spec"]["params"]["max_depth"] == 6
+    )
+    # what the benchmark's "mean" policy answers (the fit plus roughness) is scored as well
+    bench = open_benchmark(out)
+    keys = bench.reference_archs("toy")
+    answers = bench.query_batch(keys, "toy", "mean")["valid_acc"].to_numpy()
+    truth = np.array([np.nanmean(r) for r in bench_truth(tmp_path / "toy.h5", keys)])
+    assert acc["answers"] == pytest.approx(ranking_metrics(truth, answers))
     card = model_card_markdown(out)
-    assert "## At the top of the ranking" in card
-    row = next(line for line in card.splitlines() if line.startswith("| toy | valid_acc |") and "shipped" not in line)
-    assert row.count("|") == 13
+    section = card.split("## At the top of the ranking")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| toy |")]
+    assert len(rows) == 1 and rows[0].startswith("| toy | valid_acc |")  # accuracy only, not the cost
+    cells = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert len(cells) == 12 and all(c != "n/a" for c in cells)

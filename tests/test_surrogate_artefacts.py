@@ -205,7 +205,9 @@ def test_model_the_code_can_no_longer_feed_is_an_artefact_error(copy):
         node = m
         for key in spec:
             node = node[key]
-        node["encoding"] = "onehot"
+        # the toy chain's models are fitted on one-hot (its default): more columns than they know
+        assert node["encoding"] == "onehot"
+        node["encoding"] = "onehot+features"
 
     edit_manifest(copy, change)
     with pytest.raises(SurrogateArtefactError, match=r"cannot predict with this version.*refit it"):

@@ -122,7 +122,9 @@ def grouped_folds(groups: np.ndarray, folds: int, seed: int) -> list[np.ndarray]
 
     groups = np.asarray(groups)
     if len(np.unique(groups)) < folds:
-        raise EvaluationError(f"{folds} folds need {folds} equivalence classes; found {len(np.unique(groups))}")
+        raise EvaluationError(
+            f"{folds} folds need {folds} equivalence classes; found {len(np.unique(groups))}"
+        )
     state = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0] % 2**31)
     splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=state)
     return [test for _, test in splitter.split(np.zeros(len(groups)), groups=groups)]

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError, child_seeds
 
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from nasbench_suite import _atomic
 from nasbench_suite._schema import Float, Int, Obj, Seq, Str
-from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import (
     SCALER_SCHEMA,
     Predictor,

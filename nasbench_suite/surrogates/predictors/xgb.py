@@ -17,7 +17,6 @@ import numpy as np
 
 from nasbench_suite import _atomic
 from nasbench_suite._schema import Float, Int, Obj, Str
-from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import (
     SCALER_SCHEMA,
     Predictor,
@@ -93,7 +92,10 @@ class XGBPredictor(Predictor):
             "base_score": 0.0,
         }
         data = xgboost.DMatrix(
-            x, label=self.scaler_.transform(z), weight=top_weights(target, p), nthread=booster_params["nthread"]
+            x,
+            label=self.scaler_.transform(z),
+            weight=top_weights(target, p),
+            nthread=booster_params["nthread"],
         )
         self.booster_ = xgboost.train(booster_params, data, num_boost_round=int(p["n_estimators"]))
         # Prediction is one parallel pass over the rows: n_jobs threads pay off there.

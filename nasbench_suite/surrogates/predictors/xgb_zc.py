@@ -27,7 +27,6 @@ import numpy as np
 
 from nasbench_suite import _atomic
 from nasbench_suite._schema import Float, Map, SchemaViolation, Seq, Str, parse_json
-from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import PredictorError
 from nasbench_suite.surrogates.predictors.xgb import XGBPredictor
 
