@@ -265,14 +265,8 @@ def _fit_dataset(
             targets[name]["fitted"] = ranking_metrics(y, fitted_values[name][rows])
         if kind == "per_seed" and held_out is not None:
             # What the model cannot reproduce out of fold, less the seed-mean noise the runs get
-            # anyway, is the table's roughness around the fit (docs/surrogates.md). Out of
-            # per-architecture folds, not class-grouped ones: the surrogate answers for the
-            # table's own architectures, whose classes it was fitted on; grouped folds add the
-            # error on networks never seen, which made the NB201 surrogate too rough for search
-            # (random search and REA regrets on cifar10-valid above the table's).
-            say(f"{dataset}/{name}: {cv_folds}-fold cross-validation by architecture (roughness)")
-            _, by_arch = cross_validate(archs, y, make, cv_folds, seed)
-            rough = fit_roughness(values[rows], by_arch, (var / np.maximum(count, 1))[rows])
+            # anyway, is the table's roughness around the fit (docs/surrogates.md).
+            rough = fit_roughness(values[rows], held_out, (var / np.maximum(count, 1))[rows])
             roughness_entry = rough.to_json() if rough is not None else None
             if rough is not None:
                 # What the benchmark's "mean" policy answers: the fit plus each architecture's
