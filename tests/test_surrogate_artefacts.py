@@ -250,7 +250,8 @@ def test_shipped_nb201_artefact_is_intact():
             artefact.verify_files(root, target["model"]["checksums"])
     assert (root / CARD).is_file()
     assert artefact.shipped_names() == ["nb201", "nb201-cpu-lc"]  # the second: the project table's curves
-    assert artefact_size_mb(root) < 10
+    # 10.7 MB since the refit with depth-8 accuracy trees (8.9 MB before); a wheel carries it
+    assert artefact_size_mb(root) < 12
 
 
 def artefact_size_mb(root):
