@@ -205,7 +205,9 @@ def test_model_the_code_can_no_longer_feed_is_an_artefact_error(copy):
         node = m
         for key in spec:
             node = node[key]
-        node["encoding"] = "onehot"
+        # the toy chain's models are fitted on one-hot (its default): more columns than they know
+        assert node["encoding"] == "onehot"
+        node["encoding"] = "onehot+features"
 
     edit_manifest(copy, change)
     with pytest.raises(SurrogateArtefactError, match=r"cannot predict with this version.*refit it"):
@@ -248,7 +250,8 @@ def test_shipped_nb201_artefact_is_intact():
             artefact.verify_files(root, target["model"]["checksums"])
     assert (root / CARD).is_file()
     assert artefact.shipped_names() == ["nb201", "nb201-cpu-lc"]  # the second: the project table's curves
-    assert artefact_size_mb(root) < 10
+    # 10.7 MB since the refit with depth-8 accuracy trees (8.9 MB before); a wheel carries it
+    assert artefact_size_mb(root) < 12
 
 
 def artefact_size_mb(root):

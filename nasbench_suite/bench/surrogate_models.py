@@ -10,7 +10,6 @@ policies and fixed per-architecture draws use (:func:`keyed_normals`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,36 +21,7 @@ import numpy as np
 from nasbench_suite.errors import SurrogateArtefactError
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import artefact
-from nasbench_suite.surrogates.noise import SeedNoiseModel
-
-
-def keyed_normals(
-    canonical: Callable[[str], str], dataset: str, keys: list[str], seed: int | str
-) -> np.ndarray:
-    """One standard normal per key, a function of (dataset, canonical key, seed or tag) only.
-
-    Args:
-        canonical: the space's ``canonical_key`` (isomorphic architectures draw alike).
-        dataset: dataset name.
-        keys: stored keys of the space.
-        seed: a training seed, or a tag naming a fixed per-architecture draw.
-    """
-    # A draw keyed by (dataset, canonical key, seed or tag) must not depend on which other
-    # queries came first, so it is a hash of the key rather than a generator's stream:
-    # 53 bits of BLAKE2b give a uniform in (0, 1), the normal quantile makes it Gaussian.
-    from scipy.special import ndtri
-
-    prefix = f"{dataset}\x00{seed}\x00".encode()
-    bits = np.fromiter(
-        (
-            int.from_bytes(hashlib.blake2b(prefix + canonical(k).encode(), digest_size=8).digest(), "big")
-            >> 11
-            for k in keys
-        ),
-        dtype=np.float64,
-        count=len(keys),
-    )
-    return ndtri((bits + 0.5) / float(1 << 53))
+from nasbench_suite.surrogates.noise import SeedNoiseModel, keyed_normals
 
 
 @dataclass

@@ -79,6 +79,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="predictor hyperparameter (VALUE read as JSON, else text); repeatable",
     )
+    p.add_argument(
+        "--cost-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="hyperparameter of the cost (training time) model only, over --param; repeatable",
+    )
     p.add_argument("--description", default="", help="free text stored in the manifest")
     p.add_argument(
         "--curves",
@@ -200,6 +207,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         datasets=datasets,
         model=args.model,
         params=parse_assignments(args.param, "--param"),
+        cost_params=parse_assignments(args.cost_param, "--cost-param"),
         seed=args.seed,
         cv_folds=args.cv_folds,
         overwrite=args.force,

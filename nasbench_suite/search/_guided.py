@@ -82,6 +82,9 @@ class GuidedSearch(Strategy):
     """
 
     model_based: ClassVar[bool] = True
+    #: What an ``encoding`` option of ``"auto"`` (the default) means on a space with a graph
+    #: view; one-hot on chain and categorical spaces (``surrogates.encodings.default_encoding``).
+    graph_encoding: ClassVar[str] = "onehot"
     shared_defaults: ClassVar[dict[str, Any]] = {
         "num_init": 10,
         "k": 10,
@@ -109,6 +112,11 @@ class GuidedSearch(Strategy):
         self._told_since_fit = 0
         self.model_: Any = None
         self.n_fits_ = 0
+        if self.options.get("encoding") == "auto":
+            from nasbench_suite.surrogates import encodings
+
+            # The space's default, resolved once, so that the options the run records name it.
+            self.options["encoding"] = encodings.default_encoding(self.space, self.graph_encoding)
 
     @abstractmethod
     def make_predictor(self, seed: int) -> Any:

@@ -9,7 +9,8 @@ n_members=5)``; the spread across the members is the uncertainty that
 independent Thompson sampling (the paper's default acquisition) draws from.
 
 Published defaults kept: 10 random initial architectures, batch ``k = 10``,
-5 ensemble members, the path encoding, independent Thompson sampling, 100
+5 ensemble members, the path encoding (one-hot on spaces without a graph view, where
+paths are meaningless), independent Thompson sampling, 100
 candidates made by mutating the best architectures (the reference code,
 naszilla ``bananas(num_init=10, k=10, num_ensemble=5, acq_opt_type='mutation',
 explore_type='its')``); two parents as in NASLib, each candidate up to two
@@ -37,16 +38,18 @@ class Bananas(GuidedSearch):
 
     Options (besides those of :class:`GuidedSearch`):
         n_members: networks in the ensemble.
-        encoding: architecture encoding of the members (``"path"``; any vector kind of
-            ``nasbench_suite.surrogates.encodings``).
+        encoding: architecture encoding of the members (``"auto"``: the path encoding on a
+            space with a graph view, one-hot on chain and categorical spaces; any vector kind
+            of ``nasbench_suite.surrogates.encodings``).
         member_params: settings of each MLP member overriding :data:`MEMBER_PARAMS`.
     """
 
     name: ClassVar[str] = "bananas"
+    graph_encoding: ClassVar[str] = "path"
     defaults: ClassVar[dict[str, Any]] = {
         **GuidedSearch.shared_defaults,
         "n_members": 5,
-        "encoding": "path",
+        "encoding": "auto",
         "member_params": None,
     }
 

@@ -10,7 +10,8 @@ boosted model has no spread, so the acquisition is greedy on the predicted mean
 (``acquisition="mean"``); exploration comes from the random start and from the
 candidates being fresh mutations each batch.
 
-The trees are the predictor's defaults on the one-hot-plus-features encoding,
+The trees are the predictor's defaults on the one-hot-plus-features encoding
+(one-hot alone on spaces without a graph view),
 with fewer, faster rounds (``n_estimators=200, learning_rate=0.1``) and one
 thread: the model is refitted every ``k`` results and a fit must stay well
 under a second.
@@ -31,16 +32,18 @@ class XGBoostSearch(GuidedSearch):
     """Predictor-guided search with XGBoost, greedy acquisition.
 
     Options (besides those of :class:`GuidedSearch`):
-        encoding: architecture encoding of the trees (any vector kind of
+        encoding: architecture encoding of the trees (``"auto"``: one-hot plus structural
+            features on a space with a graph view, one-hot otherwise; any vector kind of
             ``nasbench_suite.surrogates.encodings``).
         xgb_params: XGBoost predictor settings overriding :data:`XGB_PARAMS`.
     """
 
     name: ClassVar[str] = "xgb-bo"
+    graph_encoding: ClassVar[str] = "onehot+features"
     defaults: ClassVar[dict[str, Any]] = {
         **GuidedSearch.shared_defaults,
         "acquisition": "mean",
-        "encoding": "onehot+features",
+        "encoding": "auto",
         "xgb_params": None,
     }
 

@@ -81,6 +81,12 @@ class SearchSpace(ABC):
 
     name: str = ""
     size: int | None = None
+    #: Whether :meth:`to_graph` is a real cell graph (NB201, NB101) rather than the default
+    #: chain of decisions. It picks the default encoding of predictors, surrogate fits and
+    #: model-based strategies (``surrogates.encodings.default_encoding``): graph encodings
+    #: (paths, structural features) for graph spaces, one-hot for chain and categorical
+    #: ones, where the path encoding is thousands of mostly empty columns.
+    graph_view: bool = False
 
     # --- text form ----------------------------------------------------------
 
@@ -189,6 +195,13 @@ class SearchSpace(ABC):
     def config(self) -> dict[str, Any]:
         """JSON-able settings that, with ``name``, rebuild this space (stored in tables)."""
         return {}
+
+    def canonical(self, arch: Arch | str) -> Arch:
+        """The representative of ``arch``'s equivalence class (:meth:`canonical_key`): one fixed
+        member, the same for every member, so that a model fed representatives gives the same
+        answer to every spelling of a class. Default: ``arch`` itself, which is right for spaces
+        whose classes are single architectures (chains; ``canonical_key == key``)."""
+        return self.validate(arch)
 
     # --- exports for external optimisers (spaces/export.py has the rules) --------
 

@@ -34,6 +34,7 @@ from nasbench_suite.spaces.nb101_cell import (
     SPACE_NAME,
     NB101Cell,
     analyse,
+    canonical_cell,
     cell_from_lists,
     cell_from_mapping,
     checked,
@@ -67,6 +68,7 @@ class NB101Space(SearchSpace):
     name = "nb101"
     size = None
     ops = OPS
+    graph_view = True
 
     def parse(self, text: str) -> NB101Cell:
         """Parse a text form (see :func:`parse_cell`) and check validity; returns the cell unpruned.
@@ -109,6 +111,11 @@ class NB101Space(SearchSpace):
     def canonical_key(self, arch: NB101Cell | str) -> str:
         """The same as :meth:`key`: the hash is already equal across isomorphic cells."""
         return self.key(arch)
+
+    def canonical(self, arch: NB101Cell | str) -> NB101Cell:
+        """The pruned cell under one fixed node order shared by all cells of its hash
+        (:func:`~nasbench_suite.spaces.nb101_cell.canonical_cell`)."""
+        return canonical_cell(self.prune(arch))
 
     def sample(self, rng: np.random.Generator) -> NB101Cell:
         """Like the official random spec: uniform 7x7 upper-triangular matrix and interior

@@ -7,6 +7,7 @@ space built on these functions). Text forms and rules: ``docs/spaces.md``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -179,6 +180,27 @@ def pruned_hash(pruned: NB101Cell) -> str:
 
 
 # --- text forms ------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def canonical_cell(pruned: NB101Cell) -> NB101Cell:
+    """One fixed relabelling of a pruned cell, the same for every isomorphic cell.
+
+    Among the orders of the interior nodes that keep the matrix upper triangular (the
+    topological orders; at most 5! = 120), the one whose (matrix rows, op labels) is
+    smallest. Isomorphic cells have the same set of relabellings, hence the same minimum.
+    """
+    n = pruned.n_nodes
+    candidates = []
+    for inner in itertools.permutations(range(1, n - 1)):
+        order = (0, *inner, n - 1)
+        if any(pruned.matrix[order[a]][order[b]] for a in range(n) for b in range(a)):
+            continue  # an edge would point backwards: not a topological order
+        matrix = tuple(tuple(pruned.matrix[i][j] for j in order) for i in order)
+        ops = tuple(pruned.ops[i] for i in order)
+        candidates.append((matrix, tuple(_LABELS[op] for op in ops), ops))
+    matrix, _, ops = min(candidates, key=lambda c: c[:2])  # the identity order is always there
+    return NB101Cell(matrix, ops)
 
 
 def format_cell(cell: NB101Cell) -> str:

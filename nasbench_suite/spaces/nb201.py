@@ -211,6 +211,15 @@ def functional_key(arch: Sequence[str] | str) -> str:
     return "+".join(terms) if terms else "0"
 
 
+@cache
+def _representatives() -> dict[str, NB201Arch]:
+    # One pass over the 15,625 architectures (tens of milliseconds), once per process.
+    first: dict[str, NB201Arch] = {}
+    for arch in itertools.product(OPS, repeat=len(EDGES)):
+        first.setdefault(authors_key(arch), arch)  # type: ignore[arg-type]
+    return first
+
+
 # --- the space -----------------------------------------------------------------------
 
 _DECISIONS = tuple(Decision(f"edge {s}->{d}", OPS) for s, d in EDGES)
@@ -240,6 +249,7 @@ class NB201Space(SearchSpace):
 
     name = "nb201"
     size = len(OPS) ** len(EDGES)
+    graph_view = True
     ops = OPS
     edges = EDGES
 
@@ -257,6 +267,10 @@ class NB201Space(SearchSpace):
     def canonical_key(self, arch: NB201Arch | str) -> str:
         """The authors' isomorphism string (rule in :func:`authors_key`, 6,466 classes)."""
         return authors_key(self.validate(arch))
+
+    def canonical(self, arch: NB201Arch | str) -> NB201Arch:
+        """The first member of ``arch``'s :meth:`canonical_key` class in :meth:`enumerate` order."""
+        return _representatives()[authors_key(self.validate(arch))]
 
     def functional_key(self, arch: NB201Arch | str) -> str:
         """The flattened, zero-dropping key (rule in :func:`functional_key`, 4,930 classes)."""

@@ -51,6 +51,7 @@ class PoolSpace(SearchSpace):
             raise SpaceConfigError(base.name, {"pool": len(archs)}, "a pool needs at least two architectures")
         self.base = base
         self.name = base.name
+        self.graph_view = base.graph_view
         self.keys = sorted(archs)
         self.archs = [archs[k] for k in self.keys]
         self.size = len(self.archs)
@@ -76,6 +77,9 @@ class PoolSpace(SearchSpace):
 
     def canonical_key(self, arch: Arch | str) -> str:
         return self.base.canonical_key(arch)
+
+    def canonical(self, arch: Arch | str) -> Arch:
+        return self.base.canonical(arch)
 
     def decisions(self) -> tuple[Decision, ...]:
         return self.base.decisions()

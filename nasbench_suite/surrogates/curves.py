@@ -121,7 +121,7 @@ def fit_curve_surrogate(
                 "space": space.name,
                 "space_config": space.config(),
                 "model": {"name": model, "params": params, "seed": seed, "layout": layout},
-                "encoding": make(seed).params.get("encoding"),
+                "encoding": getattr(make(seed), "encoding", None),
                 "training_table": {
                     "path": str(table_path),
                     "description": table.manifest.get("description", ""),

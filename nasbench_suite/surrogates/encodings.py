@@ -15,7 +15,11 @@ space. Vector kinds (``docs/surrogates.md`` gives lengths and rules):
 * ``"path_stats"``: live paths counted with multiplicity, by how many nodes of
   each op (and how many convolutions) they pass.
 
-Kinds join with ``+`` (``"onehot+features"``). Rows are cached per architecture,
+Kinds join with ``+`` (``"onehot+features"``). ``"auto"`` is the space's default
+(:func:`default_encoding`): a predictor's graph kinds on a space with a graph view
+(``space.graph_view``: NB201, NB101), ``"onehot"`` on chain and categorical spaces,
+whose default chain graph makes the path encoding thousands of mostly empty columns
+and whose op names the structural features can only guess from. Rows are cached per architecture,
 so encoding the same architectures again is a dictionary lookup. The graph analysis
 behind the path and structural kinds (live paths, live nodes, kernel areas) is in
 :mod:`nasbench_suite.surrogates.graph_analysis`.
@@ -43,6 +47,10 @@ from nasbench_suite.surrogates.graph_analysis import (
 
 #: The vector kinds :func:`encode` accepts (joined with ``+`` for concatenations).
 VECTOR_KINDS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "path_stats")
+#: The encoding value that stands for the space's default (:func:`default_encoding`).
+AUTO = "auto"
+#: The default on spaces without a graph view.
+FLAT_DEFAULT = "onehot"
 #: Longest path encoding kept; longer vectors keep their first entries (the shortest
 #: paths), the truncation BANANAS applies when the number of paths explodes.
 PATH_CAP = 4096
@@ -54,6 +62,20 @@ _CACHE_LIMIT = 200_000
 
 class EncodingError(ValueError):
     """An unknown encoding kind, or a graph larger than the space declares."""
+
+
+# --- the space's default ------------------------------------------------------------
+
+
+def default_encoding(space: SearchSpace, graph_kind: str) -> str:
+    """``graph_kind`` (a predictor's or strategy's choice for cell graphs) when ``space``
+    declares a graph view (``space.graph_view``), else :data:`FLAT_DEFAULT`."""
+    return graph_kind if getattr(space, "graph_view", False) else FLAT_DEFAULT
+
+
+def resolve(space: SearchSpace, kind: str, graph_kind: str) -> str:
+    """``kind``, with :data:`AUTO` replaced by :func:`default_encoding` of ``space``."""
+    return default_encoding(space, graph_kind) if kind == AUTO else kind
 
 
 # --- space geometry ------------------------------------------------------------

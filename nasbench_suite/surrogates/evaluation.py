@@ -2,16 +2,23 @@
 
 For each trial (seeded) the stored architectures are shuffled; for each
 training-set size the first ``size`` are the training set and every other
-architecture is the test set. Metrics are computed on the whole test set and on
-its top 10 percent (by true value), where ranking matters most for search.
+architecture *of another equivalence class* is the test set: an architecture whose
+class (``space.canonical_key``) has a member in the training set is in neither, so
+no class is trained on and tested at once (on NB201, a model that has seen one
+spelling of a network is not credited for "predicting" another). Metrics are
+computed on the whole test set and on its top 10 percent (by true value), where
+ranking matters most for search.
 Beside them sits the *seed-noise ceiling*: how well one training seed ranks the
 architectures against another, a bound on what any predictor of single runs can reach.
 
 Metrics (all on held-out architectures): Kendall tau, sparse Kendall tau (both
 true and predicted values rounded to 0.1 points first, so differences below the
-table's resolution count as ties), Spearman rho, R2, MAE, precision at the top
-1 and 5 percent (overlap of the predicted and the true top-k sets divided by k),
-and the wall-clock fit and predict times.
+table's resolution count as ties), Spearman rho, R2, MAE, top-1 % and top-5 %
+recall (the share of the true top k % that the predicted top k % holds; the two
+sets have the same size, so it is also the precision, and the keys keep the name
+``precision_topKpct``), the regret of the predicted best (the true best value less
+the true value of the architecture the model ranks first: what a search that
+trusts the model ends with), and the wall-clock fit and predict times.
 """
 
 from __future__ import annotations
@@ -40,8 +47,11 @@ METRICS = (
     "mae",
     "precision_top1pct",
     "precision_top5pct",
+    "regret_best",
 )
 TOP_TEST_FRACTION = 0.1
+#: How the harness and the surrogate fit split architectures (recorded in every report).
+SPLIT_RULE = "grouped by equivalence class (space.canonical_key): no class in training and test at once"
 
 
 class EvaluationError(NasbenchError, ValueError):
@@ -57,6 +67,12 @@ def precision_at_top(y_true: np.ndarray, y_pred: np.ndarray, fraction: float) ->
     top_true = np.argsort(-y_true, kind="stable")[:k]
     top_pred = np.argsort(-y_pred, kind="stable")[:k]
     return len(np.intersect1d(top_true, top_pred)) / k
+
+
+def regret_of_best(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """``max(y_true)`` less the true value of the first architecture with the highest prediction
+    (target units; 0 when the model's best is a true best)."""
+    return float(np.max(y_true) - y_true[int(np.argmax(y_pred))])
 
 
 def ranking_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -81,7 +97,37 @@ def ranking_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
             "mae": float(mean_absolute_error(y_true, y_pred)),
             "precision_top1pct": precision_at_top(y_true, y_pred, 0.01),
             "precision_top5pct": precision_at_top(y_true, y_pred, 0.05),
+            "regret_best": regret_of_best(y_true, y_pred),
         }
+
+
+# --- splits grouped by equivalence class ------------------------------------------------
+
+
+def class_ids(space: SearchSpace, archs: Sequence[Any]) -> np.ndarray:
+    """``(N,)`` int ids of the equivalence classes (``space.canonical_key``) of ``archs``, numbered
+    in order of first appearance."""
+    ids: dict[str, int] = {}
+    return np.array([ids.setdefault(space.canonical_key(a), len(ids)) for a in archs], dtype=np.int64)
+
+
+def grouped_folds(groups: np.ndarray, folds: int, seed: int) -> list[np.ndarray]:
+    """Test rows of ``folds`` folds in which no group is split (scikit-learn's ``GroupKFold``,
+    groups shuffled by ``seed``); every row is in exactly one fold.
+
+    Raises:
+        EvaluationError: fewer groups than folds.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    groups = np.asarray(groups)
+    if len(np.unique(groups)) < folds:
+        raise EvaluationError(
+            f"{folds} folds need {folds} equivalence classes; found {len(np.unique(groups))}"
+        )
+    state = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0] % 2**31)
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=state)
+    return [test for _, test in splitter.split(np.zeros(len(groups)), groups=groups)]
 
 
 # --- the seed-noise ceiling -----------------------------------------------------------
@@ -95,7 +141,10 @@ def seed_noise_ceiling(per_seed: np.ndarray, present: np.ndarray) -> dict[str, A
     seed pairs, on the archs having both: :func:`nasbench_suite.stats.seed_vs_seed`;
     a pair whose tau is undefined makes it NaN), ``kendall_tau_seed_vs_rest`` (each
     seed against the mean of the arch's other seeds, mean over seeds) and the
-    same two with Spearman rho.
+    same two with Spearman rho. On all of them also ``precision_top1pct_seed_vs_rest``,
+    ``precision_top5pct_seed_vs_rest`` (the top-k % recall of one seed's ranking against
+    the mean of the others) and ``regret_best_seed_vs_rest`` (the others' best mean less
+    their mean on the architecture one seed ranks first), each a mean over seeds.
 
     Raises:
         EvaluationError: fewer than 10 architectures with two or more seeds.
@@ -110,7 +159,7 @@ def seed_noise_ceiling(per_seed: np.ndarray, present: np.ndarray) -> dict[str, A
     top = multi & (mean >= np.quantile(mean[multi], 1 - TOP_TEST_FRACTION))
     out: dict[str, Any] = {"n_archs": int(multi.sum()), "n_seeds": int(per_seed.shape[1])}
     for prefix, rows in (("", multi), ("top10_", top)):
-        rest_tau, rest_rho = [], []
+        rest_tau, rest_rho, rest_top = [], [], []
         for s in range(per_seed.shape[1]):
             has = rows & ok[:, s]
             others = np.where(ok, per_seed, 0.0).sum(axis=1) - np.where(ok[:, s], per_seed[:, s], 0.0)
@@ -120,11 +169,22 @@ def seed_noise_ceiling(per_seed: np.ndarray, present: np.ndarray) -> dict[str, A
                 rest = others[has] / n_others[has]
                 rest_tau.append(kendalltau(per_seed[has, s], rest).statistic)
                 rest_rho.append(spearmanr(per_seed[has, s], rest).statistic)
+                rest_top.append(
+                    [
+                        precision_at_top(rest, per_seed[has, s], 0.01),
+                        precision_at_top(rest, per_seed[has, s], 0.05),
+                        regret_of_best(rest, per_seed[has, s]),
+                    ]
+                )
         in_rows = ok & rows[:, None]
         out[f"{prefix}kendall_tau_seed_vs_seed"] = seed_vs_seed(per_seed, in_rows, method="kendall")
         out[f"{prefix}kendall_tau_seed_vs_rest"] = mean_or_nan(rest_tau)
         out[f"{prefix}spearman_seed_vs_seed"] = seed_vs_seed(per_seed, in_rows, method="spearman")
         out[f"{prefix}spearman_seed_vs_rest"] = mean_or_nan(rest_rho)
+        if not prefix:
+            top = np.array(rest_top, dtype=np.float64).reshape(-1, 3)
+            for i, name in enumerate(("precision_top1pct", "precision_top5pct", "regret_best")):
+                out[f"{name}_seed_vs_rest"] = mean_or_nan(top[:, i].tolist())
     return out
 
 
@@ -186,6 +246,14 @@ def resolve_models(
     return factories
 
 
+def params_in_effect(predictor: Any) -> dict[str, Any]:
+    """A predictor's hyperparameters, its encoding resolved for the space (``"auto"`` named)."""
+    params = dict(getattr(predictor, "params", {}))
+    if "encoding" in params and getattr(predictor, "encoding", None) is not None:
+        params["encoding"] = predictor.encoding
+    return params
+
+
 def evaluate_predictors(
     space: SearchSpace,
     archs: Sequence[Any],
@@ -223,6 +291,7 @@ def evaluate_predictors(
     n = len(archs)
     if len(y) != n:
         raise EvaluationError(f"{n} architectures but {len(y)} targets")
+    groups = class_ids(space, archs)
     if trials < 1:
         raise EvaluationError(f"trials must be >= 1, not {trials}")
     sizes = sorted({int(s) for s in train_sizes if min_train_size <= int(s) <= n - 10})
@@ -240,10 +309,12 @@ def evaluate_predictors(
             "seed": seed,
             "n_archs": n,
             "top_test_fraction": TOP_TEST_FRACTION,
+            "split": SPLIT_RULE,
+            "n_classes": int(groups.max()) + 1 if n else 0,
             "params": {k: dict(v) for k, v in (params or {}).items()},
             # every hyperparameter in effect (defaults included), so a report stays readable
             # after a predictor's defaults change
-            "model_params": {name: dict(getattr(f(space, 0), "params", {})) for name, f in factories.items()},
+            "model_params": {name: params_in_effect(f(space, 0)) for name, f in factories.items()},
         }
     )
     for t, child in enumerate(np.random.SeedSequence(seed).spawn(trials)):
@@ -251,7 +322,8 @@ def evaluate_predictors(
         perm = rng.permutation(n)
         model_seed = int(child.generate_state(1)[0])
         for size in sizes:
-            train, test = perm[:size], perm[size:]
+            train, rest = perm[:size], perm[size:]
+            test = rest[~np.isin(groups[rest], groups[train])]
             top = test[y[test] >= np.quantile(y[test], 1 - TOP_TEST_FRACTION)]
             for name, factory in factories.items():
                 if progress is not None:

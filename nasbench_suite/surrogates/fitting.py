@@ -12,7 +12,9 @@ Targets of a dataset (each the table's value, so the surrogate answers like the 
   zero in NB201, so a run's cost is the predicted time).
 
 Held-out quality comes from K-fold cross-validation of the same model on the same
-rows (out-of-fold predictions, scored with the harness's metrics plus RMSE).
+rows, folds grouped by equivalence class (``space.canonical_key``) so that no class is
+in a training fold and its test fold at once (out-of-fold predictions, scored with the
+harness's metrics plus RMSE).
 """
 
 from __future__ import annotations
@@ -29,12 +31,20 @@ from nasbench_suite.errors import SurrogateArtefactError
 from nasbench_suite.provenance import provenance
 from nasbench_suite.spaces.base import SearchSpace
 from nasbench_suite.surrogates import artefact
-from nasbench_suite.surrogates.evaluation import EvaluationError, ranking_metrics
+from nasbench_suite.surrogates.evaluation import (
+    SPLIT_RULE,
+    EvaluationError,
+    class_ids,
+    grouped_folds,
+    ranking_metrics,
+    seed_noise_ceiling,
+)
 from nasbench_suite.surrogates.noise import (
     NoiseModelError,
     fit_decoupling_noise,
     fit_noise_model,
     fit_roughness,
+    keyed_normals,
     noise_check,
     seed_stats,
 )
@@ -44,6 +54,9 @@ COST_METRIC = "train_time_s"
 #: Per-architecture metrics fitted when the dataset stores them (the runner observes
 #: ``valid_acc_mean`` where there is no per-seed validation accuracy).
 DEFAULT_EXTRA_TARGETS: tuple[str, ...] = ("valid_acc_mean",)
+#: Predictor settings that weight the top of an accuracy ranking (``xgb``'s ``top_weight``), left
+#: out of the cost model.
+TOP_PARAMS = ("top_weight", "top_power")
 
 
 def cross_validate(
@@ -52,23 +65,28 @@ def cross_validate(
     make: Callable[[int], Any],
     folds: int,
     seed: int,
+    groups: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], np.ndarray | None]:
     """K-fold out-of-fold predictions of ``make(fold_seed)``, scored as a whole.
 
+    Args:
+        groups: ``(N,)`` equivalence-class ids (:func:`~nasbench_suite.surrogates.evaluation.class_ids`):
+            a class is never split across folds. None: every architecture is its own class.
+
     Returns:
-        The figures (``folds``, ``n`` and the metrics of :func:`ranking_metrics` plus
+        The figures (``folds``, ``n``, ``split`` and the metrics of :func:`ranking_metrics` plus
         ``rmse``) and the out-of-fold predictions; ``({}, None)`` when ``folds < 2``.
     """
     if folds < 2:
         return {}, None
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    order = rng.permutation(len(y))
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
     out = np.empty(len(y))
-    for k, test in enumerate(np.array_split(order, folds)):
-        train = np.setdiff1d(order, test)
+    every = np.arange(len(y))
+    for k, test in enumerate(grouped_folds(groups, folds, seed)):
+        train = np.setdiff1d(every, test)
         model = make(seed + k).fit([archs[i] for i in train], y[train])
         out[test] = model.predict([archs[i] for i in test])
-    figures: dict[str, Any] = {"folds": folds, "n": len(y)}
+    figures: dict[str, Any] = {"folds": folds, "n": len(y), "split": SPLIT_RULE}
     figures.update(ranking_metrics(y, out))
     figures["rmse"] = float(np.sqrt(np.mean((out - y) ** 2)))
     return figures, out
@@ -81,6 +99,7 @@ def fit_surrogate(
     datasets: Sequence[str] | None = None,
     model: str = "xgb",
     params: dict[str, Any] | None = None,
+    cost_params: dict[str, Any] | None = None,
     seed: int = 0,
     cv_folds: int = 5,
     extra_targets: Sequence[str] = DEFAULT_EXTRA_TARGETS,
@@ -98,6 +117,8 @@ def fit_surrogate(
         datasets: datasets to model (default: every dataset of the table).
         model: predictor name (``predictors.get``), used for every target.
         params: predictor hyperparameters.
+        cost_params: hyperparameters of the cost model only, over ``params`` (the cost needs
+            neither the accuracies' top weighting, which it never gets, nor their capacity).
         seed: seed of the predictors and of the cross-validation splits.
         cv_folds: folds of the held-out evaluation (0: none).
         extra_targets: per-architecture metrics to model besides the accuracy and cost.
@@ -133,15 +154,25 @@ def fit_surrogate(
                 table.dataset(dataset)  # UnknownDatasetError before any work
             for dataset in names:
                 entries[dataset] = _fit_dataset(
-                    table, dataset, space, model, params, seed, cv_folds, extra_targets, staging, say
+                    table,
+                    dataset,
+                    space,
+                    model,
+                    params,
+                    cost_params or {},
+                    seed,
+                    cv_folds,
+                    extra_targets,
+                    staging,
+                    say,
                 )
             manifest = {
                 "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "description": description,
                 "space": space.name,
                 "space_config": space.config(),
-                "model": {"name": model, "params": params, "seed": seed},
-                "encoding": predictors.get(model, space, **params).params.get("encoding"),
+                "model": {"name": model, "params": params, "seed": seed, "cost_params": cost_params or {}},
+                "encoding": getattr(predictors.get(model, space, **params), "encoding", None),
                 "training_table": {
                     "path": str(table_path),
                     "description": table.manifest.get("description", ""),
@@ -165,6 +196,7 @@ def _fit_dataset(
     space: SearchSpace,
     model: str,
     params: dict[str, Any],
+    cost_params: dict[str, Any],
     seed: int,
     cv_folds: int,
     extra_targets: Sequence[str],
@@ -202,11 +234,16 @@ def _fit_dataset(
         archs = [keys[i] for i in rows]
         y = np.log(values[rows]) if transform == "log" else np.asarray(values[rows], dtype=np.float64)
 
-        def make(s: int, _params: dict[str, Any] = params) -> Any:
+        # Weighting the top of the ranking is for accuracies; the cost has no "top".
+        own = {k: v for k, v in params.items() if kind != "cost" or k not in TOP_PARAMS}
+        if kind == "cost":
+            own.update(cost_params)
+
+        def make(s: int, _params: dict[str, Any] = own) -> Any:
             return predictors.get(model, space, seed=s, **_params)
 
         say(f"{dataset}/{name}: {cv_folds}-fold cross-validation")
-        figures, held_out = cross_validate(archs, y, make, cv_folds, seed)
+        figures, held_out = cross_validate(archs, y, make, cv_folds, seed, class_ids(space, archs))
         say(f"{dataset}/{name}: fit on {len(rows):,} archs")
         predictor = make(seed).fit(archs, y)
         table_values[name] = values
@@ -222,11 +259,20 @@ def _fit_dataset(
             "model": entry,
             "evaluation": figures,
         }
+        if kind != "cost":
+            # The shipped model on the rows it was fitted on: its best architecture is what a
+            # search on the surrogate finds (regret_best), beside the out-of-fold figures above.
+            targets[name]["fitted"] = ranking_metrics(y, fitted_values[name][rows])
         if kind == "per_seed" and held_out is not None:
             # What the model cannot reproduce out of fold, less the seed-mean noise the runs get
             # anyway, is the table's roughness around the fit (docs/surrogates.md).
             rough = fit_roughness(values[rows], held_out, (var / np.maximum(count, 1))[rows])
             roughness_entry = rough.to_json() if rough is not None else None
+            if rough is not None:
+                # What the benchmark's "mean" policy answers: the fit plus each architecture's
+                # fixed roughness draw (bench/surrogate_models.py applies the same draw).
+                z = keyed_normals(space.canonical_key, dataset, archs, "roughness")
+                targets[name]["answers"] = ranking_metrics(y, rough.sample(fitted_values[name][rows], z))
         if kind == "per_seed":
             try:
                 noise = fit_noise_model(per_seed, present)
@@ -234,6 +280,13 @@ def _fit_dataset(
                 noise = None
             if noise is not None:
                 noise_entry = {"metric": name, **noise.to_json()}
+                try:
+                    ceiling = seed_noise_ceiling(per_seed, present)
+                    targets[name]["ceiling"] = {
+                        k: v for k, v in ceiling.items() if not k.startswith("top10_")
+                    }
+                except EvaluationError:
+                    pass  # fewer than 10 architectures with two seeds: no ceiling to show
                 rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
                 check = noise_check(noise, per_seed, present, rng, means=fitted_values[name])
     for name, target in targets.items():

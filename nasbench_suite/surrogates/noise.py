@@ -8,12 +8,16 @@ centres; a run is ``mean + std(mean) * z`` with ``z`` standard normal, clipped
 to the metric's range. The model is a few dozen numbers, saved inline in the
 surrogate manifest as JSON.
 
-:func:`noise_check` compares sampled seed-to-seed differences with the table's
-(two-sample KS statistic and the std per accuracy bin): the figures model cards show.
+:func:`keyed_normals` gives the fixed draws a surrogate's answers use (keyed by dataset,
+canonical architecture and seed or tag). :func:`noise_check` compares sampled seed-to-seed
+differences with the table's (two-sample KS statistic and the std per accuracy bin): the
+figures model cards show.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,3 +285,32 @@ def noise_check(
         "model_diff_std": float(np.std(model_diff)),
         "bins": bins,
     }
+
+
+def keyed_normals(
+    canonical: Callable[[str], str], dataset: str, keys: list[str], seed: int | str
+) -> np.ndarray:
+    """One standard normal per key, a function of (dataset, canonical key, seed or tag) only.
+
+    Args:
+        canonical: the space's ``canonical_key`` (isomorphic architectures draw alike).
+        dataset: dataset name.
+        keys: stored keys of the space.
+        seed: a training seed, or a tag naming a fixed per-architecture draw.
+    """
+    # A draw keyed by (dataset, canonical key, seed or tag) must not depend on which other
+    # queries came first, so it is a hash of the key rather than a generator's stream:
+    # 53 bits of BLAKE2b give a uniform in (0, 1), the normal quantile makes it Gaussian.
+    from scipy.special import ndtri
+
+    prefix = f"{dataset}\x00{seed}\x00".encode()
+    bits = np.fromiter(
+        (
+            int.from_bytes(hashlib.blake2b(prefix + canonical(k).encode(), digest_size=8).digest(), "big")
+            >> 11
+            for k in keys
+        ),
+        dtype=np.float64,
+        count=len(keys),
+    )
+    return ndtri((bits + 0.5) / float(1 << 53))

@@ -19,8 +19,9 @@ _LABELS = {
     "spearman": "rho",
     "r2": "R2",
     "mae": "MAE",
-    "precision_top1pct": "P@1%",
-    "precision_top5pct": "P@5%",
+    "precision_top1pct": "R@1%",
+    "precision_top5pct": "R@5%",
+    "regret_best": "regret",
     "fit_time_s": "fit s",
     "predict_time_s": "predict s",
 }
@@ -86,8 +87,10 @@ def evaluation_markdown(report: dict[str, Any]) -> str:
             if s.get("dropped_train_sizes")
             else ""
         ),
-        f"- {s['trials']} random splits per size (seed {s['seed']}); test set: every other "
-        f"architecture, and its top {round(100 * s['top_test_fraction'])} % by true value",
+        f"- {s['trials']} random splits per size (seed {s['seed']}); test set: every architecture "
+        "of a class with no member in the training set"
+        + (f" ({s['n_classes']:,} classes; {s['split']})" if s.get("split") else "")
+        + f", and its top {round(100 * s['top_test_fraction'])} % by true value",
     ]
     if s.get("note"):
         lines.append(f"- note: {s['note']}")
@@ -103,7 +106,14 @@ def evaluation_markdown(report: dict[str, Any]) -> str:
         lines.append(f"- generated {report['generated']} on {report.get('machine', 'unknown machine')}")
     if report.get("provenance"):
         lines += [f"- {line}" for line in provenance_lines(report["provenance"])]
-    lines += ["", "Values are mean ± standard error over the splits; times are wall clock.", ""]
+    lines += [
+        "",
+        "Values are mean ± standard error over the splits; times are wall clock. R@k% is the top-k % "
+        "recall: the share of the true top k % of the test set that the predicted top k % holds; "
+        "regret is the true best value of the test set less the true value of the architecture the "
+        "model ranks first (target units).",
+        "",
+    ]
     lines += _ceiling_markdown(report["ceiling"])
     for test_set, title in (("all", "All held-out architectures"), ("top10", "Top 10 % of the test set")):
         lines += ["", f"## {title}", ""]
@@ -139,6 +149,14 @@ def _ceiling_markdown(ceiling: dict[str, Any]) -> list[str]:
             ceiling.get(f"top10_spearman_{key}"),
         ]
         lines.append(f"| {label} | " + " | ".join(_fmt({"mean": v}) for v in values) + " |")
+    if ceiling.get("precision_top1pct_seed_vs_rest") is not None:
+        lines += [
+            "",
+            "At the top, one seed against the mean of the others (mean over seeds): top-1 % recall "
+            f"{_fmt({'mean': ceiling['precision_top1pct_seed_vs_rest']})}, top-5 % recall "
+            f"{_fmt({'mean': ceiling['precision_top5pct_seed_vs_rest']})}, regret of the seed's best "
+            f"{_fmt({'mean': ceiling['regret_best_seed_vs_rest']}, 2)}.",
+        ]
     return lines
 
 

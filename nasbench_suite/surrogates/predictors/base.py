@@ -37,8 +37,12 @@ class Predictor(ABC):
     """
 
     name: ClassVar[str] = ""
-    #: Default hyperparameters (documented in docs/surrogates.md).
+    #: Default hyperparameters (documented in docs/surrogates.md). An ``encoding`` of
+    #: ``"auto"`` becomes :attr:`graph_encoding` on a space with a graph view and one-hot
+    #: otherwise (``encodings.default_encoding``): :attr:`encoding` is the resolved kind.
     defaults: ClassVar[dict[str, Any]] = {}
+    #: The encoding ``"auto"`` stands for on a space with a graph view.
+    graph_encoding: ClassVar[str] = "onehot"
     #: Defaults that replace ``defaults`` when the predictor is an ensemble member.
     member_defaults: ClassVar[dict[str, Any]] = {}
     #: Schema of the ``params`` and ``state`` of a saved spec, checked before the spec sizes
@@ -138,7 +142,8 @@ class Predictor(ABC):
         raise PredictorError(f"predictor {self.name!r} cannot be loaded")
 
     def _params_for_spec(self) -> dict[str, Any]:
-        return dict(self.params)
+        # The resolved encoding, so that a saved spec says what the model was fitted on.
+        return {**self.params, "encoding": self.encoding} if "encoding" in self.params else dict(self.params)
 
     # --- shared checks -------------------------------------------------------------
 
@@ -157,12 +162,25 @@ class Predictor(ABC):
             raise PredictorError(f"predictor {self.name!r}: no architectures given")
         return [self.space.validate(a) for a in values]
 
+    @property
+    def encoding(self) -> str | None:
+        """The vector encoding in use: ``params["encoding"]`` with ``"auto"`` resolved for the
+        space (None for a predictor that takes no encoding)."""
+        kind = self.params.get("encoding")
+        return None if kind is None else encodings.resolve(self.space, kind, self.graph_encoding)
+
+    def _encode(self, values: Sequence[Any]) -> np.ndarray:
+        """The ``self.params["encoding"]`` vectors of validated architectures, each encoded as
+        its class's representative (``space.canonical``): architectures the space declares
+        equivalent get the same row, hence the same prediction, in fit and predict alike."""
+        return encodings.encode(self.space, [self.space.canonical(v) for v in values], str(self.encoding))
+
     def _encode_for_predict(self, archs: Sequence[Any]) -> tuple[list[Any], np.ndarray]:
         """Checks of ``predict_dist`` (fitted, valid ``archs``), then the validated
-        architectures and their ``self.params["encoding"]`` vectors."""
+        architectures and their ``self.params["encoding"]`` vectors (:meth:`_encode`)."""
         self._check_fitted()
         values = self._check_archs(archs)
-        return values, encodings.encode(self.space, values, self.params["encoding"])
+        return values, self._encode(values)
 
     def _check_fit_input(
         self, archs: Sequence[Any], y: Sequence[float] | np.ndarray

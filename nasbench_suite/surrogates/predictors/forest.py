@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import Predictor, PredictorError, child_seeds
 
 
@@ -21,8 +20,9 @@ class RandomForestPredictor(Predictor):
     """``RandomForestRegressor`` on a vector encoding; std across trees (ddof 0)."""
 
     name = "rf"
+    graph_encoding: ClassVar[str] = "onehot+features+path_stats"
     defaults: ClassVar[dict[str, Any]] = {
-        "encoding": "onehot+features+path_stats",
+        "encoding": "auto",
         "n_estimators": 200,
         "max_features": 0.5,
         "min_samples_leaf": 1,
@@ -34,7 +34,7 @@ class RandomForestPredictor(Predictor):
         from sklearn.ensemble import RandomForestRegressor
 
         values, target = self._check_fit_input(archs, y)
-        x = encodings.encode(self.space, values, self.params["encoding"])
+        x = self._encode(values)
         p = self.params
         self.forest_ = RandomForestRegressor(
             n_estimators=int(p["n_estimators"]),

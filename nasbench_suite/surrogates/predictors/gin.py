@@ -158,7 +158,9 @@ class GINPredictor(Predictor):
         return mean, np.zeros_like(mean)
 
     def _tensors(self, torch: Any, values: list[Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        adjacency, features, mask = encodings.encode_graphs(self.space, values)
+        adjacency, features, mask = encodings.encode_graphs(
+            self.space, [self.space.canonical(v) for v in values]
+        )
         return (
             torch.from_numpy(adjacency),
             torch.from_numpy(features),

@@ -18,7 +18,6 @@ import numpy as np
 
 from nasbench_suite import _atomic
 from nasbench_suite._schema import Float, Int, Obj, Seq, Str
-from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import (
     SCALER_SCHEMA,
     Predictor,
@@ -35,8 +34,9 @@ class MLPPredictor(Predictor):
     """``n_nets`` MLPs differing by seed; mean and spread (std, ddof 0) across them."""
 
     name = "mlp"
+    graph_encoding: ClassVar[str] = "onehot+features+path_stats"
     defaults: ClassVar[dict[str, Any]] = {
-        "encoding": "onehot+features+path_stats",
+        "encoding": "auto",
         "hidden": [64, 64],
         "n_nets": 5,
         "epochs": 200,
@@ -68,7 +68,7 @@ class MLPPredictor(Predictor):
         from nasbench_suite.surrogates.predictors import adam_mlp
 
         values, target = self._check_fit_input(archs, y)
-        x = encodings.encode(self.space, values, self.params["encoding"]).astype(np.float64)
+        x = self._encode(values).astype(np.float64)
         self.x_mean_ = x.mean(axis=0)
         spread = x.std(axis=0)
         self.x_scale_ = np.where(spread > 0, spread, 1.0)

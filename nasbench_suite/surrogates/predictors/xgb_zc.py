@@ -27,7 +27,6 @@ import numpy as np
 
 from nasbench_suite import _atomic
 from nasbench_suite._schema import Float, Map, SchemaViolation, Seq, Str, parse_json
-from nasbench_suite.surrogates import encodings
 from nasbench_suite.surrogates.predictors.base import PredictorError
 from nasbench_suite.surrogates.predictors.xgb import XGBPredictor
 
@@ -77,7 +76,7 @@ class XGBProxyPredictor(XGBPredictor):
         proxies = self._proxies(archs)
         if self.params["features"] == "proxies":
             return proxies
-        return np.hstack([encodings.encode(self.space, archs, self.params["encoding"]), proxies])
+        return np.hstack([self._encode(archs), proxies])
 
     def _encode_for_predict(self, archs: Sequence[Any]) -> tuple[list[Any], np.ndarray]:
         self._check_fitted()
