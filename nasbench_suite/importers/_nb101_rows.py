@@ -36,6 +36,8 @@ _B64[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 )
 _B64[ord("=")] = 64
 _SEP = np.frombuffer(b", ", dtype=np.uint8)
+#: Bytes the fast cut leaves to json.loads: control characters, the escape, and non-ASCII.
+_ODD = (np.arange(256) < 0x20) | (np.arange(256) > 0x7E) | (np.arange(256) == ord("\\"))
 
 
 @dataclass
@@ -75,7 +77,8 @@ def decode_span(path: str, first: int, offsets: np.ndarray, lengths: np.ndarray)
 
 
 def decode_rows(buf: bytes, starts: np.ndarray, ends: np.ndarray, first: int) -> Chunk:
-    """Decode the rows ``buf[starts[i]:ends[i]]``; at the first bad one, those before it."""
+    """Decode the rows ``buf[starts[i]:ends[i]]`` (each record whole in ``buf``: its 12-byte
+    header before, its checksum after); at the first bad one, those before it."""
     a = np.frombuffer(buf, dtype=np.uint8)
     n = len(starts)
     keys = np.zeros((n, 32), dtype=np.uint8)
@@ -85,7 +88,7 @@ def decode_rows(buf: bytes, starts: np.ndarray, ends: np.ndarray, first: int) ->
     errors: dict[int, str] = {}
     fast, q = _fast_rows(a, starts, ends)
     rows = np.flatnonzero(fast)
-    keys[rows] = a[q[:, 0, None] + 1 + np.arange(32)]
+    keys[rows] = _windows(a, q[:, 0] + 1, 32)
     epochs[rows] = _digits(a, q[:, 1] + 3, q[:, 2] - 2)
     cell_at[rows], cell_len[rows] = q[:, 2] + 1, q[:, 5] - q[:, 2] - 1
     decoded, text, text_start, text_end = _b64_decode(a, q[:, 6] + 1, q[:, 7])
@@ -177,12 +180,13 @@ def _group(first, keys, cells, cell_len, params, epochs, values, errors) -> Chun
 def _fast_rows(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which rows are in ``json.dumps``' form with a 32-digit hash, and their 8 quotes' positions."""
     n = len(starts)
-    cover = np.zeros(len(a) + 1, dtype=np.int8)
-    cover[starts] += 1
-    cover[ends] -= 1
-    inside = np.cumsum(cover[:-1], dtype=np.int8).view(bool)
-    quotes = np.flatnonzero((a == ord('"')) & inside)
-    odd = np.flatnonzero(((a < 0x20) | (a > 0x7E) | (a == ord("\\"))) & inside)
+    # The records' headers and checksums are blanked in a copy of them (and of nothing after
+    # them: the run may be cut before a bad record): the counts then see the rows only.
+    text = a[: ends[-1] + 4 if n else 0].copy()
+    text[(starts[:, None] - 12 + np.arange(12)).reshape(-1)] = ord(" ")
+    text[(ends[:, None] + np.arange(4)).reshape(-1)] = ord(" ")
+    quotes = np.flatnonzero(text == ord('"'))
+    odd = np.flatnonzero(_ODD[text])
     n_quotes = np.bincount(np.searchsorted(starts, quotes, "right") - 1, minlength=n)
     n_odd = np.bincount(np.searchsorted(starts, odd, "right") - 1, minlength=n)
     last = len(a) - 1
@@ -206,6 +210,13 @@ def _fast_rows(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.
     return fast, q[ok]
 
 
+def _windows(a: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    """The rows ``a[at[i]:at[i] + width]`` (all inside ``a``), copied without an index per byte."""
+    if not len(at) or not width:
+        return np.zeros((len(at), width), dtype=a.dtype)
+    return np.lib.stride_tricks.sliding_window_view(a, width)[at]
+
+
 def _digits(a: np.ndarray, at: np.ndarray, end: np.ndarray) -> np.ndarray:
     """The decimal numbers ``a[at:end]`` (1 to 6 checked digits each)."""
     value = np.zeros(len(at), dtype=np.int64)
@@ -227,7 +238,7 @@ def _b64_decode(a: np.ndarray, at: np.ndarray, end: np.ndarray) -> tuple:
     size = 0
     for width in np.unique(length[length % 4 == 0]).tolist():
         rows = np.flatnonzero(length == width)
-        chars = _B64[a[at[rows, None] + np.arange(width)]]
+        chars = _B64[_windows(a, at[rows], width)]
         pad = chars == 64
         good = ~((chars == 255) | pad[:, : max(width - 2, 0)].any(axis=1, keepdims=True)).any(axis=1)
         if width:
