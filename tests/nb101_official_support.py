@@ -18,7 +18,7 @@ import numpy as np
 from nasbench_suite import spaces
 from nasbench_suite.importers._tfrecord import encode_metrics, frame
 from nasbench_suite.spaces.nb101_cell import INTERIOR_OPS
-from nasbench_suite.spaces.nb101_hash import hash_module
+from nasbench_suite.spaces.nb101_hash import hash_modules
 
 Cell = tuple[str, str, str]  # (hash, adjacency digits, operations)
 LABELS = {"input": -1, "output": -2, **{op: i for i, op in enumerate(INTERIOR_OPS)}}
@@ -50,17 +50,17 @@ def chain_cells(n: int, seed: int = 0) -> Iterator[Cell]:
     others = [(r, c) for r in range(7) for c in range(r + 2, 7)]  # 15 edges off the path
     rng = np.random.default_rng(seed)
     picks = rng.choice(2 ** len(others) * 3**5, size=n, replace=False)
-    for pick in picks.tolist():
-        edges, ops_code = divmod(pick, 3**5)
-        matrix = [[0] * 7 for _ in range(7)]
-        for r in range(6):
-            matrix[r][r + 1] = 1
+    for lo in range(0, n, 8192):  # hashed a batch at a time (hash_modules: the same hashes)
+        edges, ops_code = np.divmod(picks[lo : lo + 8192], 3**5)
+        matrices = np.zeros((len(edges), 7, 7), dtype=np.int64)
+        matrices[:, np.arange(6), np.arange(1, 7)] = 1
         for bit, (r, c) in enumerate(others):
-            matrix[r][c] = (edges >> bit) & 1
-        ops = [INTERIOR_OPS[(ops_code // 3**k) % 3] for k in range(5)]
-        labels = [-1, *(LABELS[o] for o in ops), -2]
-        digits = "".join(str(v) for row in matrix for v in row)
-        yield hash_module(matrix, labels), digits, ",".join(["input", *ops, "output"])
+            matrices[:, r, c] = (edges >> bit) & 1
+        op_ids = (ops_code[:, None] // 3 ** np.arange(5)) % 3
+        labels = np.concatenate([np.full((len(edges), 1), -1), op_ids, np.full((len(edges), 1), -2)], axis=1)
+        for matrix, ids, key in zip(matrices, op_ids.tolist(), hash_modules(matrices, labels)):
+            ops = [INTERIOR_OPS[i] for i in ids]
+            yield key, "".join(map(str, matrix.reshape(-1).tolist())), ",".join(["input", *ops, "output"])
 
 
 def records(
@@ -68,19 +68,20 @@ def records(
 ) -> Iterator[tuple[str, int, int, bytes]]:
     """(hash, epochs, repeat, JSON row bytes) for every run, cell by cell."""
     rng = np.random.default_rng(seed)
+    runs = len(budgets) * repeats
     for key, digits, ops in cells:
         params = int(rng.integers(200_000, 40_000_000))
-        for epochs in budgets:
-            for _ in range(repeats):
-                acc = rng.uniform(0.1, 0.95, size=(2, 3))
-                time_s = float(rng.uniform(100, 5000)) * epochs / 108
-                evaluations = [
-                    (0.0, 0.0, 0.1, 0.1, 0.1),
-                    (epochs / 2, time_s / 2, *acc[0].tolist()),
-                    (float(epochs), time_s, *acc[1].tolist()),
-                ]
-                metrics = base64.b64encode(encode_metrics(evaluations, params, time_s * 1.1)).decode()
-                yield key, epochs, _, json.dumps([key, epochs, digits, ops, metrics]).encode()
+        acc = rng.uniform(0.1, 0.95, size=(runs, 2, 3)).tolist()  # drawn per cell: fewer calls
+        times = rng.uniform(100, 5000, size=runs).tolist()
+        for k, (epochs, repeat) in enumerate((e, r) for e in budgets for r in range(repeats)):
+            time_s = times[k] * epochs / 108
+            evaluations = [
+                (0.0, 0.0, 0.1, 0.1, 0.1),
+                (epochs / 2, time_s / 2, *acc[k][0]),
+                (float(epochs), time_s, *acc[k][1]),
+            ]
+            metrics = base64.b64encode(encode_metrics(evaluations, params, time_s * 1.1)).decode()
+            yield key, epochs, repeat, json.dumps([key, epochs, digits, ops, metrics]).encode()
 
 
 def write_file(path: Path, cells, budgets=(108,), repeats: int = 3, seed: int = 0) -> Path:

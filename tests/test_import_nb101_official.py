@@ -197,3 +197,72 @@ def test_metrics_that_are_not_ascii_are_a_schema_error(tmp_path):
     path.write_bytes(b"".join(frame(json.dumps(row).encode()) for row in rows))
     with pytest.raises(_tfrecord.RecordSchemaError, match="record 1: metrics is not base64"):
         import_table("nb101-official", path)
+
+
+def test_length_checksums_in_numpy_match_the_library():
+    lengths = np.array([0, 1, 255, 256, 2**32 + 7, 2**63 - 1, 2**64 - 1], dtype=np.uint64)
+    lengths = np.concatenate([lengths, np.random.default_rng(0).integers(0, 2**62, 200).astype(np.uint64)])
+    expected = [masked_crc32c(struct.pack("<Q", int(v))) for v in lengths]
+    assert _tfrecord.masked_length_crcs(lengths).tolist() == expected
+
+
+def _table_arrays(data) -> dict:
+    out = {"keys": data.keys}
+    for name, ds in data.datasets.items():
+        out[name] = [ds.present.tolist()] + [
+            np.nan_to_num(a, nan=-1.0).tolist()
+            for group in (ds.per_seed, ds.curves, ds.per_arch)
+            for a in group.values()
+        ]
+    return out
+
+
+def test_workers_and_short_spans_give_the_same_table(full_file, monkeypatch):
+    """Two worker processes over runs of 7 records: hashes, budgets and runs meet across runs."""
+    one = _table_arrays(import_table("nb101-official", full_file, workers=1))
+    monkeypatch.setattr(nb101_official, "SPAN_RECORDS", 7)
+    monkeypatch.setattr(nb101_official, "HASH_CELLS", 5)
+    assert _table_arrays(import_table("nb101-official", full_file, workers=2)) == one
+
+
+def test_rows_in_another_json_form_read_the_same(tmp_path, full_file, cells):
+    """Rows the fast cut does not take (other spacing, escapes) go through json.loads: same table."""
+    rows = [json.loads(data) for *_, data in support.records(cells, support.FULL_BUDGETS, seed=5)]
+    other = []
+    for i, row in enumerate(rows):
+        text = json.dumps(row, separators=(",", ":")) if i % 3 else json.dumps(row, ensure_ascii=True)
+        if i % 5 == 0:  # an escaped digit: the same string to JSON
+            text = text.replace('"' + row[2], '"\\u00' + format(ord(row[2][0]), "x") + row[2][1:], 1)
+        other.append(frame(text.encode()))
+    path = tmp_path / "nasbench_full.tfrecord"
+    path.write_bytes(b"".join(other))
+    assert _table_arrays(import_table("nb101-official", path)) == _table_arrays(
+        import_table("nb101-official", full_file)
+    )
+
+
+def test_errors_in_later_runs_name_their_record(tmp_path, full_file, monkeypatch):
+    monkeypatch.setattr(nb101_official, "SPAN_RECORDS", 5)
+    raw = bytearray(full_file.read_bytes())
+    offsets, pos = [], 0
+    while pos < len(raw):
+        offsets.append(pos)
+        pos += struct.unpack_from("<Q", raw, pos)[0] + 16
+    raw[offsets[23] + 20] ^= 0x01  # inside record 23's data
+    (tmp_path / "crc.tfrecord").write_bytes(raw)
+    with pytest.raises(RecordChecksumError, match=r"record 23 at byte \d+: the CRC32C of its data"):
+        import_table("nb101-official", tmp_path / "crc.tfrecord", workers=2)
+    raw = bytearray(full_file.read_bytes())
+    raw[offsets[31] + 2] ^= 0x01  # record 31's length
+    (tmp_path / "len.tfrecord").write_bytes(raw)
+    with pytest.raises(RecordChecksumError, match=r"record 31 .* its length"):
+        import_table("nb101-official", tmp_path / "len.tfrecord", workers=2)
+
+
+def test_a_hash_that_is_not_hex_is_a_schema_error(tmp_path, cells):
+    rows = [json.loads(data) for *_, data in support.records(cells[:1], budgets=(108,))]
+    rows[2][0] = "G" * 32
+    path = tmp_path / "nasbench_only108.tfrecord"
+    path.write_bytes(b"".join(frame(json.dumps(row).encode()) for row in rows))
+    with pytest.raises(RecordSchemaError, match=r"record 2: module_hash 'G{32}' is not 32 lower-case"):
+        import_table("nb101-official", path)

@@ -354,3 +354,22 @@ def test_neighbours_are_valid_distinct_and_deterministic() -> None:
         keys = [SPACE.key(n) for n in nbrs]
         assert len(set(keys)) == len(keys) and SPACE.key(c) not in keys
         assert all(prune(n) == n for n in nbrs)
+
+
+def test_hash_modules_matches_hash_module_on_every_size(monkeypatch):
+    """The batched graph hash (numpy + one MD5 call per node and round) is the official one,
+    and cells whose digests tie on the sort key's bytes are hashed one by one, the same."""
+    from nasbench_suite.spaces import nb101_hash
+    from tests.nb101_official_support import LABELS, sampled_cells
+
+    by_size: dict[int, list] = {}
+    for key, digits, ops in sampled_cells(400, seed=11):
+        labels = [LABELS[op] for op in ops.split(",")]
+        by_size.setdefault(len(labels), []).append((key, [int(d) for d in digits], labels))
+    assert len(by_size) >= 4
+    for key_bytes in (7, 1):
+        monkeypatch.setattr(nb101_hash, "_KEY_BYTES", key_bytes)
+        for n, cells in by_size.items():
+            matrices = np.array([m for _, m, _ in cells]).reshape(-1, n, n)
+            labels = np.array([lab for *_, lab in cells]).reshape(-1, n)
+            assert nb101_hash.hash_modules(matrices, labels) == [k for k, _, _ in cells]

@@ -1,28 +1,20 @@
-"""TFRecord files without TensorFlow: framing, checksums, and the NB101 metrics message.
+"""TFRecord files without TensorFlow: framing and checksums.
 
 A TFRecord file is a sequence of records, each::
 
     uint64 length (LE) | uint32 masked CRC32C of those 8 bytes | data | uint32 masked CRC32C of data
 
 where ``masked(crc) = ((crc >> 15) | (crc << 17)) + 0xA282EAD8`` (mod 2**32).
-Both checksums are checked; CRC32C comes from the ``crc32c`` package (hardware
-instructions where the CPU has them).
-
-NAS-Bench-101's ``ModelMetrics`` protocol buffer (``nasbench/lib/model_metrics.proto``)::
-
-    message ModelMetrics { repeated EvaluationData evaluation_data = 1;
-                           optional int32 trainable_parameters = 2; optional double total_time = 3; }
-    message EvaluationData { optional double current_epoch = 1; optional double training_time = 2;
-                             optional double train_accuracy = 3; optional double validation_accuracy = 4;
-                             optional double test_accuracy = 5; optional string checkpoint_path = 6; }
-
-is decoded here for a whole batch of messages at once with numpy (the field
-loop runs once per field position, not once per message); unknown fields are
-skipped as the protobuf rules say.
+Both checksums are checked; CRC32C comes from the ``google-crc32c`` package (hardware
+instructions where the CPU has them). :class:`Framing` finds the records of a whole file by
+hopping from header to header and checks the lengths' checksums in numpy (a CRC of a fixed
+length is affine in its bytes: eight table lookups); :func:`data_crcs_match` checks the data
+of a run of records. :func:`read_records` streams the records' data, one block at a time.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,14 +24,13 @@ import google_crc32c
 import numpy as np
 
 from nasbench_suite.errors import ImportSourceError
+from nasbench_suite.importers._model_metrics import EVAL_FIELDS, MAX_EVALS, decode_metrics
+
+__all__ = ["EVAL_FIELDS", "MAX_EVALS", "Framing", "decode_metrics", "encode_metrics", "frame", "read_records"]
 
 _MASK_DELTA = 0xA282EAD8
 _HEADER = struct.Struct("<QI")
 _CRC = struct.Struct("<I")
-#: Fields 1..5 of EvaluationData, in this order.
-EVAL_FIELDS = ("current_epoch", "training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
-#: How many EvaluationData entries are kept (the official API reads entries 1 and 2).
-MAX_EVALS = 3
 
 
 class RecordChecksumError(ImportSourceError):
@@ -58,6 +49,112 @@ def masked_crc32c(data: bytes) -> int:
     """The TFRecord masked CRC32C of ``data``."""
     crc = google_crc32c.value(data)
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def _mask(crc: np.ndarray) -> np.ndarray:
+    crc = crc.astype(np.uint64)
+    return (((crc >> np.uint64(15)) | (crc << np.uint64(17))) + np.uint64(_MASK_DELTA)) & np.uint64(
+        0xFFFFFFFF
+    )
+
+
+# CRC32C of 8 bytes = CRC32C of 8 zero bytes XOR, for each byte, its table entry at its position.
+_ZERO8 = google_crc32c.value(bytes(8))
+_LENGTH_TABLE = np.array(
+    [
+        [google_crc32c.value(bytes(i) + bytes([b]) + bytes(7 - i)) ^ _ZERO8 for b in range(256)]
+        for i in range(8)
+    ],
+    dtype=np.uint32,
+)
+
+
+def masked_length_crcs(lengths: np.ndarray) -> np.ndarray:
+    """The masked CRC32C of each uint64 ``lengths`` as its 8 little-endian bytes, in numpy."""
+    as_bytes = np.ascontiguousarray(lengths, dtype="<u8").view(np.uint8).reshape(-1, 8)
+    crc = np.full(len(as_bytes), _ZERO8, dtype=np.uint32)
+    for i in range(8):
+        crc ^= _LENGTH_TABLE[i][as_bytes[:, i]]
+    return _mask(crc)
+
+
+def data_crcs_match(buf: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """For records whose data is ``buf[starts[i]:ends[i]]``, each followed by its masked CRC32C:
+    which ones match (one C call per record: the data are a few hundred bytes)."""
+    value = google_crc32c.value
+    computed = np.array([value(buf[a:b]) for a, b in zip(starts.tolist(), ends.tolist())], dtype=np.uint32)
+    raw = np.frombuffer(buf, dtype=np.uint8)
+    stored = raw[ends[:, None] + np.arange(4)].copy().view("<u4")[:, 0]
+    return _mask(computed) == stored
+
+
+class Framing:
+    """The records of a file, found by hopping from header to header (only the headers are
+    read: 8 MB at a time); :meth:`spans` yields them in runs with their lengths' checksums
+    checked, and stops at the first bad record, leaving its error in :attr:`error` (so that
+    the records before it are still yielded and decoded: errors are reported in file order).
+    """
+
+    def __init__(self, path: Path, fh: BinaryIO, block_bytes: int = 8 << 20):
+        self.path = path
+        self.fd = fh.fileno()
+        self.size = os.fstat(self.fd).st_size
+        self.block_bytes = block_bytes
+        self.error: ImportSourceError | None = None
+
+    def spans(self, records: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """(number of the first record, header offsets, data lengths) of runs of ``records``."""
+        number, base, unpack = 0, 0, struct.Struct("<Q").unpack_from
+        offsets: list[int] = []
+        lengths: list[int] = []
+        crcs: list[int] = []
+        while base + 12 <= self.size and self.error is None:
+            block = os.pread(self.fd, self.block_bytes, base)
+            pos, end, found = 0, len(block), []
+            while end - pos >= 12:  # the only loop per record: one append, one unpack
+                found.append(pos)
+                pos += unpack(block, pos)[0] + 16
+            at = np.array(found, dtype=np.int64)
+            header = np.frombuffer(block, dtype=np.uint8)[at[:, None] + np.arange(12)].copy()
+            offsets += (at + base).tolist()
+            lengths += header[:, :8].view("<u8")[:, 0].tolist()
+            crcs += header[:, 8:].view("<u4")[:, 0].tolist()
+            base += pos
+            while len(offsets) >= records or (offsets and base + 12 > self.size):
+                span = self._checked(number, offsets[:records], lengths[:records], crcs[:records])
+                if len(span[1]):
+                    yield span
+                number += len(span[1])
+                if self.error is not None:
+                    return
+                del offsets[:records], lengths[:records], crcs[:records]
+        if self.error is None and base < self.size:  # fewer than 12 bytes after the last record
+            self.error = TruncatedRecordError(
+                self.path,
+                f"the file ends inside record {number} (at byte {base}, {self.size - base} bytes left)",
+            )
+
+    def _checked(self, number: int, offsets: list, lengths: list, crcs: list) -> tuple:
+        offs = np.array(offsets, dtype=np.int64)
+        lens = np.array(lengths, dtype=np.uint64)
+        bad = np.flatnonzero(masked_length_crcs(lens) != np.array(crcs, dtype=np.uint64))
+        stop = int(bad[0]) if len(bad) else len(offs)
+        # A length past the file's size is clipped to it first (it could overflow int64).
+        ends = offs[:stop] + 16 + np.minimum(lens[:stop], np.uint64(self.size)).astype(np.int64)
+        over = np.flatnonzero(ends > self.size)
+        if len(over):
+            stop = int(over[0])
+            self.error = TruncatedRecordError(
+                self.path,
+                f"the file ends inside record {number + stop} "
+                f"(at byte {offsets[stop]}, {self.size - offsets[stop]} bytes left)",
+            )
+        elif len(bad):
+            self.error = RecordChecksumError(
+                self.path,
+                f"record {number + stop} at byte {offsets[stop]}: the CRC32C of its length does not match",
+            )
+        return number, offs[:stop], lens[:stop].astype(np.int64)  # in the file: under 2**63
 
 
 def frame(data: bytes) -> bytes:
@@ -115,12 +212,16 @@ def encode_metrics(
     evaluations: list[tuple[float, ...]], trainable_parameters: int, total_time: float
 ) -> bytes:
     """A serialised ``ModelMetrics``: ``evaluations`` of 5 doubles each (fields 1..5 of EvaluationData)."""
-    out = bytearray()
-    for values in evaluations:
-        body = b"".join(struct.pack("<Bd", (f << 3) | 1, v) for f, v in enumerate(values, start=1))
-        out += bytes([0x0A]) + _varint(len(body)) + body
-    out += bytes([0x10]) + _varint(trainable_parameters) + struct.pack("<Bd", 0x19, total_time)
-    return bytes(out)
+    entries = b"".join(_ENTRY.pack(0x0A, _ENTRY.size - 2, *_tagged(values)) for values in evaluations)
+    return entries + bytes([0x10]) + _varint(trainable_parameters) + struct.pack("<Bd", 0x19, total_time)
+
+
+#: One EvaluationData entry of five doubles, as a field of ModelMetrics (tag, length, fields).
+_ENTRY = struct.Struct("<BB" + "Bd" * 5)
+
+
+def _tagged(values: tuple[float, ...]) -> list[float]:
+    return [x for f, v in enumerate(values, start=1) for x in ((f << 3) | 1, v)]
 
 
 def _varint(value: int) -> bytes:
@@ -133,95 +234,3 @@ def _varint(value: int) -> bytes:
         else:
             out.append(byte)
             return bytes(out)
-
-
-def decode_metrics(messages: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Decode a batch of ``ModelMetrics`` messages.
-
-    Returns:
-        evals: (n, MAX_EVALS, 5) float64, fields 1..5 of each of the first entries (NaN: absent);
-        n_evals: (n,) int64, how many EvaluationData entries each message has;
-        params: (n,) int64, ``trainable_parameters`` (-1: absent);
-        bad: (n,) bool, messages that are not valid protocol buffers of this type.
-    """
-    n = len(messages)
-    lengths = np.fromiter(map(len, messages), dtype=np.int64, count=n)
-    ends = np.cumsum(lengths)
-    pos = ends - lengths
-    buf = np.frombuffer(b"".join(messages) + b"\0" * 16, dtype=np.uint8)
-    evals = np.full((n, MAX_EVALS, 5), np.nan)
-    n_evals = np.zeros(n, dtype=np.int64)
-    params = np.full(n, -1, dtype=np.int64)
-    bad = np.zeros(n, dtype=bool)
-    sub_end = np.zeros(n, dtype=np.int64)  # > 0 while inside an EvaluationData
-    active = np.flatnonzero(pos < ends)
-    while len(active):
-        p = pos[active]
-        tag = buf[p].astype(np.int64)
-        if (tag >= 0x80).any():  # field numbers above 15: a multi-byte tag
-            tag, p = _read_varints(buf, p)
-        else:
-            p = p + 1
-        field, wire = tag >> 3, tag & 7
-        inside = sub_end[active] > 0
-        new_p = np.full(len(active), -1, dtype=np.int64)
-        # Doubles (wire type 1): EvaluationData fields 1..5, or ModelMetrics' total_time.
-        is_double = wire == 1
-        new_p[is_double] = p[is_double] + 8
-        take = is_double & inside & (field <= 5)
-        if take.any():
-            rows, at = active[take], p[take]
-            slot = n_evals[rows] - 1
-            keep = slot < MAX_EVALS
-            raw = np.ascontiguousarray(buf[at[keep, None] + np.arange(8)]).view("<f8")[:, 0]
-            evals[rows[keep], slot[keep], field[take][keep] - 1] = raw
-        # Length-delimited: EvaluationData (top level, field 1) is entered; anything else skipped.
-        is_len = wire == 2
-        if is_len.any():
-            length, after = _read_varints(buf, p[is_len])
-            enter = ~inside[is_len] & (field[is_len] == 1)
-            new_p[is_len] = np.where(enter, after, after + length)
-            rows = active[is_len][enter]
-            sub_end[rows] = after[enter] + length[enter]
-            bad[rows[sub_end[rows] > ends[rows]]] = True
-            n_evals[rows] += 1
-        # Varints (wire type 0): trainable_parameters at the top level, else skipped.
-        is_var = wire == 0
-        if is_var.any():
-            value, after = _read_varints(buf, p[is_var])
-            new_p[is_var] = after
-            top = ~inside[is_var] & (field[is_var] == 2)
-            params[active[is_var][top]] = value[top]
-        is_fixed32 = wire == 5
-        new_p[is_fixed32] = p[is_fixed32] + 4
-        # Wire types 3, 4, 6, 7 (groups, invalid), field 0, and a known field with
-        # another wire type than the definition's: not this message.
-        wrong = (new_p < 0) | (field == 0)
-        wrong |= ~inside & (((field == 1) & ~is_len) | ((field == 2) & ~is_var) | ((field == 3) & ~is_double))
-        wrong |= inside & (((field <= 5) & ~is_double) | ((field == 6) & ~is_len))
-        pos[active] = np.where(wrong, ends[active], new_p)
-        bad[active[wrong]] = True
-        now = pos[active]
-        now_sub = sub_end[active]
-        over = (now > ends[active]) | ((now_sub > 0) & (now > now_sub))
-        bad[active[over]] = True
-        sub_end[active[(now_sub > 0) & (now == now_sub)]] = 0
-        active = active[~wrong & ~over & (now < ends[active])]
-    bad |= sub_end > 0  # ended inside an EvaluationData
-    return evals, n_evals, params, bad
-
-
-def _read_varints(buf: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Varints starting at positions ``p``: (values, positions after them); 10 bytes at most."""
-    value = np.zeros(len(p), dtype=np.int64)
-    size = np.zeros(len(p), dtype=np.int64)
-    open_ = np.ones(len(p), dtype=bool)
-    limit = len(buf) - 1
-    for i in range(10):
-        byte = buf[np.minimum(p + i, limit)].astype(np.int64)
-        value |= np.where(open_, (byte & 0x7F) << (7 * i), 0)
-        size += open_
-        open_ &= byte >= 0x80
-        if not open_.any():
-            break
-    return value, p + size

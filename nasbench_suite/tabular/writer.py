@@ -40,7 +40,7 @@ import numpy as np
 from nasbench_suite import _atomic, spaces
 from nasbench_suite._version import __version__
 from nasbench_suite.errors import OutputError, TableError, TableLockedError
-from nasbench_suite.tabular import appends, layout, parts
+from nasbench_suite.tabular import _chunks, appends, layout, parts
 from nasbench_suite.tabular.merge import merge_tables
 from nasbench_suite.tabular.model import MetricInfo, TableData
 from nasbench_suite.tabular.reader import Table
@@ -259,7 +259,7 @@ def _write_contents(f: h5py.File, data: TableData, canonical: list[str]) -> dict
         group = f"datasets/{ds_name}"
         f.create_dataset(f"{group}/seeds", data=seeds)
         f.create_dataset(f"{group}/epochs", data=epochs)
-        f.create_dataset(f"{group}/present", data=present, **_storage(present))
+        _chunks.create(f, f"{group}/present", present, _storage(present))
         entry: dict = {
             "seeds": seeds.tolist(),
             "epochs": epochs.tolist(),
@@ -289,10 +289,10 @@ def _write_metric(
 ) -> dict:
     values = np.ascontiguousarray(values, dtype=np.float64)
     missing = np.isnan(values)
-    dset = f.create_dataset(layout.data_path(dataset, kind, name), data=values, **_storage(values))
+    dset = _chunks.create(f, layout.data_path(dataset, kind, name), values, _storage(values))
     dset.attrs["unit"] = info.unit
     dset.attrs["description"] = info.description
-    f.create_dataset(layout.missing_path(dataset, kind, name), data=missing, **_storage(missing))
+    _chunks.create(f, layout.missing_path(dataset, kind, name), missing, _storage(missing))
     return {
         "unit": info.unit,
         "description": info.description,
