@@ -112,3 +112,13 @@ def test_surrogate_fit_on_a_chain_user_space_uses_one_hot(chain_csv_table, tmp_p
     spec = m["datasets"]["mine"]["targets"]["test_acc"]["model"]["spec"]
     assert spec["params"]["encoding"] == "onehot"
     assert m["datasets"]["mine"]["targets"]["test_acc"]["evaluation"]["kendall_tau"] > 0.5
+
+
+def test_a_pool_encodes_as_its_base_space_does():
+    archs = list(itertools.islice(NB201.enumerate(), 7))
+    pool = PoolSpace(NB201, archs)
+    for kind in ("path", "path_stats", "features"):
+        assert encodings.encoding_size(pool, kind) == encodings.encoding_size(NB201, kind)
+        np.testing.assert_array_equal(
+            encodings.encode(pool, archs, kind), encodings.encode(NB201, archs, kind)
+        )

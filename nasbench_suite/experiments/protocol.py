@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 #: strategies (``rea-warm``, ``bananas-warm``, ``xgb-bo-warm``: their cold counterparts started from
 #: a source dataset's accuracies, charged nothing; ``experiments.warm_start``) joined
 #: (``STANDARD_STRATEGIES_V5``). The warm ones are not applicable on a benchmark with one dataset.
+#: Its runs also differ from version 4's where predictors are involved: they encode each class's
+#: representative, and a search pool (the ``nb201-cpu`` section) encodes as its base space does.
 PROTOCOL_VERSION = 5
 
 #: The strategies of protocol version 1, in the order the suite runs them: the twelve

@@ -52,6 +52,12 @@ class PoolSpace(SearchSpace):
         self.base = base
         self.name = base.name
         self.graph_view = base.graph_view
+        # The graph bounds the encodings size their vectors by (path encodings: one column per
+        # path up to the longest): a pool's graphs are its base's, so are the bounds. Without
+        # them a pool of NB201 cells was sized as a generic chain (4,096 mostly empty columns).
+        for bound in ("max_graph_nodes", "max_path_length"):
+            if callable(getattr(base, bound, None)):
+                setattr(self, bound, getattr(base, bound))
         self.keys = sorted(archs)
         self.archs = [archs[k] for k in self.keys]
         self.size = len(self.archs)
