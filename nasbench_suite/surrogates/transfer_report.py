@@ -164,8 +164,9 @@ def transfer_markdown(report: dict[str, Any]) -> str:
         "",
         f"- table: `{report['table']['path']}` (manifest checksum `{report['table']['checksum']}`)",
         f"- methods: {', '.join(s['methods'])}; target train sizes: {', '.join(map(str, s['train_sizes']))}",
-        f"- {s['trials']} random splits per size (seed {s['seed']}), the harness's: test set = every other "
-        "architecture, and its top 10 % by true target value; target = the target's seed-mean accuracy",
+        f"- {s['trials']} random splits per size (seed {s['seed']}), the harness's: test set = every "
+        "architecture of a class with no member in the training set, and its top 10 % by true target "
+        "value; target = the target's seed-mean accuracy",
         "- every method may read the source accuracy of every architecture (prior knowledge); the target's "
         'accuracy only on its training set (docs/surrogates.md, "Transfer across datasets")',
     ]
