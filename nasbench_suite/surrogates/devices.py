@@ -257,8 +257,8 @@ def devices_markdown(report: dict[str, Any]) -> str:
         f"- meta-training devices (HELP's split): {', '.join(s['meta_train'])}",
         f"- meta-test devices: {', '.join(s['meta_test'])}",
         f"- {s['trials']} random draws of the measured architectures per size (seed {s['seed']}); "
-        "test set: every "
-        f"other of the {s['n_archs']:,} architectures; targets are log latencies",
+        f"test set: every architecture of the {s['n_archs']:,} whose equivalence class has no member "
+        "among the measured ones (the harness's grouped splits); targets are log latencies",
         "- methods: `few-shot` (principal components of the meta-training devices' log latencies and "
         "log FLOPs, "
         "least squares on the measured archs), `flops` (FLOPs alone), `scratch` (`xgb` on the encoding)",
