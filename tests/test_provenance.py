@@ -123,9 +123,12 @@ def test_surrogate_reports_and_cards_carry_the_provenance(toy, tmp_path):
     assert "(table), checksum" in report.with_suffix(".md").read_text()
 
 
-def test_the_shipped_card_says_its_fit_provenance_was_not_recorded():
+def test_the_shipped_card_names_the_fit_that_made_it():
     from nasbench_suite.surrogates import artefact
     from nasbench_suite.surrogates.card import model_card_markdown
 
     card = model_card_markdown(artefact.shipped_root() / "nb201")
-    assert "not recorded: fitted 2026-11-23" in card and "`nb201` (surrogate), checksum" in card
+    fitted_by = card.split("## Provenance", 1)[1].split("Fitted by:", 1)[1]
+    assert "nasbench-suite " in fitted_by and ", commit " in fitted_by
+    assert "command: `nasbench surrogate fit " in fitted_by
+    assert "`nb201` (surrogate), checksum" in card

@@ -201,11 +201,13 @@ class _Accumulator:
 
     def _raise(self, chunk: Chunk, errors: list[tuple[int, str]]) -> None:
         first = min(errors, default=None)
-        if first is not None and (chunk.error is None or chunk.first + first[0] < chunk.error[0]):
+        error = chunk.error
+        if first is not None and (error is None or chunk.first + first[0] < error[0]):
             raise RecordSchemaError(self.path, f"record {chunk.first + first[0]}: {first[1]}")
-        assert chunk.error is not None
-        kind = RecordChecksumError if chunk.error[1] == "checksum" else RecordSchemaError
-        raise kind(self.path, chunk.error[2])
+        if error is None:  # not reached: callers pass row errors or a chunk error
+            raise RuntimeError("nb101-official import: an error was reported without a cause")
+        kind = RecordChecksumError if error[1] == "checksum" else RecordSchemaError
+        raise kind(self.path, error[2])
 
     def _grow(self, n: int) -> None:
         capacity = len(self.params)

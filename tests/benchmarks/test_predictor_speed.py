@@ -37,7 +37,8 @@ def test_fit_default_predictor(benchmark, n_train):
     rng = np.random.default_rng(0)
     archs = [ARCHS[i] for i in rng.choice(len(ARCHS), n_train, replace=False)]
     y = rng.uniform(80, 92, n_train)
-    # Time the model, not the first encoding.
-    encodings.encode(SPACE, archs, predictors.predictor_class("xgb").defaults["encoding"])
+    # Time the model, not the first encoding (of the class representatives the predictor encodes).
+    encoding = str(predictors.get("xgb", SPACE).encoding)
+    encodings.encode(SPACE, [SPACE.canonical(a) for a in archs], encoding)
     model = benchmark.pedantic(lambda: predictors.get("xgb", SPACE).fit(archs, y), rounds=3)
     assert model.predict(archs[:5]).shape == (5,)
