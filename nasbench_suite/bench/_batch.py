@@ -36,7 +36,7 @@ class KeyLookup:
 
         values = np.asarray(keys, dtype=object)
         self._table: Any = None
-        self._index = pd.Index(values, dtype=object)
+        self._index: Any = None
         if direct:
             try:
                 from pandas._libs.hashtable import PyObjectHashTable
@@ -45,6 +45,8 @@ class KeyLookup:
                 self._table.map_locations(values)
             except (ImportError, AttributeError, TypeError):
                 self._table = None
+        if self._table is None:  # the public path, built only when it is the one used
+            self._index = pd.Index(values, dtype=object)
 
     def rows(self, values: np.ndarray) -> np.ndarray:
         """Rows (int64) of an object array of keys; -1 where a value is not a stored key.

@@ -50,7 +50,7 @@ def check_one_protocol(results: Sequence[RunResult]) -> None:
             refuse(f"search pools on {dataset}:", pools[0], pools[1])
         sources: dict[str, set[str]] = {}
         for r in runs:
-            sources.setdefault(r.config.strategy, set()).add(repr(getattr(r.config, "warm_source", None)))
+            sources.setdefault(r.config.strategy, set()).add(repr(r.config.warm_source))
         for strategy, found in sorted(sources.items()):
             if len(found) > 1:
                 a, b = sorted(found)[:2]

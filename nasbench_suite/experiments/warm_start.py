@@ -24,6 +24,8 @@ import weakref
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from nasbench_suite.errors import UnknownDatasetError
 from nasbench_suite.experiments.config import RunConfig, RunConfigError
 from nasbench_suite.experiments.metrics import resolve_metrics
@@ -97,11 +99,12 @@ def transfer_prior(
         archs = [k for k in bench.reference_archs(source) if k not in plan.excluded]
         frame = bench.query_batch(archs, source, seed="mean", metrics=[plan.observe])
         values = frame[plan.observe].to_numpy(float)
-        keep = [i for i, v in enumerate(values) if v == v]  # NaN: nothing to transfer
-        if not keep:
+        keep = np.flatnonzero(np.isfinite(values))  # NaN: nothing to transfer
+        if not len(keep):
             raise RunConfigError(f"warm source {source!r} holds no architecture with a {plan.observe} value")
-        keys = [str(bench.space.key(frame["arch"].iat[i])) for i in keep]
-        prior = cache[cache_key] = TransferPrior(source, keys, [float(values[i]) for i in keep], plan.observe)
+        archs_found = frame["arch"].to_numpy(object)
+        keys = [str(bench.space.key(archs_found[i])) for i in keep]
+        prior = cache[cache_key] = TransferPrior(source, keys, values[keep].tolist(), plan.observe)
     if pool is None:
         return prior
     chosen = [i for i, k in enumerate(prior.keys) if k in pool]

@@ -111,16 +111,14 @@ class WarmGuided(GuidedSearch):
                 return self._propose(arch), None
         return super()._ask(trial_id)
 
-    def _fit(self) -> None:
-        seed = int(self._fit_seeds.spawn(1)[0].generate_state(1)[0] % 2**31)
-        model = ResidualOnPrior(self.space, self.context.prior, self.make_residual_predictor(seed))
-        model.fit([a for a, _ in self._data], np.array([y for _, y in self._data]))
-        self.model_, self._told_since_fit = model, 0
-        self.n_fits_ += 1
+    def make_predictor(self, seed: int) -> ResidualOnPrior:
+        """The transferred predictor around :meth:`make_residual_predictor` (the cold strategy's
+        fit loop calls it, so warm and cold share one fit)."""
+        return ResidualOnPrior(self.space, self.context.prior, self.make_residual_predictor(seed))
 
     def make_residual_predictor(self, seed: int) -> Any:
         """The predictor of the residuals: the cold strategy's, by default."""
-        return self.make_predictor(seed)
+        return super().make_predictor(seed)  # type: ignore[misc]
 
     def _candidates(self) -> list[Arch]:
         out = super()._candidates()
