@@ -67,9 +67,9 @@ def warm_source(bench: Benchmark, dataset: str, requested: str | None = None) ->
         if requested not in bench.datasets:
             raise UnknownDatasetError(requested, bench.datasets)
         if _base(requested) == _base(dataset):
+            what = "the target dataset" if requested == dataset else f"{dataset!r} at another budget"
             raise RunConfigError(
-                f"warm_source {requested!r} is the target dataset {dataset!r} (at a budget): "
-                "a warm start transfers from another dataset"
+                f"warm_source {requested!r} is {what}: a warm start transfers from another dataset"
             )
         return requested
     others = [d for d in bench.datasets if _base(d) != _base(dataset)]
