@@ -115,6 +115,30 @@ def test_fit_roughness_leaves_out_the_seed_noise_of_the_mean():
     assert fit_roughness(value[:10], fitted[:10]) is None
 
 
+def test_roughness_adds_only_what_the_shipped_fit_lacks():
+    """A fit that reproduces 60 % of the roughness's variance gets draws for the other 40 %, and
+    its answers then spread around the held-out fit as the table does (roughness_check)."""
+    from nasbench_suite.surrogates.noise import fit_roughness, roughness_check
+
+    rng = np.random.default_rng(1)
+    held_out = np.linspace(50, 90, 40_000)
+    rough = rng.normal(0, 0.5, held_out.size)
+    seed_noise = rng.normal(0, 0.3, held_out.size)
+    value = held_out + rough + seed_noise
+    part = np.sqrt(0.6) * rough + np.sqrt(0.4) * rng.normal(0, 0.5, held_out.size)
+    in_sample = held_out + np.sqrt(0.6) * part  # variance 0.6 * 0.25 around the held-out fit
+    model = fit_roughness(value, held_out, np.full(held_out.size, 0.09), in_sample=in_sample, n_bins=4)
+    assert model.stds == pytest.approx([np.sqrt(0.4 * 0.25)] * 4, abs=0.02)
+    answers = model.sample(in_sample, rng.standard_normal(held_out.size))
+    check = roughness_check(value, held_out, np.full(held_out.size, 0.09), in_sample, answers)
+    assert check["table"] == pytest.approx(0.5, abs=0.02)
+    assert check["answers"] == pytest.approx(check["table"], abs=0.02)
+    assert check["fitted"] == pytest.approx(np.sqrt(0.6) * 0.5, abs=0.02)
+    assert check["top_answers"] == pytest.approx(check["top_table"], abs=0.05)
+    # A fit that already spreads as much as the table gets no draw at all.
+    assert np.all(fit_roughness(value, held_out, np.full(held_out.size, 0.09), in_sample=value).stds == 0)
+
+
 def test_malformed_roughness_is_an_artefact_error(copy):
     edit_manifest(copy, lambda m: m["datasets"]["toy"]["roughness"].update(stds=[-1.0]))
     with pytest.raises(SurrogateArtefactError, match=r"toy\.roughness\.stds\[0\]: -1.0 is outside"):

@@ -46,6 +46,7 @@ from nasbench_suite.surrogates.noise import (
     fit_roughness,
     keyed_normals,
     noise_check,
+    roughness_check,
     seed_stats,
 )
 from nasbench_suite.surrogates.table_evaluation import default_target, table_checksum
@@ -265,14 +266,19 @@ def _fit_dataset(
             targets[name]["fitted"] = ranking_metrics(y, fitted_values[name][rows])
         if kind == "per_seed" and held_out is not None:
             # What the model cannot reproduce out of fold, less the seed-mean noise the runs get
-            # anyway, is the table's roughness around the fit (docs/surrogates.md).
-            rough = fit_roughness(values[rows], held_out, (var / np.maximum(count, 1))[rows])
+            # anyway and less what the shipped fit already reproduces, is the roughness the
+            # answers lack (docs/surrogates.md, "Roughness").
+            mean_var = (var / np.maximum(count, 1))[rows]
+            in_sample = fitted_values[name][rows]
+            rough = fit_roughness(values[rows], held_out, mean_var, in_sample=in_sample)
             roughness_entry = rough.to_json() if rough is not None else None
             if rough is not None:
                 # What the benchmark's "mean" policy answers: the fit plus each architecture's
                 # fixed roughness draw (bench/surrogate_models.py applies the same draw).
                 z = keyed_normals(space.canonical_key, dataset, archs, "roughness")
-                targets[name]["answers"] = ranking_metrics(y, rough.sample(fitted_values[name][rows], z))
+                answers = rough.sample(in_sample, z)
+                targets[name]["answers"] = ranking_metrics(y, answers)
+                targets[name]["roughness_check"] = roughness_check(y, held_out, mean_var, in_sample, answers)
         if kind == "per_seed":
             try:
                 noise = fit_noise_model(per_seed, present)

@@ -196,6 +196,7 @@ def fit_roughness(
     fitted: np.ndarray,
     mean_var: np.ndarray | None = None,
     *,
+    in_sample: np.ndarray | None = None,
     n_bins: int = 20,
     low: float = 0.0,
     high: float = 100.0,
@@ -206,31 +207,70 @@ def fit_roughness(
     hold what no feature explains), so a model-guided search finds the optimum more
     easily on the surrogate. The spread of ``value - fitted`` per quantile bin of
     ``fitted``, less the part that is seed noise of the seed mean (``mean_var``: the
-    surrogate adds seed noise to every run already), is this model's std; one fixed
-    draw per architecture gives the landscape that roughness back without moving its
-    expectation.
+    surrogate adds seed noise to every run already), is the roughness; one fixed draw per
+    architecture gives the landscape that roughness back without moving its expectation.
+
+    The shipped model is fitted on every architecture, so its own predictions
+    (``in_sample``) already hold part of that roughness: they depart from the held-out
+    ones where the table does. With ``in_sample`` the draw gets only the part they lack
+    (the variance of ``in_sample - fitted`` is subtracted per bin), so that the answers
+    spread around the held-out fit as much as the table does, not more.
 
     Args:
         value: ``(N,)`` the table's values (seed means for per-seed metrics).
         fitted: ``(N,)`` the surrogate's predictions of them.
         mean_var: ``(N,)`` variance of each seed mean from seed noise (the per-seed
             variance over the number of runs; NaN counts as 0), or None.
+        in_sample: ``(N,)`` the shipped model's predictions of the same architectures (fitted
+            on them), or None to add the whole held-out roughness.
         n_bins: number of quantile bins of ``fitted``.
         low, high: clip range of the perturbed values.
 
     Returns:
-        The model, or None with fewer than 50 architectures where both are finite.
+        The model, or None with fewer than 50 architectures where all are finite.
     """
     v, f = (np.asarray(a, dtype=np.float64) for a in (value, fitted))
+    fi = f if in_sample is None else np.asarray(in_sample, dtype=np.float64)
     mv = np.zeros_like(v) if mean_var is None else np.nan_to_num(np.asarray(mean_var, dtype=np.float64))
-    ok = np.isfinite(v) & np.isfinite(f)
+    ok = np.isfinite(v) & np.isfinite(f) & np.isfinite(fi)
     if ok.sum() < 50:
         return None
-    v, f, mv = v[ok], f[ok], mv[ok]
+    v, f, mv, fi = v[ok], f[ok], mv[ok], fi[ok]
     bins = np.array_split(np.argsort(f, kind="stable"), max(1, min(n_bins, len(f) // 25)))
     centres = np.array([np.median(f[b]) for b in bins])
-    stds = np.array([np.sqrt(max(np.var(v[b] - f[b]) - np.mean(mv[b]), 0.0)) for b in bins])
+    stds = np.array(
+        [np.sqrt(max(np.var(v[b] - f[b]) - np.mean(mv[b]) - np.var(fi[b] - f[b]), 0.0)) for b in bins]
+    )
     return SeedNoiseModel(centres, stds, float(low), float(high))
+
+
+def roughness_check(
+    value: np.ndarray,
+    held_out: np.ndarray,
+    mean_var: np.ndarray,
+    in_sample: np.ndarray,
+    answers: np.ndarray,
+    *,
+    top: float = 0.05,
+) -> dict[str, float]:
+    """How far the table, the shipped fit and the answers spread around the held-out fit.
+
+    ``table`` is the std of ``value - held_out`` less the seed noise of the seed mean (what
+    :func:`fit_roughness` matches), ``fitted`` that of ``in_sample - held_out``, ``answers``
+    that of ``answers - held_out`` (the fit plus its roughness draws); over every
+    architecture, and ``top_*`` over the top ``top`` fraction by ``held_out``.
+    """
+    arrays = [np.asarray(a, dtype=np.float64) for a in (value, held_out, mean_var, in_sample, answers)]
+    ok = np.logical_and.reduce([np.isfinite(a) for a in arrays[:2] + arrays[3:]])
+    v, h, mv, fi, a = (x[ok] for x in arrays)
+    mv = np.nan_to_num(mv)
+    best = np.argsort(h, kind="stable")[-max(1, round(top * len(h))) :]
+    out: dict[str, float] = {}
+    for prefix, idx in (("", slice(None)), ("top_", best)):
+        out[prefix + "table"] = float(np.sqrt(max(np.var(v[idx] - h[idx]) - np.mean(mv[idx]), 0.0)))
+        out[prefix + "fitted"] = float(np.std(fi[idx] - h[idx]))
+        out[prefix + "answers"] = float(np.std(a[idx] - h[idx]))
+    return out
 
 
 def noise_check(
