@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -14,7 +15,7 @@ from nasbench_suite.cli import main
 from nasbench_suite.stats import holm
 from nasbench_suite.surrogates.card import CARD, model_card_markdown
 from nasbench_suite.surrogates.fitting import fit_surrogate
-from nasbench_suite.tabular import write_table
+from nasbench_suite.tabular import MetricInfo, write_table
 from tests.support import synthetic_table
 
 
@@ -132,3 +133,26 @@ def test_card_cli_runs_the_agreement_check(copy, toy_table, capsys):
     assert "## Agreement with the table" in card and "| toy | random |" in card
     assert main([*args, "--datasets", "cifar10"]) == 2
     assert "unknown dataset 'cifar10'" in capsys.readouterr().err
+
+
+def test_both_backends_report_the_metric_the_surrogate_has(tmp_path):
+    """A table with x-test reports it under its own rule; the check makes it report what the
+    surrogate can (here valid_acc on a held-out seed), so that like is compared with like."""
+    from nasbench_suite.bench import open_benchmark
+    from nasbench_suite.checks.agreement import agreement_check
+    from nasbench_suite.experiments.metrics import resolve_metrics
+
+    data = synthetic_table(n_archs=81, missing_fraction=0.1)
+    toy = data.datasets["toy"]
+    toy.per_arch["xtest_acc"] = np.random.default_rng(5).uniform(50, 95, 81)
+    toy.metrics["xtest_acc"] = MetricInfo("%", "x-test accuracy")
+    table = tmp_path / "xtest.h5"
+    write_table(table, data)
+    artefact = fit_surrogate(table, tmp_path / "s", params={"n_estimators": 10}, cv_folds=0)
+    assert resolve_metrics(open_benchmark(str(table)), "toy").report == "xtest_acc"
+    agreement = agreement_check(artefact, table, ["random"], [0, 1])
+    assert agreement["settings"]["report_metrics"] == {"toy": "valid_acc"}
+    assert agreement["datasets"]["toy"]["strategies"]["random"]["table"]["n"] == 2
+    assert "Both backends report the metric the surrogate has (toy: valid_acc)" in model_card_markdown(
+        artefact, agreement
+    )

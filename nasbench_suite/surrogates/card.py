@@ -246,6 +246,14 @@ def _agreement_section(agreement: Mapping[str, Any] | None) -> list[str]:
         ]
     s = agreement["settings"]
     budgets = ", ".join(f"{d}: {json.dumps(b)}" for d, b in sorted(s.get("budgets", {}).items()))
+    reports = s.get("report_metrics")
+    same = (
+        " Both backends report the metric the surrogate has ("
+        + ", ".join(f"{d}: {m}" for d, m in sorted(reports.items()))
+        + "), also where the table's own rule would pick another (x-test)."
+        if reports
+        else ""
+    )
     lines += [
         f"Strategies {', '.join(s['strategies'])} were run on the training table and on this surrogate "
         f"with the experiment runner, seeds {s['seeds'][0]}..{s['seeds'][-1]} ({len(s['seeds'])} per "
@@ -257,7 +265,7 @@ def _agreement_section(agreement: Mapping[str, Any] | None) -> list[str]:
         "t-test of the final regrets on the table against the surrogate, then Holm-corrected across all "
         f"(dataset, strategy) pairs; a pair *differs significantly* when p < {ALPHA}. The order is by "
         "mean final regret, best first; *consistent* means every pair ordered differently is a tie "
-        "within SE on both backends.",
+        f"within SE on both backends.{same}",
         f"Generated {s.get('generated', '?')} on {s.get('machine', '?')}.",
         "",
     ]
