@@ -30,11 +30,6 @@ MAX_CELL_TEXT = 256
 #: (EvaluationData field index, scale) of the metrics kept: train, valid, test accuracy, time.
 FIELDS = ((2, 100.0), (3, 100.0), (4, 100.0), (1, 1.0))
 _HASH = re.compile(r"[0-9a-f]{32}")
-_B64 = np.full(256, 255, dtype=np.uint8)
-_B64[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", np.uint8)] = (
-    np.arange(64)
-)
-_B64[ord("=")] = 64
 _SEP = np.frombuffer(b", ", dtype=np.uint8)
 #: Bytes the fast cut leaves to json.loads: control characters, the escape, and non-ASCII.
 _ODD = (np.arange(256) < 0x20) | (np.arange(256) > 0x7E) | (np.arange(256) == ord("\\"))
@@ -91,7 +86,7 @@ def decode_rows(buf: bytes, starts: np.ndarray, ends: np.ndarray, first: int) ->
     keys[rows] = _windows(a, q[:, 0] + 1, 32)
     epochs[rows] = _digits(a, q[:, 1] + 3, q[:, 2] - 2)
     cell_at[rows], cell_len[rows] = q[:, 2] + 1, q[:, 5] - q[:, 2] - 1
-    decoded, text, text_start, text_end = _b64_decode(a, q[:, 6] + 1, q[:, 7])
+    decoded, text, text_start, text_end = _b64_decode(buf, q[:, 6] + 1, q[:, 7])
     message_rec, message_start, message_end = [rows[decoded]], [text_start], [text_end]
     slow_messages: list[bytes] = []
     slow_cells: list[bytes] = []
@@ -226,35 +221,34 @@ def _digits(a: np.ndarray, at: np.ndarray, end: np.ndarray) -> np.ndarray:
     return value
 
 
-def _b64_decode(a: np.ndarray, at: np.ndarray, end: np.ndarray) -> tuple:
-    """Strict base64 of ``a[at:end]`` by table: (which ones decoded, the decoded bytes, and
-    their starts and ends in them); the others are left to ``binascii``. Texts of one length
-    (a handful of lengths in a file) are decoded together as the rows of a matrix."""
-    length = end - at
-    ok = np.zeros(len(at), dtype=bool)
-    start = np.zeros(len(at), dtype=np.int64)
-    stop = np.zeros(len(at), dtype=np.int64)
-    pieces: list[np.ndarray] = []
-    size = 0
-    for width in np.unique(length[length % 4 == 0]).tolist():
-        rows = np.flatnonzero(length == width)
-        chars = _B64[_windows(a, at[rows], width)]
-        pad = chars == 64
-        good = ~((chars == 255) | pad[:, : max(width - 2, 0)].any(axis=1, keepdims=True)).any(axis=1)
-        if width:
-            good &= ~(pad[:, -2] & ~pad[:, -1])  # "x=" cannot close a quartet
-        rows, chars, pad = rows[good], chars[good], pad[good]
-        six = np.where(pad, 0, chars).astype(np.uint32).reshape(len(rows), -1, 4)
-        word = (six[..., 0] << 18) | (six[..., 1] << 12) | (six[..., 2] << 6) | six[..., 3]
-        decoded = np.stack([word >> 16, word >> 8, word], axis=-1).astype(np.uint8).reshape(-1)
-        bytes_each = width // 4 * 3
-        ok[rows] = True
-        start[rows] = size + np.arange(len(rows)) * bytes_each
-        stop[rows] = start[rows] + bytes_each - pad.sum(axis=1)
-        pieces.append(decoded)
-        size += len(decoded)
-    text = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
-    return ok, text, start[ok], stop[ok]
+def _b64_decode(buf: bytes, at: np.ndarray, end: np.ndarray) -> tuple:
+    """Strict base64 of ``buf[at:end]``: (which ones decoded, the decoded bytes, and their starts
+    and ends in them); the others are left to the slow row, which names what is wrong.
+
+    One C call per text (``binascii``, strict: the alphabet, the padding and nothing after
+    it), mapped without a Python step per text while every text decodes, which is the
+    official files' case: about a sixth of the time of decoding them as numpy matrices."""
+    slices = list(map(slice, at.tolist(), end.tolist()))
+    try:
+        pieces = list(map(_a2b_strict, map(buf.__getitem__, slices)))
+        ok = np.ones(len(slices), dtype=bool)
+    except ValueError:  # binascii.Error: find the texts that do not decode, one by one
+        pieces, good = [], []
+        for piece in map(buf.__getitem__, slices):
+            try:
+                pieces.append(_a2b_strict(piece))
+                good.append(True)
+            except ValueError:
+                good.append(False)
+        ok = np.array(good, dtype=bool)
+    sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    stop = np.cumsum(sizes)
+    text = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+    return ok, text, stop - sizes, stop
+
+
+def _a2b_strict(text: bytes) -> bytes:
+    return binascii.a2b_base64(text, strict_mode=True)
 
 
 def _slow_row(data: bytes) -> tuple[bytes, int, bytes, bytes] | str:

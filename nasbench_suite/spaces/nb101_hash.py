@@ -51,6 +51,10 @@ BATCH_CELLS = 8192
 _KEY_BYTES = 7
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+#: Each byte's two hex digits as one little-endian uint16: a digest's 16 bytes give its 32 digits.
+_HEX_PAIRS = (
+    _HEX[np.arange(256) >> 4].astype("<u2") | (_HEX[np.arange(256) & 15].astype("<u2") << 8)
+).astype("<u2")
 
 
 def hash_modules(matrices: np.ndarray, labels: np.ndarray) -> list[str]:
@@ -73,13 +77,19 @@ def _hash_batch(adj: np.ndarray, labels: np.ndarray) -> list[str]:
     if n == 0:
         return [hash_module([], [])] * cells
     # Node states: raw digests (cells, n, 16); their hex digits are what the next inputs hold.
-    triples = np.stack([adj.sum(2), adj.sum(1), labels], axis=-1).reshape(-1, 3)
-    uniq, inverse = np.unique(triples, axis=0, return_inverse=True)
-    first = [_new_md5(str(tuple(t)).encode()).digest() for t in uniq.tolist()]
+    out_degree, in_degree = adj.sum(2), adj.sum(1)
+    low = int(labels.min())
+    span = int(labels.max()) - low + 1
+    code = (out_degree * (n + 1) + in_degree) * span + (labels - low)  # one int per distinct triple
+    uniq, inverse = np.unique(code.reshape(-1), return_inverse=True)
+    triples = zip(
+        (uniq // span // (n + 1)).tolist(), (uniq // span % (n + 1)).tolist(), (uniq % span + low).tolist()
+    )
+    first = [_new_md5(str(t).encode()).digest() for t in triples]
     raw = np.frombuffer(b"".join(first), dtype=np.uint8).reshape(-1, 16)[inverse.reshape(-1)]
     raw = raw.reshape(cells, n, 16)
     fallback = np.zeros(cells, dtype=bool)
-    rows = np.arange(cells)[:, None, None]
+    rows = np.arange(cells)[:, None]
     # Each node's input, laid out for every node in digest order: the in-neighbour slots,
     # "|", the out-neighbour slots, "|", its own digest; the slots of nodes that are not
     # neighbours are dropped by one mask, which keeps the rest in digest order.
@@ -87,20 +97,26 @@ def _hash_batch(adj: np.ndarray, labels: np.ndarray) -> list[str]:
     keep = np.ones((cells, n, width), dtype=bool)
     full = np.empty((cells, n, width), dtype=np.uint8)
     full[..., 32 * n] = full[..., 64 * n + 1] = ord("|")
+    # The in- and out-neighbour slots of the mask as (cells, node, slot, byte) views of it.
+    slots = (cells, n, n, 32)
+    steps = (n * width, width, 32, 1)
+    keep_in = np.lib.stride_tricks.as_strided(keep, slots, steps)
+    keep_out = np.lib.stride_tricks.as_strided(keep[..., 32 * n + 1 :], slots, steps)
+    adj_in = adj.transpose(0, 2, 1)
     for _ in range(n + 1):
         order, tied = _rank(raw)
         fallback |= tied
         hexes = _hex(raw)
-        ranked = np.take_along_axis(hexes, order[..., None], axis=1).reshape(cells, 1, 32 * n)
+        ranked = hexes[rows, order].reshape(cells, 1, 32 * n)
         if _ == n:
             break
         full[..., : 32 * n] = ranked
         full[..., 32 * n + 1 : 64 * n + 1] = ranked
         full[..., 64 * n + 2 :] = hexes
-        preds = adj.transpose(0, 2, 1)[rows, np.arange(n)[:, None], order[:, None, :]]  # [c, v, rank]
-        succs = adj[rows, np.arange(n)[:, None], order[:, None, :]]
-        keep[..., : 32 * n] = np.repeat(preds, 32, axis=-1)
-        keep[..., 32 * n + 1 : 64 * n + 1] = np.repeat(succs, 32, axis=-1)
+        preds = adj_in[rows[..., None], np.arange(n)[:, None], order[:, None, :]]  # [c, v, rank]
+        succs = adj[rows[..., None], np.arange(n)[:, None], order[:, None, :]]
+        keep_in[...] = preds[..., None]
+        keep_out[...] = succs[..., None]
         lengths = 32 * (preds.sum(-1) + succs.sum(-1)).reshape(-1) + 34
         raw = _digests(full[keep].tobytes(), lengths).reshape(cells, n, 16)
     # md5 of str(sorted(hashes)): "['h1', 'h2', ...]", of one length for n nodes.
@@ -127,15 +143,14 @@ def _digests(flat: bytes, lengths: np.ndarray) -> np.ndarray:
 
 def _hex(raw: np.ndarray) -> np.ndarray:
     """Lower-case hex digits (..., 32) of raw digests (..., 16), as ASCII bytes."""
-    return np.stack([_HEX[raw >> 4], _HEX[raw & 15]], axis=-1).reshape(*raw.shape[:-1], 32)
+    return _HEX_PAIRS[raw].view(np.uint8)
 
 
 def _rank(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each cell's nodes in the order of their digests (hex order is byte order), ordered by
     their leading :data:`_KEY_BYTES`; and (cells,) True where two digests tie on those but differ."""
-    key = np.zeros(raw.shape[:-1], dtype=np.uint64)
-    for i in range(_KEY_BYTES):
-        key = (key << np.uint64(8)) | raw[..., i].astype(np.uint64)
+    key = np.ascontiguousarray(raw[..., :8]).view(">u8")[..., 0] >> np.uint64(8 * (8 - _KEY_BYTES))
+    key = key.astype(np.uint64)
     order = np.argsort(key, axis=1, kind="stable")
     ranked = np.take_along_axis(raw, order[..., None], axis=1)
     same_key = np.diff(np.take_along_axis(key, order, axis=1), axis=1) == 0
