@@ -3,7 +3,7 @@
 Each record's data is the JSON row ``[module_hash, epochs, adjacency, operations, metrics]``.
 Rows as ``json.dumps`` writes them (``", "`` between fields, no escapes, printable ASCII:
 the official files' form) are cut at their eight quotes by numpy over the whole run, every
-separator and character checked, and their base64 decoded by table; a row in any other
+separator and character checked, and their base64 decoded by ``binascii``; a row in any other
 form (other spacing, escapes, a wrong type) is read by ``json.loads``, which also names
 what is wrong with it. Both ways give the same values: the fast way only takes rows whose
 meaning it can check byte by byte. The result holds numpy arrays and one ``bytes`` per

@@ -87,7 +87,7 @@ def import_table(source: Path, *, check_hashes: bool = True, workers: int | None
     Args:
         source: the ``.tfrecord`` file.
         check_hashes: recompute every cell's graph hash and compare it with the
-            file's (about 60 µs a cell, spread over the workers).
+            file's (about 85 µs a cell on this VM, spread over the workers).
         workers: processes that decode the file (default: one per available core, one
             for files under 64 MB; 1 decodes in the calling process).
 
