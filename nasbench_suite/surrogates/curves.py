@@ -12,7 +12,8 @@ Per dataset the artefact holds, for every architecture of the space:
 - the seed noise of a run's curve (:mod:`~nasbench_suite.surrogates.curve_noise`),
   fitted from the table's seed pairs.
 
-Held-out figures come from K-fold cross-validation over architectures: per epoch,
+Held-out figures come from K-fold cross-validation over architectures, folds grouped by
+equivalence class (``space.canonical_key``): per epoch,
 Kendall tau and RMSE against the seed-mean value, beside the table's own ceiling at
 that epoch (one seed ranking the other; the per-run seed spread).
 """
@@ -33,7 +34,7 @@ from nasbench_suite.stats import rank_correlations, seed_vs_seed
 from nasbench_suite.surrogates import artefact
 from nasbench_suite.surrogates.curve_models import LAYOUTS, fit_curve_model
 from nasbench_suite.surrogates.curve_noise import fit_curve_noise
-from nasbench_suite.surrogates.evaluation import EvaluationError
+from nasbench_suite.surrogates.evaluation import EvaluationError, class_ids, grouped_folds
 from nasbench_suite.surrogates.noise import NoiseModelError
 from nasbench_suite.surrogates.table_evaluation import table_checksum
 
@@ -112,7 +113,9 @@ def fit_curve_surrogate(
             def make(s: int) -> Any:
                 return predictors.get(model, space, seed=s, **params)
 
-            entries = {d: _fit_dataset(table, d, make, layout, seed, cv_folds, staging, say) for d in names}
+            entries = {
+                d: _fit_dataset(table, d, space, make, layout, seed, cv_folds, staging, say) for d in names
+            }
             checksum = table_checksum(table)
             manifest = {
                 "kind": KIND,
@@ -162,6 +165,7 @@ def _seed_mean(values: np.ndarray, present: np.ndarray) -> np.ndarray:
 def _fit_dataset(
     table: Any,
     dataset: str,
+    space: Any,
     make: Callable[[int], Any],
     layout: str,
     seed: int,
@@ -192,7 +196,9 @@ def _fit_dataset(
     if len(rows) < 20:
         raise EvaluationError(f"{dataset}: only {len(rows)} architectures with complete curves to fit on")
     archs = [table.keys[i] for i in rows]
-    folds = _folds(len(rows), cv_folds, seed)
+    # Folds grouped by equivalence class, as the final-result surrogate's: a held-out curve never
+    # has a classmate (the same network) in training.
+    folds = grouped_folds(class_ids(space, archs), cv_folds, seed) if cv_folds >= 2 else []
     say(f"{dataset}: {len(rows)} complete curves of {len(epochs)} epochs, {', '.join(metrics)}")
     held_out: dict[str, dict[str, np.ndarray]] = {}
     for name in metrics:
@@ -232,17 +238,10 @@ def _fit_dataset(
         "layout": chosen,
         "layouts": layouts,
         "curves": entry_curves,
-        "cost": _fit_cost(table, dataset, info, all_epochs, keep, make, seed, folds, root, say),
+        "cost": _fit_cost(table, dataset, space, info, all_epochs, keep, make, seed, folds, root, say),
         "noise": noise_entry,
         "noise_check": check,
     }
-
-
-def _folds(n: int, cv_folds: int, seed: int) -> list[np.ndarray]:
-    if cv_folds < 2:
-        return []
-    order = np.random.default_rng(np.random.SeedSequence([seed, 1])).permutation(n)
-    return np.array_split(order, cv_folds)
 
 
 def _out_of_fold(
@@ -335,6 +334,7 @@ def _noise_check(
 def _fit_cost(
     table: Any,
     dataset: str,
+    space: Any,
     info: Any,
     epochs: tuple[int, ...],
     keep: np.ndarray,
@@ -368,7 +368,7 @@ def _fit_cost(
     evaluation = None
     if folds:
         say(f"{dataset}/{EPOCH_COST_METRIC}: cross-validation")
-        inner = _folds(len(ok), len(folds), seed)
+        inner = grouped_folds(class_ids(space, archs), len(folds), seed)
         predicted = _out_of_fold("per-epoch", make, archs, y[:, None], inner, seed)[:, 0]
         evaluation = {
             "n": len(ok),
