@@ -110,7 +110,7 @@ class UnknownDatasetError(QueryError):
     def __init__(self, dataset: str, known: list[str] | tuple[str, ...]):
         self.dataset = dataset
         self.known = tuple(known)
-        super().__init__(f"unknown dataset {dataset!r}; this table has: {', '.join(known)}")
+        super().__init__(f"unknown dataset {dataset!r}; known datasets: {', '.join(known)}")
 
 
 class UnknownSeedError(QueryError):
