@@ -273,3 +273,27 @@ def test_the_board_names_the_warm_rows_source_beside_the_cold_rule():
     assert _board_rule([cold]) == cold
     assert _board_rule([warm]).startswith(f"{cold}; the warm-started rows start from cifar100")
     assert _board_rule([]) == "not recorded"
+
+
+def test_the_leaderboard_takes_a_warm_source_per_target(two, tmp_path, capsys):
+    """--warm-source TARGET=SOURCE reaches the warm rows only, and the board's rule line names it;
+    a source that is the target, a dataset the benchmark lacks or a malformed pair is one line, exit 2."""
+    from nasbench_suite.experiments.protocol import standard_suite
+
+    configs = standard_suite(
+        open_cached(two[0]), two[0], ["random", "rea-warm"], ["toy"], [0], warm_sources={"toy": "source"}
+    )
+    assert {(c.strategy, c.warm_source) for c in configs} == {("random", None), ("rea-warm", "source")}
+    base = ["leaderboard", "--bench", two[0], "--strategies", "random,rea-warm", "--datasets", "toy"]
+    base += ["--seeds", "0-1", "--budget-evals", "5", "--executor", "serial", "--section", "none"]
+    assert main([*base, "--warm-source", "toy=source", "--out", str(tmp_path)]) == 0
+    assert "the warm-started rows start from source" in (tmp_path / "leaderboard.md").read_text()
+    for spec, needle in (
+        ("toy=toy", "is the target dataset"),
+        ("toy=cifar100", "unknown dataset 'cifar100'"),
+        ("toy", "expected TARGET=SOURCE pairs"),
+    ):
+        capsys.readouterr()
+        assert main([*base, "--warm-source", spec, "--out", str(tmp_path / "bad")]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1, err

@@ -103,6 +103,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     budget.add_argument("--budget-evals", type=int, help="budget in evaluations for every dataset")
     p.add_argument("--observe-metric", help="metric told to the strategies (default: the protocol's rule)")
     p.add_argument("--report-metric", help="metric reported for the incumbents (default: the rule)")
+    p.add_argument(
+        "--warm-source",
+        metavar="TARGET=SOURCE[,...]",
+        help="source dataset of the warm-started strategies (rea-warm, bananas-warm, xgb-bo-warm) per "
+        "target dataset, e.g. cifar10-valid=ImageNet16-120; datasets not named keep the default map",
+    )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results/)")
     p.add_argument(
         "--oneshot",
@@ -114,6 +120,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     _executor_arguments(p)
     p.set_defaults(run=cmd_leaderboard)
+
+
+def _warm_sources(spec: str | None) -> dict[str, str] | None:
+    """``--warm-source TARGET=SOURCE[,...]`` as a dict (datasets are checked by the suite)."""
+    if spec is None:
+        return None
+    pairs = [item.partition("=") for item in comma_list(spec, "--warm-source")]
+    bad = [target for target, eq, source in pairs if not (target and eq and source)]
+    if bad:
+        raise UsageError(f"--warm-source: expected TARGET=SOURCE pairs, got {bad[0]!r}")
+    return {target.strip(): source.strip() for target, _, source in pairs}
 
 
 def _suspect_argument(p: argparse.ArgumentParser) -> None:
@@ -297,6 +314,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 budget=budget,
                 observe_metric=args.observe_metric,
                 report_metric=args.report_metric,
+                warm_sources=_warm_sources(args.warm_source),
             )
     except StrategyError as exc:  # not a NasbenchError: say it in one line here
         raise UsageError(str(exc)) from None

@@ -10,7 +10,7 @@ that holds a small share of its space is searched over what it holds, with a sma
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -182,6 +182,7 @@ def standard_suite(
     budget: dict[str, float | int] | None = None,
     observe_metric: str | None = None,
     report_metric: str | None = None,
+    warm_sources: Mapping[str, str] | None = None,
 ) -> list[RunConfig]:
     """The configs of the standard suite on ``bench`` (opened from ``source``).
 
@@ -205,10 +206,14 @@ def standard_suite(
         budget: one budget (``{"budget_evals": N}`` or ``{"budget_s": S}``) for every dataset that
             ``budgets`` does not name, instead of the standard one.
         observe_metric, report_metric: overrides of the metric rule for every run (``RunConfig``).
+        warm_sources: target dataset -> source dataset of the warm-started strategies' prior
+            (``RunConfig.warm_source``), over the default map of ``experiments.warm_start``;
+            datasets not named, and datasets the benchmark lacks (another section's), keep it.
 
     Raises:
         UnknownDatasetError: a dataset the benchmark lacks.
         StrategyError: an unknown strategy.
+        UnknownDatasetError, RunConfigError: a warm source the benchmark lacks, or the target itself.
     """
     from nasbench_suite import search
     from nasbench_suite.errors import UnknownDatasetError
@@ -221,6 +226,10 @@ def standard_suite(
         if dataset not in bench.datasets:
             raise UnknownDatasetError(dataset, bench.datasets)
     seeds = list(seeds) if seeds is not None else list(range(STANDARD_N_SEEDS))
+    warm = {
+        d: warm_source(bench, d, src) for d, src in (warm_sources or {}).items() if d in datasets
+    }  # checked here, in one line, rather than in every run
+    warm_started = {name: search.strategy_class(name).warm_started for name in strategies}
     configs = []
     for dataset in datasets:
         pool, n_pool = standard_search_pool(bench, dataset)
@@ -241,6 +250,7 @@ def standard_suite(
                         search_pool=pool,
                         observe_metric=observe_metric,
                         report_metric=report_metric,
+                        warm_source=warm.get(dataset) if warm_started[strategy] else None,
                         **chosen,  # type: ignore[arg-type]
                     )
                 )
