@@ -91,3 +91,24 @@ def test_real_raspi4_from_ten_measurements_beats_flops():
     assert rows[("few-shot", 10)]["spearman"]["mean"] > 0.9
     assert rows[("few-shot", 10)]["spearman"]["mean"] > rows[("flops", 0)]["spearman"]["mean"]
     assert rows[("few-shot", 10)]["spearman"]["mean"] > rows[("scratch", 10)]["spearman"]["mean"]
+
+
+def test_latency_treats_every_architecture_as_its_own_class():
+    """Two NB201 cells of one accuracy class (an op on an edge whose output no node uses) still
+    run different operations: the latency harness splits and encodes them apart."""
+    from nasbench_suite.surrogates import predictors
+    from nasbench_suite.surrogates.evaluation import class_ids
+
+    space = spaces.get("nb201")
+    dead_conv = "|none~0|+|none~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
+    dead_pool = "|none~0|+|none~0|none~1|+|skip_connect~0|avg_pool_3x3~1|none~2|"
+    assert space.canonical_key(dead_conv) == space.canonical_key(dead_pool)  # one accuracy class
+    view = devices.latency_view(space)
+    assert len(set(class_ids(view, [dead_conv, dead_pool]))) == 2
+    assert view.canonical(dead_conv) == space.validate(dead_conv)
+    assert len(set(class_ids(space, [dead_conv, dead_pool]))) == 1  # the space itself is unchanged
+    cells = [space.validate(dead_conv), space.validate(dead_pool)]
+    encoded = [predictors.get("xgb", s, seed=0)._encode(cells) for s in (space, view)]
+    assert np.array_equal(encoded[0][0], encoded[0][1])  # the accuracy encoding joins them
+    assert not np.array_equal(encoded[1][0], encoded[1][1])  # the device's sees the dead op
+    assert np.array_equal(predictors.get("xgb", space, seed=0)._encode(cells), encoded[0])  # no mixing
