@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from nasbench_suite import spaces
-from nasbench_suite.importers._tfrecord import encode_metrics, frame
+from nasbench_suite.importers._tfrecord import (
+    RecordChecksumError,
+    TruncatedRecordError,
+    encode_metrics,
+    frame,
+    masked_crc32c,
+)
 from nasbench_suite.spaces.nb101_cell import INTERIOR_OPS
 from nasbench_suite.spaces.nb101_hash import hash_modules
 
@@ -121,8 +129,6 @@ def metrics_class():
 def official_way(path: Path) -> dict:
     """Read a file as the official ``api.py`` does (every record into Python dicts, the
     metrics by the ``protobuf`` package), with this project's framing reader instead of TensorFlow's."""
-    from nasbench_suite.importers._tfrecord import read_records
-
     model_metrics = metrics_class()
     fixed: dict = {}
     computed: dict = {}
@@ -154,3 +160,54 @@ def official_way(path: Path) -> dict:
                     }
                 )
     return computed
+
+
+_HEADER = struct.Struct("<QI")
+_CRC = struct.Struct("<I")
+
+
+def read_records(path: Path, fh: BinaryIO, block_bytes: int = 8 << 20) -> Iterator[list[bytes]]:
+    """The data of every record of ``fh``, in lists of the records that end in each block read:
+    the reading loop of TensorFlow's record iterator, both checksums checked, for the official
+    way (the importer finds records with ``_tfrecord.Framing`` instead).
+
+    Memory stays bounded by the block size (plus one record larger than it).
+
+    Raises:
+        RecordChecksumError: naming the record (0-based) and which checksum failed.
+        TruncatedRecordError: the file ends inside a record.
+    """
+    buf = b""
+    number = 0
+    offset = 0  # file offset of buf[0]
+    while True:
+        chunk = fh.read(block_bytes)
+        buf = buf + chunk if buf else chunk
+        pos, end, batch = 0, len(buf), []
+        while end - pos >= 12:
+            length, length_crc = _HEADER.unpack_from(buf, pos)
+            if masked_crc32c(buf[pos : pos + 8]) != length_crc:
+                raise RecordChecksumError(
+                    path, f"record {number} at byte {offset + pos}: the CRC32C of its length does not match"
+                )
+            stop = pos + 12 + length
+            if stop + 4 > end:
+                break
+            data = buf[pos + 12 : stop]
+            if masked_crc32c(data) != _CRC.unpack_from(buf, stop)[0]:
+                raise RecordChecksumError(
+                    path, f"record {number} at byte {offset + pos}: the CRC32C of its data does not match"
+                )
+            batch.append(data)
+            number += 1
+            pos = stop + 4
+        if batch:
+            yield batch
+        buf = buf[pos:]
+        offset += pos
+        if not chunk:
+            if buf:
+                raise TruncatedRecordError(
+                    path, f"the file ends inside record {number} (at byte {offset}, {len(buf)} bytes left)"
+                )
+            return

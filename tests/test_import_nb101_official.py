@@ -159,11 +159,9 @@ def test_too_many_runs_and_changed_cell(tmp_path, cells):
 
 
 def test_streaming_across_blocks(tmp_path, cells):
-    from nasbench_suite.importers._tfrecord import read_records
-
     path = support.write_file(tmp_path / "b.tfrecord", cells, repeats=3)
     with open(path, "rb") as fh:
-        batches = list(read_records(path, fh, block_bytes=1000))
+        batches = list(support.read_records(path, fh, block_bytes=1000))
     assert len(batches) > 5 and sum(map(len, batches)) == len(cells) * 3
     assert struct.unpack("<Q", path.read_bytes()[:8])[0] == len(batches[0][0])
 

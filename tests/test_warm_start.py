@@ -291,6 +291,7 @@ def test_the_leaderboard_takes_a_warm_source_per_target(two, tmp_path, capsys):
     for spec, needle in (
         ("toy=toy", "is the target dataset"),
         ("toy=cifar100", "unknown dataset 'cifar100'"),
+        ("cifar10=source", "unknown dataset 'cifar10'"),
         ("toy", "expected TARGET=SOURCE pairs"),
     ):
         capsys.readouterr()

@@ -53,6 +53,7 @@ def agreement_check(
     from nasbench_suite.bench import open_benchmark
     from nasbench_suite.errors import UnknownDatasetError
     from nasbench_suite.experiments.executors import run_many
+    from nasbench_suite.experiments.metrics import resolve_metrics
     from nasbench_suite.experiments.protocol import standard_budget, standard_suite
     from nasbench_suite.surrogates.report import stamp
 
@@ -66,7 +67,7 @@ def agreement_check(
     budgets = {d: standard_budget(benches["surrogate"], d) for d in datasets}
     # Both backends report what the surrogate can: a table may also hold x-test (the rule's first
     # choice), a noisier half of the test set whose regrets are not the surrogate's to match.
-    reports = {d: _surrogate_report(benches["surrogate"], d) for d in datasets}
+    reports = {d: resolve_metrics(benches["surrogate"], d).report for d in datasets}
     backend_of: dict[str, str] = {}
     configs = []
     for name, bench in benches.items():
@@ -106,14 +107,6 @@ def agreement_check(
         }
     )
     return {"settings": settings, "datasets": agreement_figures(rows)}
-
-
-def _surrogate_report(bench: Any, dataset: str) -> str:
-    """The metric the reporting rule picks on the surrogate (``experiments.metrics``)."""
-    from nasbench_suite.experiments.metrics import OBSERVE_RULE, REPORT_RULE
-
-    names = set(bench.metric_names(dataset))
-    return next(m for m in (*REPORT_RULE, *OBSERVE_RULE) if m in names)
 
 
 def _summary(values: list[float]) -> dict[str, float]:

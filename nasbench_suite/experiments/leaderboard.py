@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_suite.errors import UnknownDatasetError
 from nasbench_suite.experiments.mixed_runs import MixedRunsError, check_one_protocol
 from nasbench_suite.experiments.runner import RunResult
 from nasbench_suite.stats import mean_se, ranks_per_seed, wilcoxon_vs_reference
@@ -140,6 +141,9 @@ def run_leaderboard(
     from nasbench_suite.provenance import provenance
 
     bench = open_cached(source)
+    for target in overrides.get("warm_sources") or {}:  # a section may lack them; the main one may not
+        if target not in bench.datasets:
+            raise UnknownDatasetError(target, bench.datasets)
     configs = standard_suite(
         bench,
         source,

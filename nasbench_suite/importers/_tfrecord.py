@@ -9,7 +9,7 @@ Both checksums are checked; CRC32C comes from the ``google-crc32c`` package (har
 instructions where the CPU has them). :class:`Framing` finds the records of a whole file by
 hopping from header to header and checks the lengths' checksums in numpy (a CRC of a fixed
 length is affine in its bytes: eight table lookups); :func:`data_crcs_match` checks the data
-of a run of records. :func:`read_records` streams the records' data, one block at a time.
+of a run of records.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ import numpy as np
 from nasbench_suite.errors import ImportSourceError
 from nasbench_suite.importers._model_metrics import EVAL_FIELDS, MAX_EVALS, decode_metrics
 
-__all__ = ["EVAL_FIELDS", "MAX_EVALS", "Framing", "decode_metrics", "encode_metrics", "frame", "read_records"]
+__all__ = ["EVAL_FIELDS", "MAX_EVALS", "Framing", "decode_metrics", "encode_metrics", "frame"]
 
 _MASK_DELTA = 0xA282EAD8
-_HEADER = struct.Struct("<QI")
 _CRC = struct.Struct("<I")
 
 
@@ -161,51 +160,6 @@ def frame(data: bytes) -> bytes:
     """One TFRecord: ``data`` with its length and both masked checksums."""
     length = struct.pack("<Q", len(data))
     return length + _CRC.pack(masked_crc32c(length)) + data + _CRC.pack(masked_crc32c(data))
-
-
-def read_records(path: Path, fh: BinaryIO, block_bytes: int = 8 << 20) -> Iterator[list[bytes]]:
-    """The data of every record of ``fh``, in lists of the records that end in each block read.
-
-    Memory stays bounded by the block size (plus one record larger than it).
-
-    Raises:
-        RecordChecksumError: naming the record (0-based) and which checksum failed.
-        TruncatedRecordError: the file ends inside a record.
-    """
-    buf = b""
-    number = 0
-    offset = 0  # file offset of buf[0]
-    while True:
-        chunk = fh.read(block_bytes)
-        buf = buf + chunk if buf else chunk
-        pos, end, batch = 0, len(buf), []
-        while end - pos >= 12:
-            length, length_crc = _HEADER.unpack_from(buf, pos)
-            if masked_crc32c(buf[pos : pos + 8]) != length_crc:
-                raise RecordChecksumError(
-                    path, f"record {number} at byte {offset + pos}: the CRC32C of its length does not match"
-                )
-            stop = pos + 12 + length
-            if stop + 4 > end:
-                break
-            data = buf[pos + 12 : stop]
-            if masked_crc32c(data) != _CRC.unpack_from(buf, stop)[0]:
-                raise RecordChecksumError(
-                    path, f"record {number} at byte {offset + pos}: the CRC32C of its data does not match"
-                )
-            batch.append(data)
-            number += 1
-            pos = stop + 4
-        if batch:
-            yield batch
-        buf = buf[pos:]
-        offset += pos
-        if not chunk:
-            if buf:
-                raise TruncatedRecordError(
-                    path, f"the file ends inside record {number} (at byte {offset}, {len(buf)} bytes left)"
-                )
-            return
 
 
 def encode_metrics(

@@ -52,9 +52,7 @@ _KEY_BYTES = 7
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 #: Each byte's two hex digits as one little-endian uint16: a digest's 16 bytes give its 32 digits.
-_HEX_PAIRS = (
-    _HEX[np.arange(256) >> 4].astype("<u2") | (_HEX[np.arange(256) & 15].astype("<u2") << 8)
-).astype("<u2")
+_HEX_PAIRS = _HEX[np.arange(256) >> 4].astype("<u2") | (_HEX[np.arange(256) & 15].astype("<u2") << 8)
 
 
 def hash_modules(matrices: np.ndarray, labels: np.ndarray) -> list[str]:
@@ -97,18 +95,17 @@ def _hash_batch(adj: np.ndarray, labels: np.ndarray) -> list[str]:
     keep = np.ones((cells, n, width), dtype=bool)
     full = np.empty((cells, n, width), dtype=np.uint8)
     full[..., 32 * n] = full[..., 64 * n + 1] = ord("|")
-    # The in- and out-neighbour slots of the mask as (cells, node, slot, byte) views of it.
-    slots = (cells, n, n, 32)
-    steps = (n * width, width, 32, 1)
-    keep_in = np.lib.stride_tricks.as_strided(keep, slots, steps)
-    keep_out = np.lib.stride_tricks.as_strided(keep[..., 32 * n + 1 :], slots, steps)
+    # The in- and out-neighbour slots of the mask as (cells, node, slot, byte) views of it (splitting
+    # the last axis of a slice is a view, not a copy).
+    keep_in = keep[..., : 32 * n].reshape(cells, n, n, 32)
+    keep_out = keep[..., 32 * n + 1 : 64 * n + 1].reshape(cells, n, n, 32)
     adj_in = adj.transpose(0, 2, 1)
-    for _ in range(n + 1):
+    for step in range(n + 1):
         order, tied = _rank(raw)
         fallback |= tied
         hexes = _hex(raw)
         ranked = hexes[rows, order].reshape(cells, 1, 32 * n)
-        if _ == n:
+        if step == n:
             break
         full[..., : 32 * n] = ranked
         full[..., 32 * n + 1 : 64 * n + 1] = ranked

@@ -108,10 +108,11 @@ def _parse_slow(text: str) -> NB201Arch:
 
 
 @cache
-def _every_value() -> frozenset[tuple[str, ...]]:
-    """The 15,625 architectures as tuples: one hash lookup checks a value (a search validates
-    tens of thousands of candidates a run)."""
-    return frozenset(itertools.product(OPS, repeat=len(EDGES)))
+def _every_value() -> dict[tuple[str, ...], NB201Arch]:
+    """Each of the 15,625 architectures, as a tuple of plain ``str``, keyed by itself: one hash
+    lookup checks a tuple (a search validates tens of thousands of candidates a run) and gives
+    the space's own value (an equal tuple of ``numpy.str_`` comes back as plain strings)."""
+    return {ops: ops for ops in itertools.product(OPS, repeat=len(EDGES))}  # type: ignore[misc]
 
 
 def validate_ops(arch: Any) -> NB201Arch:
@@ -120,8 +121,13 @@ def validate_ops(arch: Any) -> NB201Arch:
     Raises:
         MalformedArchError: for a non-sequence, a wrong length or an unknown op.
     """
-    if type(arch) is tuple and arch in _every_value():
-        return arch  # the space's own value (what sample and mutate return): nothing to normalise
+    if type(arch) is tuple:  # the space's own values (what sample and mutate return), mostly
+        try:
+            known = _every_value().get(arch)
+        except TypeError:  # an unhashable element: the checks below name it
+            known = None
+        if known is not None:
+            return known
     if isinstance(arch, str | bytes) or not isinstance(arch, Sequence | np.ndarray):
         raise MalformedArchError(
             _SPACE, arch, f"expected an NB201 string or a sequence of 6 op names, got {type(arch).__name__}"

@@ -80,10 +80,9 @@ def noise_section(m: Mapping[str, Any]) -> list[str]:
             "",
         ]
         checks = [
-            (d, t["roughness_check"])
+            (d, check)
             for d, e in sorted(m["datasets"].items())
-            for t in [e["targets"][e["metric"]]]
-            if t.get("roughness_check")
+            if (check := e["targets"][e["metric"]].get("roughness_check"))
         ]
         if checks:
             lines += [
