@@ -113,6 +113,11 @@ def test_bad_input_is_one_line(capsys, tmp_path):
     assert main(["reproduce", "nats-tss-paper", "--bench", str(toy), "-o", out]) == 2
     err = capsys.readouterr().err
     assert "cifar10-valid" in err and len(err.strip().splitlines()) == 2 and "Traceback" not in err
+    # The shipped surrogate has the datasets but not x-test: refused before any run, in one line.
+    assert main(["reproduce", "nb201-paper", "--bench", "nb201", "--runs", "2", "-o", out]) == 2
+    err = capsys.readouterr().err
+    assert "reports xtest_acc of cifar100" in err and "nasbench import nb201" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def _cells(report: dict) -> list[tuple[str, str, str, dict]]:

@@ -54,19 +54,31 @@ def reproduce(
     """Run the preset on ``source`` and return the report (JSON-able).
 
     Raises:
-        UnknownDatasetError: the benchmark lacks a searched dataset; the runner's errors.
+        UnknownDatasetError: the benchmark lacks a searched or reported dataset.
+        NasbenchError: it lacks a reported metric (checked before any run).
+        the runner's errors.
     """
     from datetime import datetime, timezone
 
-    from nasbench_suite.errors import UnknownDatasetError
+    from nasbench_suite.errors import NasbenchError, UnknownDatasetError
     from nasbench_suite.experiments.executors import run_many
     from nasbench_suite.experiments.runner import open_cached
     from nasbench_suite.provenance import provenance
 
     bench = open_cached(source)
     for search in preset.searches:
-        if search.dataset not in bench.datasets:
-            raise UnknownDatasetError(search.dataset, bench.datasets)
+        for dataset, metric, label in [
+            (search.dataset, "", ""),
+            *((c.dataset, c.metric, c.label) for c in search.columns),
+        ]:
+            if dataset and dataset not in bench.datasets:
+                raise UnknownDatasetError(dataset, bench.datasets)
+            if metric and metric not in bench.metric_names(dataset):  # checked before hundreds of runs
+                raise NasbenchError(
+                    f"{source}: preset {preset.name} reports {metric} of {dataset} ({label}), which this "
+                    "benchmark does not store: it needs the NB201 table imported from the published files "
+                    "(nasbench import nb201 ...)"
+                )
     configs = preset_configs(preset, source, seeds)
     results = run_many(configs, executor, processes, tolerate_strategy_errors=False, on_progress=on_progress)
     by_pair: dict[tuple[str, str], list[RunResult]] = {}
