@@ -78,3 +78,68 @@ def test_any_optuna_sampler_by_name(tmp_path, capsys):
     assert main([*argv, "-o", str(tmp_path / "q.parquet")]) == 0
     assert main([*argv[:4], "sampler=Nope", *argv[5:], "-o", str(tmp_path / "n.parquet")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+# --- optuna-tpe's sampler: Optuna's TPE proposals, computed once per trial --------------------------
+
+
+@pytest.mark.parametrize(
+    ("seed", "n_trials", "n_startup_trials", "sizes", "direction", "ties"),
+    [
+        (0, 150, 10, (5, 5, 5, 5, 5, 5), "maximize", True),  # NB201's decisions, tied results
+        (1, 150, 10, (5, 5, 5, 5, 5, 5), "maximize", False),
+        (2, 120, 0, (3, 3, 2, 2, 2), "minimize", False),  # NB101-like choice counts, no start-up
+        (3, 40, 25, (4, 1, 7), "maximize", True),  # a one-choice parameter, a long start-up
+        (4, 300, 5, (3, 5), "maximize", False),  # gamma capped at 25, the weights' ramp
+    ],
+)
+def test_categorical_tpe_proposes_what_optunas_tpe_proposes(
+    seed, n_trials, n_startup_trials, sizes, direction, ties
+):
+    from nasbench_suite.search import _tpe_categorical
+
+    assert _tpe_categorical._same_proposals(seed, n_trials, n_startup_trials, sizes, direction, ties)
+
+
+def _tpe_run(space, n_evals, fail_every=None):
+    strategy = make("optuna-tpe", space, seed=3, n_startup_trials=5)
+    return strategy, drive(strategy, n_evals, fail_every=fail_every)
+
+
+# NB101's random codes are mostly invalid cells: a few hundred failed trials per result.
+@pytest.mark.parametrize(("space_name", "n_evals"), [("nb201", 40), ("nb101", 8)])
+def test_optuna_tpe_runs_the_same_with_optunas_own_sampler(monkeypatch, space_name, n_evals):
+    """The strategy's proposals are the same when it falls back to TPESampler (as it does when the
+    installed Optuna does not match); NB101's invalid codes are failed trials in both."""
+    from nasbench_suite.search import _tpe_categorical
+
+    space = spaces.get(space_name)
+    fast, fast_proposals = _tpe_run(space, n_evals, fail_every=7)
+    assert isinstance(fast.study.sampler, _tpe_categorical.CategoricalTPESampler)
+    monkeypatch.setattr(_tpe_categorical, "matches_optuna", lambda: False)
+    own, own_proposals = _tpe_run(space, n_evals, fail_every=7)
+    assert isinstance(own.study.sampler, optuna.samplers.TPESampler)
+    assert [space.key(a) for a, _ in fast_proposals] == [space.key(a) for a, _ in own_proposals]
+    assert [t.params for t in fast.study.trials] == [t.params for t in own.study.trials]
+
+
+def test_optuna_tpe_options_outside_the_fast_case_use_optunas_sampler():
+    for options in ({"multivariate": True}, {"constant_liar": True}):
+        strategy = make("optuna-tpe", spaces.get("nb201"), seed=0, **options)
+        assert type(strategy.study.sampler) is optuna.samplers.TPESampler
+
+
+def test_categorical_tpe_refuses_what_it_does_not_reproduce():
+    from nasbench_suite.search._tpe_categorical import CategoricalTPESampler
+
+    study = optuna.create_study(sampler=CategoricalTPESampler(seed=0, n_startup_trials=1))
+    study.tell(study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}), 0.5)
+    with pytest.raises(ValueError, match="categorical parameters"):
+        study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    study = optuna.create_study(sampler=CategoricalTPESampler(seed=0, n_startup_trials=1))
+    study.tell(
+        study.ask({"c": optuna.distributions.CategoricalDistribution([0, 1])}),
+        state=optuna.trial.TrialState.PRUNED,
+    )
+    with pytest.raises(ValueError, match="complete trials"):
+        study.ask({"c": optuna.distributions.CategoricalDistribution([0, 1])})

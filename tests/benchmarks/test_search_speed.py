@@ -255,6 +255,7 @@ def previous_xgb_booster(params, data, rounds):
 MODEL_BASED_CASES = [
     ("nb201", "cifar10-valid", "bananas"),
     ("nb201", "cifar10-valid", "xgb-bo"),
+    ("nb201", "cifar10-valid", "optuna-tpe"),
     ("nb201-cpu", "cifar10-valid@nb201-cpu", "bananas"),
 ]
 _REFERENCE: dict[tuple[str, str, str], dict] = {}
@@ -264,12 +265,12 @@ _REFERENCE: dict[tuple[str, str, str], dict] = {}
 @pytest.mark.parametrize("case", MODEL_BASED_CASES, ids=lambda c: f"{c[2]}-{c[0]}")
 def test_model_based_run(benchmark, monkeypatch, case, way):
     """One standard run (seed 0, standard budget) of a model-based strategy on the main job's
-    benchmarks; the previous training loops give the same trajectory, column for column. On a
+    benchmarks; the code before the speed work (:func:`undo_model_based_speedups`) gives the same
+    trajectory, column for column. On a
     loaded machine add ``--benchmark-timer time.process_time`` for the CPU time."""
     from nasbench_suite.errors import NasbenchError
     from nasbench_suite.experiments.protocol import standard_suite
     from nasbench_suite.experiments.runner import open_cached
-    from nasbench_suite.surrogates.predictors import adam_mlp, xgb
 
     source, dataset, strategy = case
     benchmark.group = f"one {strategy} run on {source}"
@@ -279,11 +280,107 @@ def test_model_based_run(benchmark, monkeypatch, case, way):
         pytest.skip(f"the shipped benchmark {source} does not open here: {exc}")
     (config,) = standard_suite(bench, source, [strategy], [dataset], [0], 1, None, None, "include", None)
     if way == "previous":
-        monkeypatch.setattr(adam_mlp, "train", previous_mlp_train)
-        monkeypatch.setattr(xgb, "boost", previous_xgb_booster)
+        undo_model_based_speedups(monkeypatch)
     run(config)  # loads and predicts the dataset once, outside the timing
     result = benchmark.pedantic(run, args=(config,), rounds=1 if benchmark.disabled else 3, iterations=1)
     reference = _REFERENCE.setdefault(case, result.trajectory)
     assert sorted(result.trajectory) == sorted(reference)
     for column, values in reference.items():
         assert np.array_equal(result.trajectory[column], values, equal_nan=values.dtype.kind == "f"), column
+
+
+# --- the main job's model-based runs, every speed-up at identical trajectories undone --------------
+
+
+def previous_validate_ops(arch):
+    """NB201's value check as before: op by op, rebuilding the tuple every time."""
+    from collections.abc import Sequence
+
+    from nasbench_suite.spaces import nb201
+    from nasbench_suite.spaces.base import MalformedArchError
+
+    if isinstance(arch, str | bytes) or not isinstance(arch, Sequence | np.ndarray):
+        raise MalformedArchError(nb201._SPACE, arch, "expected an NB201 string or a sequence of 6 op names")
+    ops = tuple(arch)
+    if len(ops) != len(nb201.EDGES):
+        raise MalformedArchError(nb201._SPACE, arch, f"expected {len(nb201.EDGES)} op names, got {len(ops)}")
+    for edge, op in zip(nb201.EDGES, ops, strict=True):
+        if not isinstance(op, str) or op not in nb201._OP_INDEX:
+            raise MalformedArchError(nb201._SPACE, arch, f"unknown op {op!r} on edge {edge}")
+    return tuple(str(op) for op in ops)
+
+
+def undo_model_based_speedups(monkeypatch) -> None:
+    """The model-based runs' code as it was before the speed work: scikit-learn's
+    ``MLPRegressor.fit`` for BANANAS' members, ``xgboost.train`` for XGBoost's trees, the thread
+    pools looked up at every refit (``threadpool_limits`` scans every loaded library), NB201
+    values checked op by op, Optuna's own ``TPESampler`` for ``optuna-tpe``. Each gives the same
+    numbers as its replacement (the trajectories are compared column for column)."""
+    from threadpoolctl import threadpool_limits
+
+    from nasbench_suite.search import _guided, _tpe_categorical
+    from nasbench_suite.spaces import nb201
+    from nasbench_suite.surrogates.predictors import adam_mlp, xgb
+
+    monkeypatch.setattr(adam_mlp, "train", previous_mlp_train)
+    monkeypatch.setattr(xgb, "boost", previous_xgb_booster)
+    monkeypatch.setattr(_guided, "_one_thread", lambda: threadpool_limits(limits=1))
+    monkeypatch.setattr(nb201, "validate_ops", previous_validate_ops)
+    monkeypatch.setattr(_tpe_categorical, "matches_optuna", lambda: False)  # Optuna's TPESampler
+
+
+def _main_job_model_based_configs(reduced: bool) -> list:
+    """Seed 0 of every model-based strategy of the standard suite on every dataset of the main
+    job's sections (reduced: one dataset of the main section)."""
+    from nasbench_suite.errors import NasbenchError
+    from nasbench_suite.experiments.protocol import (
+        STANDARD_BENCH,
+        STANDARD_SECTIONS,
+        STANDARD_STRATEGIES,
+        standard_suite,
+    )
+    from nasbench_suite.experiments.runner import open_cached
+
+    strategies = [s for s in STANDARD_STRATEGIES if search.strategy_class(s).model_based]
+    configs = []
+    for source in (STANDARD_BENCH,) if reduced else (STANDARD_BENCH, *STANDARD_SECTIONS):
+        try:
+            bench = open_cached(source)
+        except NasbenchError as exc:
+            pytest.skip(f"the shipped benchmark {source} does not open here: {exc}")
+        datasets = list(bench.datasets)[:1] if reduced and source == STANDARD_BENCH else None
+        configs += standard_suite(bench, source, strategies, datasets, [0], 1, None, None, "include", None)
+    return configs
+
+
+_MIX_REFERENCE: list[dict] = []
+
+
+@pytest.mark.parametrize("way", ["current", "previous"])
+def test_main_job_model_based_runs(benchmark, monkeypatch, way):
+    """Seed 0 of each model-based strategy on each dataset of the main job (both sections): its
+    CPU time is the main job's model-based time over 30 (each strategy runs 30 seeds per dataset).
+    ``previous`` undoes every speed-up (:func:`undo_model_based_speedups`); the trajectories are
+    the same, run for run, column for column. Time it with ``--benchmark-timer time.process_time``."""
+    benchmark.group = "the main job's model-based runs, seed 0"
+    configs = _main_job_model_based_configs(reduced=benchmark.disabled)
+    if way == "previous":
+        undo_model_based_speedups(monkeypatch)
+
+    def sweep() -> list:
+        return [run(config) for config in configs]
+
+    if not benchmark.disabled:
+        sweep()  # loads and predicts every dataset once, outside the timing
+    results = benchmark.pedantic(sweep, rounds=1 if benchmark.disabled else 3, iterations=1)
+    # As in the main job: BOHB needs learning curves (not on the surrogate), the warm-started
+    # strategies a second dataset (not on the one-dataset section).
+    skipped = {r.config.strategy for r in results if not r.ok}
+    assert skipped <= {"bohb", "bananas-warm", "xgb-bo-warm"} and len(skipped) < len(results)
+    trajectories = [r.trajectory for r in results]
+    if not _MIX_REFERENCE or len(_MIX_REFERENCE[0]) != len(trajectories):
+        _MIX_REFERENCE[:] = [trajectories]
+    for got, ref in zip(trajectories, _MIX_REFERENCE[0], strict=True):
+        assert sorted(got) == sorted(ref)
+        for column, values in ref.items():
+            assert np.array_equal(got[column], values, equal_nan=values.dtype.kind == "f"), column

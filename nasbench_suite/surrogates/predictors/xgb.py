@@ -211,7 +211,12 @@ class LogErrorTransform:
 def boost(params: dict[str, Any], data: Any, rounds: int) -> Any:
     """``xgboost.train(params, data, rounds)``'s model, byte for byte, by its own loop without the
     callback container: with no evaluation sets that still evaluated an empty list after every
-    round (a sixth of a small fit)."""
+    round (a sixth of a small fit).
+
+    Unlike ``xgboost.train``, it does not ``reset()`` the booster at the end: the reset, which
+    only releases the training caches, cost a sixth of a model-based search's fits (200 rounds
+    on up to 150 rows); the caches (the binned training data) go with the booster instead.
+    """
     import xgboost
 
     booster = xgboost.Booster(params, [data])
@@ -220,7 +225,7 @@ def boost(params: dict[str, Any], data: Any, rounds: int) -> Any:
     one_round = _one_round(booster, data)
     for iteration in range(1, rounds):
         one_round(iteration)
-    return booster.reset()  # drops the training caches, as xgboost.train does
+    return booster
 
 
 def _one_round(booster: Any, data: Any) -> Callable[[int], None]:
