@@ -75,10 +75,10 @@ def train(
     for _ in range(epochs):
         order = np.arange(n)
         rs.shuffle(order)
-        sample_idx = np.take(sample_idx, order, axis=0)
+        sample_idx = sample_idx.take(order, axis=0)
         for start in starts:
             batch_idx = sample_idx[start : min(start + batch_size, n)]
-            x_batch = np.take(x, batch_idx, axis=0)
+            x_batch = x.take(batch_idx, axis=0)
             y_batch = y[batch_idx]
             m = x_batch.shape[0]
             activations = [x_batch]
@@ -95,7 +95,7 @@ def train(
                     delta[activations[k + 1] == 0] = 0
                 grad_views[k][...] = activations[k].T @ delta
                 np.multiply(coefs[k], alpha, out=step_views[k])
-                np.divide(np.sum(delta, axis=0), m, out=grad_views[len(coefs) + k])
+                np.divide(delta.sum(axis=0), m, out=grad_views[len(coefs) + k])
             # grad = (A.T @ delta + alpha * W) / m for the weights, sum(delta) / m for the intercepts
             grads[:n_coef] += a[:n_coef]
             grads[:n_coef] /= m
