@@ -314,7 +314,8 @@ def undo_model_based_speedups(monkeypatch) -> None:
     """The model-based runs' code as it was before the speed work: scikit-learn's
     ``MLPRegressor.fit`` for BANANAS' members, ``xgboost.train`` for XGBoost's trees, the thread
     pools looked up at every refit (``threadpool_limits`` scans every loaded library), NB201
-    values checked op by op, Optuna's own ``TPESampler`` for ``optuna-tpe``. Each gives the same
+    values checked op by op and their class representatives found through the class key,
+    Optuna's own ``TPESampler`` for ``optuna-tpe``. Each gives the same
     numbers as its replacement (the trajectories are compared column for column)."""
     from threadpoolctl import threadpool_limits
 
@@ -326,6 +327,11 @@ def undo_model_based_speedups(monkeypatch) -> None:
     monkeypatch.setattr(xgb, "boost", previous_xgb_booster)
     monkeypatch.setattr(_guided, "_one_thread", lambda: threadpool_limits(limits=1))
     monkeypatch.setattr(nb201, "validate_ops", previous_validate_ops)
+    monkeypatch.setattr(
+        nb201.NB201Space,
+        "canonical",
+        lambda self, arch: nb201._representatives()[nb201.authors_key(self.validate(arch))],
+    )
     monkeypatch.setattr(_tpe_categorical, "matches_optuna", lambda: False)  # Optuna's TPESampler
 
 
