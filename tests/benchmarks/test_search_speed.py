@@ -282,7 +282,7 @@ def test_model_based_run(benchmark, monkeypatch, case, way):
     if way == "previous":
         undo_model_based_speedups(monkeypatch)
     run(config)  # loads and predicts the dataset once, outside the timing
-    result = benchmark.pedantic(run, args=(config,), rounds=1 if benchmark.disabled else 3, iterations=1)
+    result = benchmark.pedantic(run, args=(config,), rounds=1 if benchmark.disabled else 5, iterations=1)
     reference = _REFERENCE.setdefault(case, result.trajectory)
     assert sorted(result.trajectory) == sorted(reference)
     for column, values in reference.items():
@@ -378,7 +378,7 @@ def test_main_job_model_based_runs(benchmark, monkeypatch, way):
 
     if not benchmark.disabled:
         sweep()  # loads and predicts every dataset once, outside the timing
-    results = benchmark.pedantic(sweep, rounds=1 if benchmark.disabled else 3, iterations=1)
+    results = benchmark.pedantic(sweep, rounds=1 if benchmark.disabled else 5, iterations=1)
     # As in the main job: BOHB needs learning curves (not on the surrogate), the warm-started
     # strategies a second dataset (not on the one-dataset section).
     skipped = {r.config.strategy for r in results if not r.ok}
