@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nasbench_suite.surrogates.predictors import adam_mlp
-from tests.benchmarks.test_search_speed import previous_mlp_train
+from tests.benchmarks.test_model_based_speed import previous_mlp_train
 
 
 @pytest.mark.parametrize(
