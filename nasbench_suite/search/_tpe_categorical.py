@@ -68,7 +68,8 @@ class CategoricalTPESampler(optuna.samplers.BaseSampler):
         self._random_sampler = optuna.samplers.RandomSampler(seed=seed)
         self._n_startup_trials = n_startup_trials
         self._seen: dict[int, tuple[float, dict[str, Any]]] = {}  # number -> finished trial's value, params
-        self._internal: dict[str, dict[int, float | None]] = {}  # name -> number -> internal value
+        # (name, choices) -> trial number -> the parameter's internal value (None: not in the trial)
+        self._internal: dict[tuple[str, tuple[Any, ...]], dict[int, float | None]] = {}
         self._split_key: tuple[int, int] | None = None
         self._below: list[int] = []
         self._above: list[int] = []
@@ -150,7 +151,7 @@ class CategoricalTPESampler(optuna.samplers.BaseSampler):
     ) -> np.ndarray:
         """Internal values of ``name`` in those trials that have it (Optuna's ``_get_internal_repr``),
         each trial's read once."""
-        internal = self._internal.setdefault(name, {})
+        internal = self._internal.setdefault((name, distribution.choices), {})
         for number in numbers:
             if number not in internal:
                 params = self._seen[number][1]
