@@ -41,7 +41,6 @@ def default_gamma(n: int) -> int:
     return min(math.ceil(0.1 * n), 25)
 
 
-@functools.lru_cache(maxsize=1024)
 def default_weights(n: int) -> np.ndarray:
     """Weights of ``n`` observations, oldest first (a ramp below the newest 25): Optuna's default."""
     if n == 0:
@@ -140,11 +139,9 @@ class CategoricalTPESampler(optuna.samplers.BaseSampler):
         quantile = self._rng.rand(N_EI_CANDIDATES)
         cumulative = np.cumsum(kernels[active, :], axis=-1)
         cumulative[:, -1] = 1
-        samples = np.empty(N_EI_CANDIDATES, dtype=float)
-        samples[:] = np.sum(cumulative < quantile[:, np.newaxis], axis=-1)
-        index = samples.astype(np.int64)
+        index = np.sum(cumulative < quantile[:, np.newaxis], axis=-1)  # each candidate's choice
         score = _log_pdf(*below, index) - _log_pdf(*above, index)
-        return samples[np.argmax(score)].item()
+        return float(index[np.argmax(score)])
 
     def _observations(
         self, numbers: list[int], name: str, distribution: CategoricalDistribution

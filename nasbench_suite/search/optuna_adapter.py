@@ -15,9 +15,9 @@ proposal is still one of Optuna's trials). A NaN result is told as failed too.
 Defaults are Optuna's own (which follow the published algorithms): TPE
 (Bergstra et al., NeurIPS 2011; Watanabe 2023) with 10 random start-up trials,
 univariate, no constant liar (run by ``_tpe_categorical.CategoricalTPESampler``, which
-proposes what Optuna's ``TPESampler`` proposes in less time); NSGA-II (Deb et al., IEEE TEC 2002) with a
-population of 50, uniform crossover with probability 0.9 and per-parameter
-mutation ``1 / n_decisions``. ``optuna-nsga2`` maximises the first objective
+proposes what Optuna's ``TPESampler`` proposes in less time); NSGA-II (Deb et al.,
+IEEE TEC 2002) with a population of 50, uniform crossover with probability 0.9 and
+per-parameter mutation ``1 / n_decisions``. ``optuna-nsga2`` maximises the first objective
 and minimises the second.
 
 Asynchronous use (W workers): Optuna samplers accept several open trials.

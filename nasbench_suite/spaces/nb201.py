@@ -220,13 +220,11 @@ def functional_key(arch: Sequence[str] | str) -> str:
     return "+".join(terms) if terms else "0"
 
 
-@cache
 def _representatives() -> dict[str, NB201Arch]:
     """Each class's representative (its first member in enumeration order), by class key."""
     return _classes()[0]
 
 
-@cache
 def _representative_of() -> dict[NB201Arch, NB201Arch]:
     """Each architecture's representative, by one lookup: predictors encode every candidate as
     its representative, and a model-based search encodes tens of thousands of them a run."""
@@ -237,7 +235,7 @@ def _representative_of() -> dict[NB201Arch, NB201Arch]:
 def _classes() -> tuple[dict[str, NB201Arch], dict[NB201Arch, NB201Arch]]:
     # One pass over the 15,625 architectures (tens of milliseconds), once per process.
     first: dict[str, NB201Arch] = {}
-    keys = {}
+    keys: dict[NB201Arch, str] = {}
     for arch in itertools.product(OPS, repeat=len(EDGES)):
         keys[arch] = key = authors_key(arch)  # type: ignore[arg-type]
         first.setdefault(key, arch)  # type: ignore[arg-type]

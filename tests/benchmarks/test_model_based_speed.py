@@ -55,6 +55,14 @@ def previous_xgb_booster(params, data, rounds):
     return xgboost.train(params, data, num_boost_round=rounds)
 
 
+def assert_same_trajectories(got: list[dict], reference: list[dict]) -> None:
+    """Run for run, the same columns with the same values (NaN equal to NaN)."""
+    for trajectory, ref in zip(got, reference, strict=True):
+        assert sorted(trajectory) == sorted(ref)
+        for column, values in ref.items():
+            assert np.array_equal(trajectory[column], values, equal_nan=values.dtype.kind == "f"), column
+
+
 MODEL_BASED_CASES = [
     ("nb201", "cifar10-valid", "bananas"),
     ("nb201", "cifar10-valid", "xgb-bo"),
@@ -69,8 +77,8 @@ _REFERENCE: dict[tuple[str, str, str], dict] = {}
 def test_model_based_run(benchmark, monkeypatch, case, way):
     """One standard run (seed 0, standard budget) of a model-based strategy on the main job's
     benchmarks; the code before the speed work (:func:`undo_model_based_speedups`) gives the same
-    trajectory, column for column. On a
-    loaded machine add ``--benchmark-timer time.process_time`` for the CPU time."""
+    trajectory, column for column. On a loaded machine add ``--benchmark-timer
+    time.process_time`` for the CPU time."""
     from nasbench_suite.errors import NasbenchError
     from nasbench_suite.experiments.protocol import standard_suite
     from nasbench_suite.experiments.runner import open_cached
@@ -86,10 +94,7 @@ def test_model_based_run(benchmark, monkeypatch, case, way):
         undo_model_based_speedups(monkeypatch)
     run(config)  # loads and predicts the dataset once, outside the timing
     result = benchmark.pedantic(run, args=(config,), rounds=1 if benchmark.disabled else 5, iterations=1)
-    reference = _REFERENCE.setdefault(case, result.trajectory)
-    assert sorted(result.trajectory) == sorted(reference)
-    for column, values in reference.items():
-        assert np.array_equal(result.trajectory[column], values, equal_nan=values.dtype.kind == "f"), column
+    assert_same_trajectories([result.trajectory], [_REFERENCE.setdefault(case, result.trajectory)])
 
 
 # --- the main job's model-based runs, every speed-up at identical trajectories undone --------------
@@ -189,10 +194,7 @@ def test_main_job_model_based_runs(benchmark, monkeypatch, way):
     trajectories = [r.trajectory for r in results]
     if not _MIX_REFERENCE or len(_MIX_REFERENCE[0]) != len(trajectories):
         _MIX_REFERENCE[:] = [trajectories]
-    for got, ref in zip(trajectories, _MIX_REFERENCE[0], strict=True):
-        assert sorted(got) == sorted(ref)
-        for column, values in ref.items():
-            assert np.array_equal(got[column], values, equal_nan=values.dtype.kind == "f"), column
+    assert_same_trajectories(trajectories, _MIX_REFERENCE[0])
 
 
 def test_main_job_model_based_runs_alternating(benchmark, monkeypatch):
@@ -225,10 +227,7 @@ def test_main_job_model_based_runs_alternating(benchmark, monkeypatch):
     for times in seconds.values():
         times.clear()
     benchmark.pedantic(one_round, rounds=7, iterations=1)
-    for got, ref in zip(first["previous"], first["current"], strict=True):
-        assert sorted(got) == sorted(ref)
-        for column, values in ref.items():
-            assert np.array_equal(got[column], values, equal_nan=values.dtype.kind == "f"), column
+    assert_same_trajectories(first["previous"], first["current"])
     now, before = statistics.median(seconds["current"]), statistics.median(seconds["previous"])
     per_round = [p / c for c, p in zip(seconds["current"], seconds["previous"], strict=True)]
     benchmark.extra_info.update(
