@@ -174,3 +174,15 @@ def test_console_script_runs_without_traceback(tmp_path):
         text=True,
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [(["bogus"], "(see nasbench --help)"), (["surrogate", "fit"], "(see nasbench surrogate fit --help)")],
+)
+def test_usage_errors_name_the_help_of_their_command(capsys, argv, hint):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.rstrip().endswith(hint)

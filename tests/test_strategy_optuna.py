@@ -143,3 +143,10 @@ def test_categorical_tpe_refuses_what_it_does_not_reproduce():
     )
     with pytest.raises(ValueError, match="complete trials"):
         study.ask({"c": optuna.distributions.CategoricalDistribution([0, 1])})
+
+
+@pytest.mark.parametrize("value", ["maybe", "False", 1, None])
+def test_optuna_tpe_switches_must_be_true_or_false(value):
+    """bool("False") is true: a text or number is refused in one line, not read as a switch."""
+    with pytest.raises(StrategyError, match=r"multivariate must be true or false, got"):
+        make("optuna-tpe", spaces.get("nb201"), seed=0, multivariate=value)

@@ -38,9 +38,8 @@ class CommandParser(argparse.ArgumentParser):
     """Argument parser whose errors are one line and exit 2 (the `parser_class` of nested subparsers)."""
 
     def error(self, message: str) -> None:  # one line and exit 2, like every other bad input
-        self.exit(
-            EXIT_BAD_INPUT, f"nasbench: error: {message} (see nasbench {self.prog.split()[-1]} --help)\n"
-        )
+        # self.prog is "nasbench" for the top level, "nasbench search" for a command.
+        self.exit(EXIT_BAD_INPUT, f"nasbench: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,6 +45,19 @@ def float_option(strategy: Strategy, option: str, low: float, high: float) -> fl
     return float(value)
 
 
+def bool_option(strategy: Strategy, option: str) -> bool:
+    """The option ``option`` of ``strategy``, checked to be true or false (``bool("no")`` would be
+    true: a text value is refused, not read).
+
+    Raises:
+        StrategyError: naming the option and the bad value.
+    """
+    value = strategy.options[option]
+    if not isinstance(value, (bool, np.bool_)):
+        raise StrategyError(f"strategy {strategy.name!r}: {option} must be true or false, got {value!r}")
+    return bool(value)
+
+
 def choice_option(strategy: Strategy, option: str, choices: Sequence[str]) -> str:
     """The option ``option`` of ``strategy``, checked to be one of ``choices``.
 

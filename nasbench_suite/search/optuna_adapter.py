@@ -38,7 +38,7 @@ from abc import abstractmethod
 from typing import Any, ClassVar
 
 from nasbench_suite.errors import InvalidArchError
-from nasbench_suite.search._util import MAX_REDRAWS, float_option, int_option
+from nasbench_suite.search._util import MAX_REDRAWS, bool_option, float_option, int_option
 from nasbench_suite.search.base import Observation, Strategy, StrategyError
 from nasbench_suite.spaces.base import Arch
 from nasbench_suite.spaces.export import parameter_names
@@ -138,7 +138,7 @@ class OptunaTPE(OptunaStrategy):
 
     def _sampler(self, optuna: Any, seed: int) -> Any:
         n_startup_trials = int_option(self, "n_startup_trials", minimum=0)
-        multivariate, constant_liar = bool(self.options["multivariate"]), bool(self.options["constant_liar"])
+        multivariate, constant_liar = bool_option(self, "multivariate"), bool_option(self, "constant_liar")
         if not multivariate and not constant_liar:
             from nasbench_suite.search import _tpe_categorical
 
